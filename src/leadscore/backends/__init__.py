@@ -1,0 +1,1 @@
+"""Backends: translate the IR into something that runs (Python source, SQL)."""

@@ -1,0 +1,247 @@
+"""IR -> one SQL query, built as sqlglot expressions.
+
+Shape of the query (one scan and one aggregate over the events table):
+
+    ev     : events with as_of - time >= 0, text lower-cased, age in microseconds
+    agg    : GROUP BY lead over ev, one conditional aggregate per IR aggregate
+    base   : leads LEFT JOIN agg, lead fields normalized, empty aggregates filled
+    s0..sN : one CTE per binding stage (a stage only uses earlier stages)
+    final  : the output columns, ordered by key
+
+Every identifier is quoted and every literal escaped by sqlglot, for every dialect.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ..compiler import ir
+from .dialects import DUCKDB, Dialect
+
+US_PER_DAY = 86_400_000_000
+CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
+
+
+def _id(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=_id(name), table=_id(table) if table else None)
+
+
+def _p(node: exp.Expression) -> exp.Expression:
+    """Parenthesize an operand that is itself an operator; sqlglot prints trees as given."""
+    return exp.Paren(this=node) if isinstance(node, (exp.Binary, exp.Unary)) else node
+
+
+def _table(name: str) -> exp.Table:
+    parts = name.split(".")
+    return exp.Table(this=_id(parts[-1]), db=_id(parts[-2]) if len(parts) > 1 else None,
+                     catalog=_id(parts[-3]) if len(parts) > 2 else None)
+
+
+class _SqlGen:
+    def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: int | None):
+        self.m = model
+        self.d = dialect
+        self.aggs = {a.id: a for a in model.aggregates}
+        self.bindings = {b.name: b for b in model.bindings}
+        self.lead_cols = {n: f"f{i}" for i, n in enumerate(sorted(model.schema.lead_fields))}
+        self.event_cols = {n: f"e{i}" for i, n in enumerate(sorted(model.schema.event_fields))}
+        self.binding_cols = {b.name: f"b{i}" for i, b in enumerate(model.bindings)}
+        self.as_of_us = as_of_us
+
+    def as_of(self) -> exp.Expression:
+        if self.as_of_us is None:
+            return exp.Placeholder(this="as_of_us")
+        return exp.Literal.number(self.as_of_us)
+
+    def num(self, value: float) -> exp.Expression:
+        text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+        return self.d.double(exp.Literal.number(text))
+
+    def nullable(self, e: ir.E) -> bool:
+        return ir.nullable(e, self.aggs, self.bindings)
+
+    def never_null(self, pred: exp.Expression, *parts: ir.E) -> exp.Expression:
+        """Two-valued logic: a test on a null value is false, not unknown."""
+        if any(self.nullable(p) for p in parts):
+            return exp.Coalesce(this=pred, expressions=[exp.false()])
+        return pred
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ir.E) -> exp.Expression:
+        op, a = e.op, e.args
+        if op == "const":
+            v = a[0]
+            if v is None:
+                return exp.Null()
+            if isinstance(v, bool):
+                return exp.true() if v else exp.false()
+            if isinstance(v, str):
+                return exp.Literal.string(v)
+            return self.num(v)
+        if op == "field":
+            return _col(self.lead_cols[a[0]])
+        if op == "ev_field":
+            return _col(self.event_cols[a[0]])
+        if op == "ev_type":
+            return _col("typ")
+        if op == "ev_age":
+            return _col("age")
+        if op == "agg":
+            return _col(a[0])
+        if op == "ref":
+            return _col(self.binding_cols[a[0]])
+        if op in ARITH:
+            left, right = self.expr(a[0]), self.expr(a[1])
+            node = ARITH[op](this=_p(left), expression=_p(right))
+            if op == "div" and not (a[1].op == "const" and a[1].args[0]):
+                return exp.Case(ifs=[exp.If(this=exp.EQ(this=right.copy(),
+                                                         expression=self.num(0)),
+                                            true=exp.Null())], default=node)
+            return node
+        if op == "neg":
+            return exp.Neg(this=_p(self.expr(a[0])))
+        if op == "min":
+            return exp.Least(this=self.expr(a[0]), expressions=[self.expr(a[1])])
+        if op == "max":
+            return exp.Greatest(this=self.expr(a[0]), expressions=[self.expr(a[1])])
+        if op == "floor":
+            return exp.Floor(this=self.expr(a[0]))
+        if op == "pow":
+            return exp.Pow(this=self.expr(a[0]), expression=self.expr(a[1]))
+        if op == "coalesce":
+            return exp.Coalesce(this=self.expr(a[0]), expressions=[self.expr(a[1])])
+        if op == "whole_days":
+            return exp.Floor(this=exp.Div(this=self.d.double(_p(self.expr(a[0]))),
+                                          expression=self.num(US_PER_DAY)))
+        if op == "days":
+            return exp.Div(this=self.d.double(_p(self.expr(a[0]))), expression=self.num(US_PER_DAY))
+        if op == "age_us":
+            return exp.Sub(this=self.as_of(), expression=_p(self.expr(a[0])))
+        if op == "cmp":
+            sym, left, right = a
+            node = CMP[sym](this=self.expr(left), expression=self.expr(right))
+            return self.never_null(node, left, right)
+        if op == "and":
+            return exp.and_(*[_p(self.expr(x)) for x in a])
+        if op == "or":
+            return exp.or_(*[_p(self.expr(x)) for x in a])
+        if op == "not":
+            return exp.Not(this=_p(self.expr(a[0])))
+        if op == "in":
+            value, items = a
+            node = exp.In(this=self.expr(value),
+                          expressions=[self.expr(ir.const(v, value.type)) for v in items])
+            return self.never_null(node, value)
+        if op == "is_null":
+            return exp.Is(this=self.expr(a[0]), expression=exp.Null())
+        if op == "str_test":
+            test, value, needle = a
+            build = {"starts_with": self.d.starts_with, "ends_with": self.d.ends_with,
+                     "contains": self.d.contains}[test]
+            return self.never_null(build(self.expr(value), self.expr(needle)), value, needle)
+        if op == "regex":
+            value, _, posix = a
+            return self.never_null(self.d.regex_search(self.expr(value), posix), value)
+        if op == "case":
+            whens, else_ = a
+            return exp.Case(ifs=[exp.If(this=self.expr(c), true=self.expr(v)) for c, v in whens],
+                            default=self.expr(else_))
+        raise AssertionError(f"unknown IR op {op!r}")
+
+    # ------------------------------------------------------------ query
+    def aggregate(self, a: ir.Aggregate) -> exp.Expression:
+        cond = self.expr(a.where)
+        if a.fn == "count":
+            inner = exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))])
+            return exp.Count(this=inner)
+        value = exp.Case(ifs=[exp.If(this=cond, true=self.expr(a.value))])
+        if a.fn == "count_distinct":
+            return exp.Count(this=exp.Distinct(expressions=[value]))
+        if a.fn == "sum":
+            return exp.Sum(this=value)
+        return (exp.Min if a.fn == "min" else exp.Max)(this=value)
+
+    def query(self, leads: str, events: str) -> exp.Select:
+        s = self.m.schema
+        ctes: list[tuple[str, exp.Select]] = []
+        key_col = _col(s.lead_key, "l")
+
+        if self.m.aggregates:
+            age = exp.Sub(this=self.as_of(), expression=self.d.epoch_us(_col(s.event_time)))
+            ev_cols: list[exp.Expression] = [
+                exp.alias_(_col(s.event_lead), "k", quoted=True),
+                exp.alias_(exp.Lower(this=_col(s.event_type)), "typ", quoted=True),
+                exp.alias_(age, "age", quoted=True),
+            ]
+            for name, col in self.event_cols.items():
+                ev_cols.append(exp.alias_(self.field_value(name, s.event_fields[name]), col,
+                                          quoted=True))
+            ev = exp.select(*ev_cols).from_(_table(events)).where(
+                exp.GTE(this=age.copy(), expression=exp.Literal.number(0)))
+            ctes.append(("ev", ev))
+            agg_cols = [_col("k")] + [exp.alias_(self.aggregate(a), a.id, quoted=True)
+                                      for a in self.m.aggregates]
+            ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev")).group_by(_col("k"))))
+
+        base_cols: list[exp.Expression] = [exp.alias_(key_col, "k", quoted=True)]
+        for name, col in self.lead_cols.items():
+            base_cols.append(exp.alias_(self.field_value(name, s.lead_fields[name], "l"), col,
+                                        quoted=True))
+        for a in self.m.aggregates:
+            value: exp.Expression = _col(a.id, "agg")
+            if a.fn in ("count", "count_distinct"):
+                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+            elif a.fn == "sum":
+                value = exp.Coalesce(this=self.d.double(value), expressions=[self.num(0)])
+            base_cols.append(exp.alias_(value, a.id, quoted=True))
+        base = exp.select(*base_cols).from_(exp.alias_(_table(leads), "l", table=True, quoted=True))
+        if self.m.aggregates:
+            base = base.join(exp.alias_(_table("agg"), "agg", table=True, quoted=True),
+                             on=exp.EQ(this=key_col.copy(), expression=_col("k", "agg")),
+                             join_type="left")
+        ctes.append(("base", base))
+
+        prev = "base"
+        for i, stage in enumerate(self.m.stages):
+            cols = [exp.Star()] + [exp.alias_(self.expr(b.expr), self.binding_cols[b.name],
+                                              quoted=True) for b in stage]
+            name = f"s{i}"
+            ctes.append((name, exp.select(*cols).from_(_table(prev))))
+            prev = name
+
+        final_cols = [exp.alias_(_col("k"), s.lead_key, quoted=True)]
+        final_cols += [exp.alias_(_col(self.binding_cols[b]), column, quoted=True)
+                       for column, b in self.m.outputs]
+        query = exp.select(*final_cols).from_(_table(prev)).order_by(_col("k"))
+        for name, cte in ctes:
+            query = query.with_(_id(name), as_=cte)
+        return query
+
+    def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:
+        col = _col(name, table)
+        if type_ == "text":
+            return exp.Lower(this=col)
+        if type_ in ("int", "float"):
+            return self.d.double(col)
+        if type_ == "timestamp":
+            return self.d.epoch_us(col)
+        return col
+
+
+def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+                leads: str | None = None, events: str | None = None) -> exp.Select:
+    """The scoring query as a sqlglot tree. Without `as_of_us`, a `:as_of_us` placeholder."""
+    s = model.schema
+    return _SqlGen(model, dialect, as_of_us).query(leads or s.lead_table or "leads",
+                                                   events or s.event_table or "events")
+
+
+def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+           leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
+    return build_query(model, dialect, as_of_us, leads, events).sql(dialect=dialect.sqlglot,
+                                                                   pretty=pretty)

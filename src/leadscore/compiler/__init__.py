@@ -1,0 +1,46 @@
+"""The compiler pipeline: source -> AST -> checked model -> IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import ir
+from .check import check
+from .diagnostics import CompileError, Diagnostic, Source, Span
+from .lower import lower
+from .parse import parse
+
+__all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source"]
+
+
+def compile_source(text: str, path: str = "<string>") -> ir.Model:
+    """Parse, check and lower one rule file; raise `CompileError` with every diagnostic."""
+    sources = {path: Source(path, text)}
+    module = parse(text, path)
+    result = check(module)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors or result.checked is None:
+        raise CompileError(result.diagnostics, sources)
+    return lower(result.checked)
+
+
+def read_source(path: str | Path) -> str:
+    """Read a rule file as UTF-8; undecodable bytes are a located error."""
+    p = Path(path)
+    data = p.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        text = data[: err.start].decode("utf-8", errors="replace")
+        line = text.count("\n") + 1
+        col = err.start - (text.rfind("\n") + 1) + 1 if "\n" in text else err.start + 1
+        diag = Diagnostic(f"the file is not valid UTF-8 (byte {err.start}: "
+                          f"0x{data[err.start]:02x})", Span(str(path), line, col, line, col + 1),
+                          hint="save the rule file as UTF-8")
+        raise CompileError([diag], {str(path): Source(str(path), text)}) from None
+
+
+def compile_file(path: str | Path) -> ir.Model:
+    return compile_source(read_source(path), str(path))

@@ -1,0 +1,102 @@
+"""Diagnostics: one error type, rendered in exactly one place.
+
+Every problem the compiler or the loaders find is a `Diagnostic` with a span;
+`render` prints `file:line:col: severity: message`, the source line and a caret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    """A rule file's text and the name it is reported under."""
+
+    path: str
+    text: str
+
+    def line(self, lineno: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= lineno <= len(lines):
+            return lines[lineno - 1]
+        return ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 1-based, end-exclusive range in one source file."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "column": self.column,
+                "end_line": self.end_line, "end_column": self.end_column}
+
+
+@dataclass
+class Diagnostic:
+    message: str
+    span: Span | None
+    severity: str = "error"
+    hint: str | None = None
+    code: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def render(self, sources: dict[str, Source] | None = None, color: bool = False) -> str:
+        where = str(self.span) if self.span else "leadscore"
+        head = f"{where}: {self.severity}: {self.message}"
+        if color:
+            tint = "\x1b[1;31m" if self.severity == "error" else "\x1b[1;33m"
+            head = f"\x1b[1m{where}:\x1b[0m {tint}{self.severity}:\x1b[0m {self.message}"
+        out = [head]
+        src = sources.get(self.span.path) if (sources and self.span) else None
+        if src is not None and self.span is not None:
+            text = src.line(self.span.line).replace("\t", " ")
+            width = 1
+            if self.span.end_line == self.span.line:
+                width = max(1, self.span.end_column - self.span.column)
+            width = min(width, max(1, len(text) - self.span.column + 1))
+            gutter = f"{self.span.line:>4} | "
+            out.append(gutter + text)
+            out.append(" " * (len(gutter) + self.span.column - 1) + "^" * width)
+        for note in self.notes:
+            out.append(f"  note: {note}")
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict:
+        return {"severity": self.severity, "message": self.message, "code": self.code,
+                "hint": self.hint, "span": self.span.to_json() if self.span else None}
+
+
+class CompileError(Exception):
+    """Raised when a rule file has errors; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, Source]):
+        self.diagnostics = diagnostics
+        self.sources = sources
+        super().__init__(self.render())
+
+    def render(self, color: bool = False) -> str:
+        return "\n".join(d.render(self.sources, color) for d in self.diagnostics)
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str | None:
+    """A 'did you mean' hint for a misspelled name, or None."""
+    import difflib
+
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"did you mean `{close[0]}`?" if close else None

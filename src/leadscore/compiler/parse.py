@@ -1,0 +1,496 @@
+"""Source text -> syntax tree (`ast.Module`), or located diagnostics.
+
+Lark parses (LALR, contextual lexer, positions propagated); a Transformer builds
+the dataclass AST. Syntax errors become `Diagnostic`s naming what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .diagnostics import CompileError, Diagnostic, Source, Span
+
+MAX_NESTING = 100
+
+# How terminals are named in "expected ..." messages.
+_FRIENDLY = {
+    "NAME": "a name",
+    "QUOTED_NAME": "a `quoted name`",
+    "STRING": 'a string such as "text"',
+    "SIGNED_NUMBER": "a number such as +10",
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "DURATION": "a duration such as 30d",
+    "PERCENT": "a percentage such as 25%",
+    "CMP_OP": "a comparison (==, !=, <, <=, >, >=)",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "$END": "end of file",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = resources.files("leadscore.grammar").joinpath("score.lark").read_text("utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=True)
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _FRIENDLY:
+        return _FRIENDLY[name]
+    try:
+        term = _parser().get_terminal(name)
+    except KeyError:
+        return name.lower()
+    if term.pattern.type == "str":
+        return f"`{term.pattern.value}`"
+    return name.lower()
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_describe_terminal(n) for n in names if not n.startswith("__")})
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    if len(words) > 8:
+        return ", ".join(words[:8]) + ", ..."
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _span_of(path: str, meta) -> Span:
+    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(path: str, tok: Token) -> Span:
+    return Span(path, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok))
+
+
+def _unescape(literal: str) -> str:
+    body = literal[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _name_text(tok: Token) -> str:
+    return tok[1:-1] if tok.type == "QUOTED_NAME" else str(tok)
+
+
+_DURATION_RE = re.compile(r"([0-9]+)([A-Za-z_]+)")
+
+
+class _Builder(Transformer):
+    """Lark tree -> dataclass AST. Positions come from each subtree's meta."""
+
+    def __init__(self, path: str):
+        super().__init__(visit_tokens=False)
+        self.path = path
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar/builder mismatch
+        raise NotImplementedError(f"no AST builder for grammar rule {data!r}")
+
+    def _transform_tree(self, tree: Tree):
+        children = list(self._transform_children(tree.children))
+        fn = getattr(self, tree.data, None)
+        span = _span_of(self.path, tree.meta)
+        if fn is None:
+            return self.__default__(tree.data, children, tree.meta)
+        return fn(children, span)
+
+    def _tok(self, tok: Token) -> Span:
+        return _tok_span(self.path, tok)
+
+    # ---- leaves
+    def name(self, c, span):
+        return ast.Name(text=_name_text(c[0]), span=span)
+
+    def signed(self, c, span):
+        return ast.Signed(value=float(c[0]), text=str(c[0]), span=span)
+
+    def _duration(self, tok: Token) -> ast.Duration:
+        m = _DURATION_RE.fullmatch(str(tok))
+        assert m is not None
+        return ast.Duration(amount=int(m.group(1)), unit=m.group(2), text=str(tok),
+                            span=self._tok(tok))
+
+    def within(self, c, span):
+        return self._duration(c[0])
+
+    # ---- module and declarations
+    def start(self, c, span):
+        return ast.Module(items=[x for x in c if isinstance(x, ast.Node)], span=span)
+
+    def model_decl(self, c, span):
+        version = int(c[1]) if c[1] is not None else None
+        return ast.ModelDecl(name=_unescape(c[0]), version=version, span=span)
+
+    def schema_decl(self, c, span):
+        lead = next((x for x in c if isinstance(x, ast.LeadSchema)), None)
+        event = next((x for x in c if isinstance(x, ast.EventSchema)), None)
+        node = ast.SchemaDecl(lead=lead, event=event, span=span)
+        node.extra = [x for x in c if isinstance(x, (ast.LeadSchema, ast.EventSchema))]
+        return node
+
+    def key_entry(self, c, span):
+        return ("key", c[0], span)
+
+    def created_entry(self, c, span):
+        return ("created", c[0], span)
+
+    def field_entry(self, c, span):
+        return ("field", ast.FieldDecl(name=c[0], type=c[1], span=span), span)
+
+    def table_entry(self, c, span):
+        return ("table", _unescape(c[0]), span)
+
+    def lead_entry(self, c, span):
+        return ("lead", c[0], span)
+
+    def time_entry(self, c, span):
+        return ("time", c[0], span)
+
+    def type_entry(self, c, span):
+        return ("type", c[0], span)
+
+    def types_entry(self, c, span):
+        return ("types", list(c), span)
+
+    def _entries(self, node, entries):
+        node.duplicates = []
+        for kind, value, span in entries:
+            if kind == "field":
+                node.fields.append(value)
+            elif kind == "types":
+                node.types.extend(value)
+            else:
+                if getattr(node, kind) is not None:
+                    node.duplicates.append((kind, span))
+                setattr(node, kind, value)
+        return node
+
+    def lead_schema(self, c, span):
+        return self._entries(ast.LeadSchema(span=span), [x for x in c if isinstance(x, tuple)])
+
+    def event_schema(self, c, span):
+        return self._entries(ast.EventSchema(span=span), [x for x in c if isinstance(x, tuple)])
+
+    def let_decl(self, c, span):
+        return ast.LetDecl(name=c[0], value=c[1], span=span)
+
+    def score_cap(self, c, span):
+        return ("cap", c[0])
+
+    def score_floor(self, c, span):
+        return ("floor", c[0])
+
+    def score_decl(self, c, span):
+        opts = [x for x in c[1:] if isinstance(x, tuple)]
+        node = ast.ScoreDecl(
+            name=c[0],
+            cap=next((v for k, v in opts if k == "cap"), None),
+            floor=next((v for k, v in opts if k == "floor"), None),
+            rules=[x for x in c if isinstance(x, ast.RuleDecl)],
+            decays=[x for x in c if isinstance(x, ast.DecayDecl)],
+            span=span,
+        )
+        node.options = opts
+        node.body = [x for x in c if isinstance(x, (ast.RuleDecl, ast.DecayDecl))]
+        return node
+
+    def rule_decl(self, c, span):
+        label_tok: Token = c[0]
+        kind, points, repeat, cond, flt, mods = c[1]
+        return ast.RuleDecl(label=_unescape(label_tok), label_span=self._tok(label_tok),
+                            kind=kind, points=points, repeat_points=repeat, condition=cond,
+                            filter=flt, mods=mods, span=span)
+
+    def when_rule(self, c, span):
+        return ("when", c[0], None, c[1], None, [])
+
+    def per_rule(self, c, span):
+        return ("per", c[0], None, None, c[1], list(c[2:]))
+
+    def once_rule(self, c, span):
+        return ("once", c[0], None, None, c[1], list(c[2:]))
+
+    def first_repeat_rule(self, c, span):
+        return ("first_repeat", c[0], c[1], None, c[2], list(c[3:]))
+
+    def mod_cap(self, c, span):
+        return ast.RuleMod(kind="cap", value=c[0], span=span)
+
+    def mod_half_life(self, c, span):
+        return ast.RuleMod(kind="half_life", value=self._duration(c[0]), span=span)
+
+    def mod_lifespan(self, c, span):
+        return ast.RuleMod(kind="lifespan", value=self._duration(c[0]), span=span)
+
+    def mod_throttle(self, c, span):
+        return ast.RuleMod(kind="throttle", value=self._duration(c[0]), span=span)
+
+    def decay_decl(self, c, span):
+        amount, every, flt = c
+        if isinstance(amount, Token):  # PERCENT
+            return ast.DecayDecl(amount=None, percent=float(str(amount)[:-1]),
+                                 amount_span=self._tok(amount), every=self._duration(every),
+                                 filter=flt, span=span)
+        return ast.DecayDecl(amount=amount, percent=None, amount_span=amount.span,
+                             every=self._duration(every), filter=flt, span=span)
+
+    def total_decl(self, c, span):
+        return ast.TotalDecl(value=c[0], span=span)
+
+    def clamp_decl(self, c, span):
+        return ast.ClampDecl(low=c[0], high=c[1], span=span)
+
+    def disqualify_decl(self, c, span):
+        return ast.DisqualifyDecl(reason=_unescape(c[0]), condition=c[1], span=span)
+
+    def segment_decl(self, c, span):
+        return ast.SegmentDecl(name=c[0], condition=c[1], span=span)
+
+    def tiers_decl(self, c, span):
+        return ast.TiersDecl(segment=c[0], entries=[x for x in c[1:] if isinstance(x, ast.TierEntry)],
+                             span=span)
+
+    def tier_entry(self, c, span):
+        return ast.TierEntry(name=c[0], threshold=c[1], requires=list(c[2:]), span=span)
+
+    def tier_require(self, c, span):
+        return c[0]
+
+    def grade_decl(self, c, span):
+        return ast.GradeDecl(score=c[0], entries=[x for x in c[1:] if isinstance(x, ast.GradeEntry)],
+                             span=span)
+
+    def grade_entry(self, c, span):
+        return ast.GradeEntry(name=c[0], threshold=c[1], span=span)
+
+    # ---- filters
+    def event_filter(self, c, span):
+        _, types, where, within = c
+        return ast.EventFilter(types=types, where=where, within=within, span=span)
+
+    def type_set(self, c, span):
+        return list(c)
+
+    def filter_ref(self, c, span):
+        return ast.NameRef(name=c[0], within=c[1], span=span)
+
+    # ---- expressions
+    def or_expr(self, c, span):
+        return ast.BoolOp(op="or", items=list(c), span=span)
+
+    def and_expr(self, c, span):
+        return ast.BoolOp(op="and", items=list(c), span=span)
+
+    def not_(self, c, span):
+        return ast.Not(operand=c[1], span=span)
+
+    def compare(self, c, span):
+        return ast.Compare(op=str(c[1]), left=c[0], right=c[2], span=span)
+
+    def in_(self, c, span):
+        return ast.In(value=c[0], items=c[1], negated=False, span=span)
+
+    def not_in(self, c, span):
+        return ast.In(value=c[0], items=c[1], negated=True, span=span)
+
+    def str_test(self, c, span):
+        return ast.StrTest(op=str(c[1]), left=c[0], right=c[2], span=span)
+
+    def matches(self, c, span):
+        tok: Token = c[1]
+        return ast.Matches(value=c[0], pattern=ast.String(value=_unescape(tok), span=self._tok(tok)),
+                           span=span)
+
+    def is_missing(self, c, span):
+        return ast.IsMissing(value=c[0], negated=False, span=span)
+
+    def is_present(self, c, span):
+        return ast.IsMissing(value=c[0], negated=True, span=span)
+
+    def _fold(self, c, span):
+        left = c[0]
+        for i in range(1, len(c), 2):
+            right = c[i + 1]
+            s = Span(self.path, left.span.line, left.span.column, right.span.end_line,
+                     right.span.end_column)
+            left = ast.BinOp(op=str(c[i]), left=left, right=right, span=s)
+        return left
+
+    sum = _fold
+    product = _fold
+
+    def neg(self, c, span):
+        return ast.Neg(operand=c[1], span=span)
+
+    def number(self, c, span):
+        text = str(c[0])
+        return ast.Number(value=float(text), is_int="." not in text, span=span)
+
+    def neg_number(self, c, span):
+        text = str(c[1])
+        return ast.Number(value=-float(text), is_int="." not in text, span=span)
+
+    def string(self, c, span):
+        return ast.String(value=_unescape(c[0]), span=span)
+
+    def true(self, c, span):
+        return ast.Bool(value=True, span=span)
+
+    def false(self, c, span):
+        return ast.Bool(value=False, span=span)
+
+    def name_ref(self, c, span):
+        return ast.NameRef(name=c[0], within=c[1], span=span)
+
+    def list(self, c, span):
+        return [x for x in c if x is not None]
+
+    def count_agg(self, c, span):
+        return ast.Aggregate(kind="count", filter=c[1], span=span)
+
+    def count_distinct_agg(self, c, span):
+        return ast.Aggregate(kind="count_distinct", field=c[1], filter=c[2], span=span)
+
+    def sum_agg(self, c, span):
+        return ast.Aggregate(kind="sum", field=c[1], filter=c[2], span=span)
+
+    def exists_agg(self, c, span):
+        return ast.Aggregate(kind="exists", filter=c[1], span=span)
+
+    def days_since_last(self, c, span):
+        return ast.Aggregate(kind="days_since_last", filter=c[1], span=span)
+
+    def days_since_field(self, c, span):
+        return ast.Aggregate(kind="days_since_field", field=c[1], filter=None, span=span)
+
+
+# Tokens that open a nesting level, for the depth guard below.
+_NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|[A-Za-z_0-9]+|\S')
+
+
+def _nesting_guard(source: Source) -> Diagnostic | None:
+    """Reject absurd nesting before the parser builds a tree too deep to walk."""
+    depth = 0
+    prefix_run = 0
+    line, line_start = 1, 0
+    text = source.text
+    for m in _NEST_RE.finditer(text):
+        tok = m.group()
+        newlines = text.count("\n", line_start if line_start <= m.start() else 0, m.start())
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", 0, m.start()) + 1
+        if tok in ("(", "["):
+            depth += 1
+        elif tok in (")", "]"):
+            depth = max(0, depth - 1)
+        if tok in ("not", "-"):
+            prefix_run += 1
+        else:
+            prefix_run = 0
+        if depth + prefix_run > MAX_NESTING:
+            col = m.start() - line_start + 1
+            return Diagnostic(
+                f"expression nested too deeply (more than {MAX_NESTING} levels)",
+                Span(source.path, line, col, line, col + len(tok)),
+                hint="split the expression into named `let` definitions",
+            )
+        line_start = max(line_start, 0)
+    return None
+
+
+def _point(path: str, text: str, pos: int, width: int = 1) -> Span:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return Span(path, line, col, line, col + width)
+
+
+def _unclosed_brace(text: str) -> int | None:
+    """Offset of the last `{` that is never closed, ignoring strings and comments."""
+    stack: list[int] = []
+    for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]', text):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif m.group() == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
+    path, text = source.path, source.text
+    if isinstance(err, UnexpectedCharacters):
+        pos = err.pos_in_stream
+        ch = text[pos]
+        span = _point(path, text, pos)
+        if ch == '"':
+            return Diagnostic("unterminated string", span,
+                              hint='close the string with `"` on the same line')
+        if ch == "`":
+            return Diagnostic("unterminated quoted name", span,
+                              hint="close the name with ` on the same line")
+        expected = _expected(set(err.allowed or ()))
+        msg = f"unexpected character {ch!r}"
+        return Diagnostic(msg + (f"; expected {expected}" if expected else ""), span)
+    if isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
+        pos = len(text.rstrip())
+        span = _point(path, text, max(0, pos - 1) if pos else 0)
+        expected = _expected(set(err.expected))
+        diag = Diagnostic("unexpected end of file" + (f"; expected {expected}" if expected else ""),
+                          span)
+        brace = _unclosed_brace(text)
+        if brace is not None:
+            opened = _point(path, text, brace)
+            diag.notes.append(f"the block opened at {opened} is not closed")
+            diag.hint = "add the missing `}`"
+        return diag
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    span = _tok_span(path, tok)
+    expected = _expected(set(err.expected))
+    shown = str(tok)
+    msg = f"unexpected `{shown}`" + (f"; expected {expected}" if expected else "")
+    hint = None
+    if tok.type == "DURATION" or re.fullmatch(r"[0-9]+", shown):
+        if "DURATION" in err.expected:
+            hint = "durations are written as a whole number of days, e.g. `30d`"
+    if tok.type == "NUMBER" and "SIGNED_NUMBER" in err.expected:
+        hint = "points are written with a sign, e.g. `+10` or `-5`"
+    if "SIGNED_NUMBER" in err.expected and tok.type in ("NAME", "ADD_OP"):
+        hint = "points are written with a sign, e.g. `+10` or `-5`"
+    return Diagnostic(msg, span, hint=hint)
+
+
+def parse(text: str, path: str = "<string>") -> ast.Module:
+    """Parse one rule file; raise `CompileError` with located diagnostics on failure."""
+    source = Source(path, text)
+    guard = _nesting_guard(source)
+    if guard is not None:
+        raise CompileError([guard], {path: source})
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        raise CompileError([_syntax_error(source, err)], {path: source}) from None
+    return _Builder(path).transform(tree)

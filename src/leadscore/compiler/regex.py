@@ -1,0 +1,221 @@
+"""The portable regular-expression subset, validated once and emitted per engine.
+
+`matches` is an unanchored, case-insensitive search (LANGUAGE.md, semantics 3).
+Backends lower both the value and the pattern, so no engine's case-insensitive
+flag is trusted. The subset is what Python `re`, RE2 (DuckDB, BigQuery), POSIX
+ERE (PostgreSQL) and Java (Spark) read the same way: literals, `.`, classes,
+`* + ? {m,n}`, `|`, groups, `^`, `$`, and backslash before punctuation only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_META = set(".^$*+?()[]{}|\\")
+_SHORTHANDS = {
+    "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
+    "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
+}
+MAX_REPEAT = 1000
+
+
+class RegexError(ValueError):
+    """A pattern outside the portable subset; `offset` indexes the pattern text."""
+
+    def __init__(self, message: str, offset: int, hint: str | None = None):
+        super().__init__(message)
+        self.offset = offset
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class PortableRegex:
+    source: str  # the lowered pattern as written
+    python: str  # for Python's `re`: `$` becomes `\Z` (Python's `$` also matches before a final newline)
+    posix: str  # for RE2 / ERE / Java engines
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.text[self.pos] if self.pos < len(self.text) else None
+
+    def fail(self, message: str, offset: int | None = None, hint: str | None = None):
+        raise RegexError(message, self.pos if offset is None else offset, hint)
+
+    def parse(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []  # (kind, text) tokens for re-emission
+        self.alternation(out, depth=0)
+        if self.pos < len(self.text):
+            self.fail("unbalanced `)`", hint="escape a literal parenthesis as `\\)`")
+        return out
+
+    def alternation(self, out, depth: int) -> None:
+        self.sequence(out, depth)
+        while self.peek() == "|":
+            out.append(("lit", "|"))
+            self.pos += 1
+            self.sequence(out, depth)
+
+    def sequence(self, out, depth: int) -> None:
+        while True:
+            ch = self.peek()
+            if ch is None or ch == "|" or (ch == ")" and depth > 0):
+                return
+            if ch == ")":
+                return
+            self.repeat(out, depth)
+
+    def repeat(self, out, depth: int) -> None:
+        start = self.pos
+        anchor = self.atom(out, depth)
+        ch = self.peek()
+        if ch in ("*", "+", "?", "{"):
+            if anchor:
+                self.fail("a quantifier cannot follow an anchor")
+            self.quantifier(out)
+            nxt = self.peek()
+            if nxt in ("?", "+"):
+                self.fail(f"`{self.text[start:self.pos + 1]}`: lazy and possessive quantifiers are "
+                          "not portable", hint="use a plain quantifier")
+            if nxt in ("*", "{"):
+                self.fail("a quantifier cannot follow another quantifier")
+
+    def quantifier(self, out) -> None:
+        ch = self.peek()
+        if ch in ("*", "+", "?"):
+            out.append(("lit", ch))
+            self.pos += 1
+            return
+        start = self.pos
+        end = self.text.find("}", start)
+        body = self.text[start + 1:end] if end != -1 else ""
+        parts = body.split(",")
+        ok = end != -1 and 1 <= len(parts) <= 2 and parts[0].isdigit() and (
+            len(parts) == 1 or parts[1] == "" or parts[1].isdigit())
+        if not ok:
+            self.fail("`{` must start a repetition such as {2} or {1,3}",
+                      hint="escape a literal brace as `\\{`")
+        low = int(parts[0])
+        high = int(parts[1]) if len(parts) == 2 and parts[1] else low
+        if len(parts) == 2 and parts[1] and low > high:
+            self.fail(f"repetition {{{body}}} has its minimum above its maximum")
+        if max(low, high) > MAX_REPEAT:
+            self.fail(f"repetition count above {MAX_REPEAT} is not portable")
+        out.append(("lit", "{" + body + "}"))
+        self.pos = end + 1
+
+    def atom(self, out, depth: int) -> bool:
+        """Parse one atom; return True when it was an anchor."""
+        ch = self.peek()
+        assert ch is not None
+        if ch == "(":
+            if self.text.startswith("(?", self.pos):
+                self.fail("`(?...)` groups (flags, lookaround, named groups) are not portable",
+                          hint="use a plain group `(...)`")
+            out.append(("lit", "("))
+            self.pos += 1
+            self.alternation(out, depth + 1)
+            if self.peek() != ")":
+                self.fail("unclosed group `(`")
+            out.append(("lit", ")"))
+            self.pos += 1
+            return False
+        if ch == "[":
+            self.char_class(out)
+            return False
+        if ch in ("*", "+", "?"):
+            self.fail(f"`{ch}` has nothing to repeat", hint=f"escape a literal `{ch}` as `\\{ch}`")
+        if ch == "{":
+            self.fail("`{` has nothing to repeat", hint="escape a literal brace as `\\{`")
+        if ch in ("}", "]"):
+            self.fail(f"unbalanced `{ch}`", hint=f"escape a literal `{ch}` as `\\{ch}`")
+        if ch == "^" or ch == "$":
+            out.append(("anchor", ch))
+            self.pos += 1
+            return True
+        if ch == ".":
+            out.append(("lit", "."))
+            self.pos += 1
+            return False
+        if ch == "\\":
+            out.append(("lit", self.escape()))
+            return False
+        out.append(("lit", ch))
+        self.pos += 1
+        return False
+
+    def escape(self) -> str:
+        start = self.pos
+        nxt = self.text[self.pos + 1] if self.pos + 1 < len(self.text) else None
+        if nxt is None:
+            self.fail("pattern ends with a lone backslash")
+        if nxt.isalnum():
+            hint = None
+            if nxt in _SHORTHANDS:
+                hint = f"write `{_SHORTHANDS[nxt]}` instead of `\\{nxt}`"
+            self.fail(f"`\\{nxt}` is not in the portable subset", start, hint)
+        if nxt not in _META and not (nxt.isprintable() and not nxt.isspace()):
+            self.fail(f"`\\{nxt}` is not in the portable subset", start)
+        self.pos += 2
+        return "\\" + nxt
+
+    def char_class(self, out) -> None:
+        start = self.pos
+        self.pos += 1
+        parts = ["["]
+        if self.peek() == "^":
+            parts.append("^")
+            self.pos += 1
+        members = 0
+        while True:
+            ch = self.peek()
+            if ch is None:
+                self.fail("unclosed character class `[`", start)
+            if ch == "]":
+                if members == 0:
+                    self.fail("empty character class", start, hint="escape a literal `]` as `\\]`")
+                self.pos += 1
+                break
+            if ch == "[" and self.text.startswith("[:", self.pos):
+                self.fail("POSIX classes such as [:alpha:] are not portable",
+                          hint="list the characters, e.g. [a-z]")
+            lo = self.class_char()
+            if self.peek() == "-" and self.pos + 1 < len(self.text) and self.text[self.pos + 1] != "]":
+                self.pos += 1
+                hi = self.class_char()
+                if _unescape(hi) < _unescape(lo):
+                    self.fail(f"range `{lo}-{hi}` is out of order", start)
+                parts.append(f"{lo}-{hi}")
+            else:
+                parts.append(lo)
+            members += 1
+        parts.append("]")
+        out.append(("lit", "".join(parts)))
+
+    def class_char(self) -> str:
+        ch = self.peek()
+        assert ch is not None
+        if ch == "\\":
+            return self.escape()
+        if ch == "[":
+            self.fail("escape `[` inside a class as `\\[`")
+        self.pos += 1
+        return ch
+
+
+def _unescape(ch: str) -> str:
+    return ch[1:] if ch.startswith("\\") else ch
+
+
+def compile_portable(pattern: str) -> PortableRegex:
+    """Validate `pattern` (case is folded first) and return its per-engine spellings."""
+    _Parser(pattern).parse()  # errors and hints refer to the pattern as written
+    lowered = pattern.lower()
+    tokens = _Parser(lowered).parse()
+    python = "".join("\\Z" if kind == "anchor" and text == "$" else text for kind, text in tokens)
+    posix = "".join(text for _, text in tokens)
+    return PortableRegex(source=lowered, python=python, posix=posix)

@@ -1,0 +1,1 @@
+"""Runtime: loading data, running a compiled model on an engine, writing results."""
