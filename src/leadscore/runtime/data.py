@@ -149,6 +149,14 @@ def _csv_records(path: Path, delimiter: str | None) -> tuple[list[str], Iterable
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not valid UTF-8 (byte {err.start})") from None
+    try:
+        return csv_text_records(text, delimiter)
+    except DataError as err:
+        raise DataError(f"{path}: {err}") from None
+
+
+def csv_text_records(text: str, delimiter: str | None = None):
+    """(header, numbered records) of CSV text; row numbers are file line numbers."""
     if delimiter is None:
         first = text.split("\n", 1)[0]
         delimiter = max([",", ";", "\t", "|"], key=first.count) if first else ","
@@ -158,7 +166,7 @@ def _csv_records(path: Path, delimiter: str | None) -> tuple[list[str], Iterable
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{path}: the file is empty (expected a header row)") from None
+        raise DataError("the file is empty (expected a header row)") from None
     header = [h.strip() for h in header]
 
     def rows():

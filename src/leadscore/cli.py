@@ -1,0 +1,271 @@
+"""The `leadscore` command line. Exit codes: 0 success, 1 errors in models or data, 2 usage."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import os
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .compiler import CompileError, compile_file
+from .runtime.data import DataError, Reject, parse_timestamp
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+def _color(stream) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _guard(fn):
+    """Turn compile and data errors into messages; hide tracebacks unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = kwargs.pop("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except CompileError as err:
+            click.echo(err.render(color=_color(sys.stderr)), err=True)
+            n = sum(1 for d in err.diagnostics if d.severity == "error")
+            click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        except DataError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:
+            click.echo("interrupted; no output was written", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as err:  # an internal error: short message, traceback on request
+            if debug:
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err}\n"
+                  "  rerun with --debug for the traceback, and please report it", EXIT_USAGE)
+
+    return click.option("--debug", is_flag=True, hidden=True,
+                        help="Show the Python traceback of internal errors.")(wrapper)
+
+
+def _as_of(value: str | None) -> tuple[int, str]:
+    if value is None:
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        return parse_timestamp(now.isoformat()), now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return parse_timestamp(value), value
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--as-of") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leadscore")
+def main() -> None:
+    """Lead scoring models as code: check, compile and run `.score` files."""
+
+
+# ---------------------------------------------------------------- check
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_guard
+def check(models: tuple[str, ...]) -> None:
+    """Parse and check rule files; report every error with its location.
+
+    \b
+    Example:
+      leadscore check examples/reference.score
+    """
+    failed = 0
+    for path in models:
+        if not Path(path).exists():
+            click.echo(f"{path}: error: no such file", err=True)
+            failed += 1
+            continue
+        try:
+            compile_file(path)
+        except CompileError as err:
+            click.echo(err.render(color=_color(sys.stderr)), err=True)
+            failed += 1
+            continue
+        click.echo(f"{path}: ok")
+    if failed:
+        click.echo(f"{failed} of {len(models)} file{'s' if len(models) != 1 else ''} "
+                   "with errors", err=True)
+        sys.exit(EXIT_FINDINGS)
+
+
+# ---------------------------------------------------------------- compile
+@main.command(name="compile")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dialect", default="duckdb", show_default=True, help="SQL dialect to print.")
+@click.option("--ir", "show_ir", is_flag=True, help="Print the intermediate representation as JSON.")
+@click.option("--python", "show_python", is_flag=True, help="Print the generated Python evaluator.")
+@click.option("--as-of", "as_of", default=None,
+              help="Bake this instant into the SQL; without it the SQL has an :as_of_us parameter.")
+@_guard
+def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
+                as_of: str | None) -> None:
+    """Print the SQL (or IR, or Python) a model compiles to.
+
+    \b
+    Example:
+      leadscore compile examples/reference.score --as-of 2026-03-01T00:00:00Z
+    """
+    from .backends.dialects import DIALECTS, get_dialect
+    from .backends.python import compile_python
+    from .backends.sql import to_sql
+
+    m = compile_file(model)
+    if show_ir:
+        click.echo(m.dumps())
+        return
+    if show_python:
+        click.echo(compile_python(m).source, nl=False)
+        return
+    if dialect not in DIALECTS:
+        raise click.BadParameter(f"unknown dialect {dialect!r}; known: "
+                                 + ", ".join(sorted(DIALECTS)), param_hint="--dialect")
+    as_of_us = _as_of(as_of)[0] if as_of else None
+    click.echo(to_sql(m, get_dialect(dialect), as_of_us) + ";")
+
+
+# ---------------------------------------------------------------- run
+def _write_rejects(path: str, rejects: list[Reject]) -> None:
+    from .runtime.output import _atomic_write
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["file", "row", "column", "value", "reason"])
+            for r in rejects:
+                w.writerow([r.file, r.row, r.column or "", "" if r.value is None else r.value,
+                            r.reason])
+
+    _atomic_write(Path(path), write)
+
+
+def _summary(result, as_of_text: str, engine: str) -> list[str]:
+    s = result.stats
+    lines = [f"as_of {as_of_text} · engine {engine}",
+             f"leads: {s.leads_read} read, {s.leads_scored} scored, {s.leads_rejected} rejected"]
+    if result.events.read or s.events_read:
+        parts = [f"{s.events_read} read", f"{s.events_used} used", f"{s.events_rejected} rejected"]
+        if s.events_unknown_lead:
+            parts.append(f"{s.events_unknown_lead} for unknown leads (ignored)")
+        if s.events_after_as_of:
+            parts.append(f"{s.events_after_as_of} after as_of (ignored)")
+        lines.append("events: " + ", ".join(parts))
+    if s.undeclared_types:
+        kinds = ", ".join(f"{t} ({n})" for t, n in s.undeclared_types.most_common(5))
+        lines.append(f"warning: event types not in the schema: {kinds}")
+    return lines
+
+
+def _show_table(result, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .runtime.output import format_value
+
+    console = Console()
+    cols = result.columns
+    ti = cols.index("total")
+    ranked = sorted(result.rows, key=lambda r: (-(r[ti] if r[ti] is not None else float("-inf")),
+                                                r[0]))
+    table = Table(title=f"top {min(top, len(ranked))} of {len(ranked)} leads by total")
+    for c in cols:
+        table.add_column(c, justify="right" if c not in ("segment", "tier") else "left")
+    for r in ranked[:top]:
+        table.add_row(*[format_value(v) for v in r])
+    console.print(table)
+    tier_i = cols.index("tier")
+    counts = Counter(r[tier_i] for r in result.rows)
+    if any(k is not None for k in counts):
+        summary = Table(title="leads per tier")
+        summary.add_column("tier")
+        summary.add_column("leads", justify="right")
+        summary.add_column("share", justify="right")
+        for tier, n in counts.most_common():
+            summary.add_row(str(tier), str(n), f"{100 * n / max(1, len(result.rows)):.1f}%")
+        console.print(summary)
+
+
+@main.command(name="run")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--leads", "leads_path", required=True, type=click.Path(),
+              help="Lead rows: CSV or Parquet.")
+@click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
+@click.option("--as-of", "as_of", default=None,
+              help="The instant to score at (ISO 8601; no offset means UTC). Default: now.")
+@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb",
+              show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
+              help="Write rejected input rows with their reasons to this CSV.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
+@click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
+@click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
+@_guard
+def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | None, engine: str,
+            out: str | None, rejects_path: str | None, strict: bool, delimiter: str | None,
+            top: int) -> None:
+    """Score leads with their events and write one row per lead.
+
+    \b
+    Example:
+      leadscore run examples/reference.score \\
+        --leads examples/data/leads.csv --events examples/data/events.csv \\
+        --as-of 2026-03-01T00:00:00Z --out scores.csv
+    """
+    from .runtime.output import FORMATS, write_rows
+    from .runtime.runner import score_files
+
+    if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
+        raise click.BadParameter(f"unknown output format for {out!r}; use "
+                                 + ", ".join(FORMATS), param_hint="--out")
+    if delimiter is not None and len(delimiter) != 1:
+        raise click.BadParameter("the delimiter is one character", param_hint="--delimiter")
+    m = compile_file(model)
+    if m.schema.has_events and events_path is None:
+        raise click.UsageError("this model scores events; pass --events PATH")
+    as_of_us, as_of_text = _as_of(as_of)
+    result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict)
+    for line in _summary(result, as_of_text, engine):
+        click.echo(line, err=True)
+    if result.rejects:
+        shown = result.rejects[:10]
+        for r in shown:
+            click.echo(f"  rejected {r}", err=True)
+        if len(result.rejects) > len(shown):
+            click.echo(f"  ... and {len(result.rejects) - len(shown)} more"
+                       + ("" if rejects_path else " (write them all with --rejects PATH)"),
+                       err=True)
+    if rejects_path:
+        _write_rejects(rejects_path, result.rejects)
+    if out:
+        types = {c: "number" for c in [*m.scores, "total"]}
+        write_rows(out, result.columns, result.rows, types)
+        click.echo(f"wrote {len(result.rows)} rows to {out}", err=True)
+    else:
+        _show_table(result, top)
+
+
+def _json_dump(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

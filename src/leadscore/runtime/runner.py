@@ -1,0 +1,64 @@
+"""One scoring run from files: load, validate, count, score. Used by the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..compiler import ir
+from .data import Events, Leads, Reject, empty_events, read_events, read_leads
+from .engines import run
+
+
+@dataclass
+class RunStats:
+    leads_read: int = 0
+    leads_rejected: int = 0
+    leads_scored: int = 0
+    events_read: int = 0
+    events_rejected: int = 0
+    events_unknown_lead: int = 0
+    events_after_as_of: int = 0
+    undeclared_types: Counter = field(default_factory=Counter)
+
+    @property
+    def events_used(self) -> int:
+        return (self.events_read - self.events_rejected - self.events_unknown_lead
+                - self.events_after_as_of)
+
+
+@dataclass
+class RunResult:
+    columns: list[str]
+    rows: list[tuple]
+    stats: RunStats
+    rejects: list[Reject]
+    leads: Leads
+    events: Events
+
+
+def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
+                as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
+                strict: bool = False) -> RunResult:
+    schema = model.schema
+    leads = read_leads(leads_path, schema, delimiter, strict)
+    if schema.has_events and events_path is not None:
+        events = read_events(events_path, schema, delimiter, strict)
+    else:
+        events = empty_events(schema)
+    stats = RunStats(leads_read=leads.read, leads_rejected=len(leads.rejects),
+                     events_read=events.read, events_rejected=len(events.rejects))
+    known = set(leads.keys)
+    declared = set(schema.event_types)
+    for lead, t, typ in zip(events.leads, events.times, events.types):
+        if lead not in known:
+            stats.events_unknown_lead += 1
+        elif t > as_of_us:
+            stats.events_after_as_of += 1
+        elif declared and typ.lower() not in declared:
+            stats.undeclared_types[typ] += 1
+    rows = run(model, leads, events, as_of_us, engine)
+    stats.leads_scored = len(rows)
+    columns = [schema.lead_key] + [c for c, _ in model.outputs]
+    return RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)

@@ -1,0 +1,95 @@
+"""Loading and running conformance cases (tests/conformance/*.toml) on any engine."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from leadscore.compiler import CompileError, compile_source, read_source
+from leadscore.runtime.data import (
+    csv_text_records,
+    empty_events,
+    events_from_records,
+    leads_from_records,
+    parse_timestamp,
+)
+from leadscore.runtime.engines import run
+from leadscore.runtime.output import format_value
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "conformance"
+
+
+@dataclass
+class Case:
+    name: str
+    data: dict
+
+    @property
+    def model_text(self) -> tuple[str, str]:
+        if "model_file" in self.data:
+            path = ROOT / self.data["model_file"]
+            return read_source(path), str(path)
+        return self.data["model"], f"{self.name}.score"
+
+
+def load_cases() -> list[Case]:
+    return [Case(p.stem, tomllib.loads(p.read_text("utf-8")))
+            for p in sorted(CORPUS.glob("*.toml"))]
+
+
+def _csv(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO(text.strip("\n") + "\n"))]
+
+
+def run_case(case: Case, engine: str) -> list[list[str]]:
+    text, path = case.model_text
+    model = compile_source(text, path)
+    schema = model.schema
+    header, rows = csv_text_records(case.data["leads"].strip("\n") + "\n")
+    leads = leads_from_records("leads", header, rows, schema, strict=True)
+    if schema.has_events and case.data.get("events", "").strip():
+        header, rows = csv_text_records(case.data["events"].strip("\n") + "\n")
+        events = events_from_records("events", header, rows, schema, strict=True)
+    else:
+        events = empty_events(schema)
+    out = run(model, leads, events, parse_timestamp(case.data["as_of"]), engine)
+    columns = [schema.lead_key] + [c for c, _ in model.outputs]
+    return [columns] + [[format_value(v) for v in r] for r in out]
+
+
+def same_value(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def compare(actual: list[list[str]], expected_text: str) -> list[str]:
+    expected = _csv(expected_text)
+    problems = []
+    if actual[0] != expected[0]:
+        return [f"columns {actual[0]} != expected {expected[0]}"]
+    if len(actual) != len(expected):
+        problems.append(f"{len(actual) - 1} rows, expected {len(expected) - 1}")
+    for got, want in zip(actual[1:], expected[1:]):
+        for col, g, w in zip(expected[0], got, want):
+            if not same_value(g, w):
+                problems.append(f"lead {got[0]!r} column {col!r}: got {g!r}, expected {w!r}")
+    return problems
+
+
+def compile_error(case: Case) -> CompileError | None:
+    text, path = case.model_text
+    try:
+        compile_source(text, path)
+    except CompileError as err:
+        return err
+    return None
