@@ -173,11 +173,16 @@ def _summary(result, as_of_text: str, engine: str) -> list[str]:
     return lines
 
 
-def _show_table(result, top: int) -> None:
+def _show_table(result, top: int, tier_order: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from .runtime.output import format_value
+
+    def shown(v) -> str:
+        if isinstance(v, float) and not v.is_integer():
+            return f"{v:.2f}"
+        return format_value(v)
 
     console = Console()
     cols = result.columns
@@ -188,7 +193,7 @@ def _show_table(result, top: int) -> None:
     for c in cols:
         table.add_column(c, justify="right" if c not in ("segment", "tier") else "left")
     for r in ranked[:top]:
-        table.add_row(*[format_value(v) for v in r])
+        table.add_row(*[shown(v) for v in r])
     console.print(table)
     tier_i = cols.index("tier")
     counts = Counter(r[tier_i] for r in result.rows)
@@ -197,7 +202,9 @@ def _show_table(result, top: int) -> None:
         summary.add_column("tier")
         summary.add_column("leads", justify="right")
         summary.add_column("share", justify="right")
-        for tier, n in counts.most_common():
+        order = {t: i for i, t in enumerate(tier_order + ["disqualified"])}
+        for tier, n in sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)),
+                                                             str(kv[0]))):
             summary.add_row(str(tier), str(n), f"{100 * n / max(1, len(result.rows)):.1f}%")
         console.print(summary)
 
@@ -260,7 +267,10 @@ def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | N
         write_rows(out, result.columns, result.rows, types)
         click.echo(f"wrote {len(result.rows)} rows to {out}", err=True)
     else:
-        _show_table(result, top)
+        tier_order: list[str] = []
+        for names in m.tiers.values():
+            tier_order += [t for t in names if t not in tier_order]
+        _show_table(result, top, tier_order)
 
 
 def _json_dump(obj) -> str:

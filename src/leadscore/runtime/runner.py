@@ -57,7 +57,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
         elif t > as_of_us:
             stats.events_after_as_of += 1
         elif declared and typ.lower() not in declared:
-            stats.undeclared_types[typ] += 1
+            stats.undeclared_types[typ.lower()] += 1
     rows = run(model, leads, events, as_of_us, engine)
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
