@@ -1,6 +1,7 @@
 """The conformance corpus: every case on every engine, against hand-computed results."""
 
 import pytest
+
 from corpus import compare, compile_error, load_cases, run_case
 
 ENGINES = ["python", "duckdb"]

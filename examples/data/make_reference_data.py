@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AS_OF = datetime(2026, 3, 1, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 N_LEADS = 300
 
 INDUSTRIES = ["Software", "SaaS", "IT Services", "Retail", "Manufacturing", "Healthcare",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class Model:
         """
         schema = self.ir.schema
         if as_of is None:
-            as_of = datetime.now(timezone.utc)
+            as_of = datetime.now(UTC)
         as_of_us = convert(as_of, "timestamp")
         lead_data = leads_from_dicts(leads, schema)
         event_data = events_from_dicts(events, schema) if schema.has_events else empty_events(schema)

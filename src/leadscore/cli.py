@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -62,7 +62,7 @@ def _guard(fn):
 
 def _as_of(value: str | None) -> tuple[int, str]:
     if value is None:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         return parse_timestamp(now.isoformat()), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         return parse_timestamp(value), value

@@ -102,7 +102,7 @@ def ref(name: str, type_: str) -> E:
     return E("ref", (name,), type_)
 
 
-def nullable(e: E, aggregates: dict[str, "Aggregate"], bindings: dict[str, "Binding"]) -> bool:
+def nullable(e: E, aggregates: dict[str, Aggregate], bindings: dict[str, Binding]) -> bool:
     """Whether `e` can evaluate to null (conditions never do)."""
     op = e.op
     if e.type == BOOL and op != "field" and op != "ev_field":
