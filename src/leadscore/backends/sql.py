@@ -181,12 +181,13 @@ class _SqlGen:
             for name, col in self.event_cols.items():
                 ev_cols.append(exp.alias_(self.field_value(name, s.event_fields[name]), col,
                                           quoted=True))
-            ev = exp.select(*ev_cols).from_(_table(events)).where(
-                exp.GTE(this=age.copy(), expression=exp.Literal.number(0)))
+            ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(
+                exp.GTE(this=age.copy(), expression=exp.Literal.number(0)), copy=False)
             ctes.append(("ev", ev))
             agg_cols = [_col("k")] + [exp.alias_(self.aggregate(a), a.id, quoted=True)
                                       for a in self.m.aggregates]
-            ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev")).group_by(_col("k"))))
+            ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev"), copy=False)
+                         .group_by(_col("k"), copy=False)))
 
         base_cols: list[exp.Expression] = [exp.alias_(key_col, "k", quoted=True)]
         for name, col in self.lead_cols.items():
@@ -199,11 +200,12 @@ class _SqlGen:
             elif a.fn == "sum":
                 value = exp.Coalesce(this=self.d.double(value), expressions=[self.num(0)])
             base_cols.append(exp.alias_(value, a.id, quoted=True))
-        base = exp.select(*base_cols).from_(exp.alias_(_table(leads), "l", table=True, quoted=True))
+        base = exp.select(*base_cols).from_(
+            exp.alias_(_table(leads), "l", table=True, quoted=True), copy=False)
         if self.m.aggregates:
             base = base.join(exp.alias_(_table("agg"), "agg", table=True, quoted=True),
                              on=exp.EQ(this=key_col.copy(), expression=_col("k", "agg")),
-                             join_type="left")
+                             join_type="left", copy=False)
         ctes.append(("base", base))
 
         prev = "base"
@@ -211,15 +213,16 @@ class _SqlGen:
             cols = [exp.Star()] + [exp.alias_(self.expr(b.expr), self.binding_cols[b.name],
                                               quoted=True) for b in stage]
             name = f"s{i}"
-            ctes.append((name, exp.select(*cols).from_(_table(prev))))
+            ctes.append((name, exp.select(*cols).from_(_table(prev), copy=False)))
             prev = name
 
         final_cols = [exp.alias_(_col("k"), s.lead_key, quoted=True)]
         final_cols += [exp.alias_(_col(self.binding_cols[b]), column, quoted=True)
                        for column, b in self.m.outputs]
-        query = exp.select(*final_cols).from_(_table(prev)).order_by(_col("k"))
+        query = exp.select(*final_cols).from_(_table(prev), copy=False).order_by(_col("k"),
+                                                                                 copy=False)
         for name, cte in ctes:
-            query = query.with_(_id(name), as_=cte)
+            query = query.with_(_id(name), as_=cte, copy=False)
         return query
 
     def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:

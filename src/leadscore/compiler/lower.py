@@ -13,6 +13,7 @@ from .check import US_PER_DAY, Checked, CheckedRule, CheckedTier
 AGE = ir.E("ev_age", (), ir.NUMBER)
 ZERO = ir.num(0)
 ONE = ir.num(1)
+SUM_CHUNK = 64  # terms per partial sum: bounds expression depth for models with thousands of rules
 
 
 class _Lowering:
@@ -42,6 +43,15 @@ class _Lowering:
 
     def _aggs_by_id(self) -> dict[str, ir.Aggregate]:
         return {a.id: a for a in self.aggregates.values()}
+
+    def sum_chain(self, name: str, parts: list[ir.E]) -> ir.E:
+        """Left-to-right sum; long sums are cut into bound partial sums to keep trees shallow."""
+        value: ir.E | None = None
+        for i, part in enumerate(parts):
+            if value is not None and i % SUM_CHUNK == 0:
+                value = self.bind(f"{name}:partial{i // SUM_CHUNK}", value)
+            value = part if value is None else ir.call("add", value, part)
+        return ZERO if value is None else value
 
     # ---------------------------------------------------------------- rules
     def weight(self, r: CheckedRule) -> ir.E | None:
@@ -94,9 +104,7 @@ class _Lowering:
     # ---------------------------------------------------------------- scores
     def score(self, s) -> ir.E:
         parts = [self.rule(r, i) for i, r in enumerate(s.rules)]
-        value = ZERO
-        for part in parts:
-            value = part if value is ZERO else ir.call("add", value, part)
+        value = self.sum_chain(f"score:{s.name}", parts)
         if s.cap is not None:
             value = ir.call("min", value, ir.num(s.cap))
         for i, d in enumerate(s.decays):
@@ -149,9 +157,7 @@ class _Lowering:
         if c.total is not None:
             total = c.total
         else:
-            total = ZERO
-            for ref in score_refs.values():
-                total = ref if total is ZERO else ir.call("add", total, ref)
+            total = self.sum_chain("total", list(score_refs.values()))
         if c.clamp is not None:
             lo, hi = c.clamp
             clamped = ir.call("max", ir.num(lo), ir.call("min", total, ir.num(hi)))

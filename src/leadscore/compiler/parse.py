@@ -393,30 +393,19 @@ def _nesting_guard(source: Source) -> Diagnostic | None:
     """Reject absurd nesting before the parser builds a tree too deep to walk."""
     depth = 0
     prefix_run = 0
-    line, line_start = 1, 0
-    text = source.text
-    for m in _NEST_RE.finditer(text):
+    for m in _NEST_RE.finditer(source.text):
         tok = m.group()
-        newlines = text.count("\n", line_start if line_start <= m.start() else 0, m.start())
-        if newlines:
-            line += newlines
-            line_start = text.rfind("\n", 0, m.start()) + 1
         if tok in ("(", "["):
             depth += 1
         elif tok in (")", "]"):
             depth = max(0, depth - 1)
-        if tok in ("not", "-"):
-            prefix_run += 1
-        else:
-            prefix_run = 0
+        prefix_run = prefix_run + 1 if tok in ("not", "-") else 0
         if depth + prefix_run > MAX_NESTING:
-            col = m.start() - line_start + 1
             return Diagnostic(
                 f"expression nested too deeply (more than {MAX_NESTING} levels)",
-                Span(source.path, line, col, line, col + len(tok)),
+                _point(source.path, source.text, m.start(), len(tok)),
                 hint="split the expression into named `let` definitions",
             )
-        line_start = max(line_start, 0)
     return None
 
 
