@@ -6,7 +6,6 @@ import pyarrow as pa
 import pytest
 
 import leadscore
-
 from conftest import ROOT
 
 LEAD = {"id": "l1", "industry": "SaaS", "title": "Director of IT", "employees": 500,
@@ -33,7 +32,9 @@ def test_score_dicts(model, engine):
 
 def test_score_arrow_tables(model):
     leads = pa.Table.from_pylist([LEAD])
-    events = pa.Table.from_pylist([{**e, "occurred_at": str(e["occurred_at"])} for e in EVENTS])
+    # from_pylist takes its columns from the first row, so give every row every column
+    rows = [{"page": None, "asset": None, **e, "occurred_at": str(e["occurred_at"])} for e in EVENTS]
+    events = pa.Table.from_pylist(rows)
     assert model.score(leads, events, datetime(2026, 3, 1, tzinfo=UTC)) == [EXPECTED]
 
 
