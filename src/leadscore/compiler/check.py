@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from . import ast, ir
 from .diagnostics import Diagnostic, Span, did_you_mean
 from .regex import RegexError, compile_portable
+from .text import fold
 
 FILTER = "filter"  # type of an event filter; its IR is the per-event predicate
 ERR = "error"  # type of an expression that already failed; suppresses follow-on errors
@@ -237,9 +238,9 @@ class Checker:
             return
         types: list[str] = []
         for t in ev.types:
-            if t.text.lower() in types:
+            if fold(t.text) in types:
                 self.error(f"event type `{t.text}` is listed twice", t.span)
-            types.append(t.text.lower())
+            types.append(fold(t.text))
         ev_types: dict[str, str] = {}
         for fd in ev.fields:
             t = self._field_type(fd)
@@ -594,7 +595,7 @@ class Checker:
         return ir.num(n.value), ir.NUMBER
 
     def _r_String(self, n: ast.String, ctx):
-        return ir.const(n.value.lower(), ir.TEXT), ir.TEXT
+        return ir.const(fold(n.value), ir.TEXT), ir.TEXT
 
     def _r_Bool(self, n: ast.Bool, ctx):
         return ir.const(n.value, ir.BOOL), ir.BOOL
@@ -814,7 +815,7 @@ class Checker:
         if n.types:
             wanted = []
             for t in n.types:
-                low = t.text.lower()
+                low = fold(t.text)
                 if self.schema.event_types and low not in self.schema.event_types:
                     self.error(f"unknown event type `{t.text}`", t.span,
                                hint=did_you_mean(low, self.schema.event_types) or

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .text import fold
+
 _META = set(".^$*+?()[]{}|\\")
 _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
@@ -214,7 +216,7 @@ def _unescape(ch: str) -> str:
 def compile_portable(pattern: str) -> PortableRegex:
     """Validate `pattern` (case is folded first) and return its per-engine spellings."""
     _Parser(pattern).parse()  # errors and hints refer to the pattern as written
-    lowered = pattern.lower()
+    lowered = fold(pattern)
     tokens = _Parser(lowered).parse()
     python = "".join("\\Z" if kind == "anchor" and text == "$" else text for kind, text in tokens)
     posix = "".join(text for _, text in tokens)

@@ -11,13 +11,14 @@ from typing import Any
 from ..backends.python import PythonEvaluator, compile_python
 from ..backends.sql import to_sql
 from ..compiler import ir
+from ..compiler.text import fold
 from .data import Events, Leads
 
 ENGINES = ("duckdb", "python")
 
 
 def _lower(v: Any) -> Any:
-    return v.lower() if isinstance(v, str) else v
+    return fold(v) if isinstance(v, str) else v
 
 
 def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
@@ -35,7 +36,7 @@ def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
         for n in ev.event_fields
     ]
     by_lead: dict[str, list[tuple]] = {}
-    types = [t.lower() for t in events.types]
+    types = [fold(t) for t in events.types]
     for row in zip(events.leads, events.times, types, *ev_cols):
         bucket = by_lead.get(row[0])
         if bucket is None:

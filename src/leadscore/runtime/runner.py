@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compiler import ir
+from ..compiler.text import fold
 from .data import Events, Leads, Reject, empty_events, read_events, read_leads
 from .engines import run
 
@@ -56,8 +57,8 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
             stats.events_unknown_lead += 1
         elif t > as_of_us:
             stats.events_after_as_of += 1
-        elif declared and typ.lower() not in declared:
-            stats.undeclared_types[typ.lower()] += 1
+        elif declared and fold(typ) not in declared:
+            stats.undeclared_types[fold(typ)] += 1
     rows = run(model, leads, events, as_of_us, engine)
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
