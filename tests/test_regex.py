@@ -31,7 +31,7 @@ def test_rejected(pattern, fragment):
 
 def test_pattern_is_lowered_and_dollar_is_end_of_text_in_python():
     rx = compile_portable("^ABC$")
-    assert rx.posix == "^abc$"
+    assert rx.render() == "^abc$" and rx.render(end="\\z", dot="[^\\n]") == "^abc\\z"
     assert re.search(rx.python, "abc\n") is None  # Python's `$` would match before the newline
     assert re.search(rx.python, "abc")
 

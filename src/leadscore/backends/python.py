@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..compiler import ir
+from ..compiler.regex import compile_portable
 
 US_PER_DAY = 86_400_000_000
 
@@ -166,8 +167,8 @@ class _Gen:
                 needle = tn
             return "(" + " and ".join(guards + [call.format(v=value, n=needle)]) + ")"
         if op == "regex":
-            value_e, python_pattern, _ = a
-            rx = self.const(python_pattern, "re")
+            value_e, pattern = a
+            rx = self.const(compile_portable(pattern).python, "re")
             if self.nullable(value_e):
                 tv = self.t()
                 return f"(({tv} := {self.expr(value_e)}) is not None and {rx}.search({tv}) is not None)"

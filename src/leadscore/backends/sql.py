@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..compiler import ir
+from ..compiler.regex import compile_portable
 from .dialects import DUCKDB, Dialect
 
 US_PER_DAY = 86_400_000_000
@@ -145,8 +146,9 @@ class _SqlGen:
                      "contains": self.d.contains}[test]
             return self.never_null(build(self.expr(value), self.expr(needle)), value, needle)
         if op == "regex":
-            value, _, posix = a
-            return self.never_null(self.d.regex_search(self.expr(value), posix), value)
+            value, pattern = a
+            return self.never_null(self.d.regex_search(self.expr(value), compile_portable(pattern)),
+                                   value)
         if op == "case":
             whens, else_ = a
             return exp.Case(ifs=[exp.If(this=self.expr(c), true=self.expr(v)) for c, v in whens],
@@ -175,7 +177,7 @@ class _SqlGen:
             age = exp.Sub(this=self.as_of(), expression=self.d.epoch_us(_col(s.event_time)))
             ev_cols: list[exp.Expression] = [
                 exp.alias_(_col(s.event_lead), "k", quoted=True),
-                exp.alias_(exp.Lower(this=_col(s.event_type)), "typ", quoted=True),
+                exp.alias_(self.d.lower(_col(s.event_type)), "typ", quoted=True),
                 exp.alias_(age, "age", quoted=True),
             ]
             for name, col in self.event_cols.items():
@@ -228,7 +230,7 @@ class _SqlGen:
     def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:
         col = _col(name, table)
         if type_ == "text":
-            return exp.Lower(this=col)
+            return self.d.lower(col)
         if type_ in ("int", "float"):
             return self.d.double(col)
         if type_ == "timestamp":

@@ -788,7 +788,7 @@ class Checker:
             return ir.FALSE, ERR
         if rx.source not in self.regexes:
             self.regexes.append(rx.source)
-        return ir.E("regex", (ve, rx.python, rx.posix), ir.BOOL), ir.BOOL
+        return ir.E("regex", (ve, rx.source), ir.BOOL), ir.BOOL
 
     def _r_IsMissing(self, n: ast.IsMissing, ctx):
         e, t = self.resolve(n.value, ctx)

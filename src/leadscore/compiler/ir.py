@@ -21,7 +21,9 @@ Expression nodes (tuples in JSON: `{"op": ..., ...}`):
 - whole_days(us) = floor(us / 86_400_000_000); days(us) = us / 86_400_000_000 (real)
 - age_us(field): as_of - a timestamp field, in microseconds; null if missing
 - cmp(op, left, right): never null; false when either side is null
-- and, or, not; in(value, items); str_test(op, value, needle); regex(value, pattern)
+- and, or, not; in(value, items); str_test(op, value, needle)
+- regex(value, pattern): `pattern` is a validated, lower-cased portable regex
+  (compiler/regex.py); each backend renders it in its engine's spelling
 - is_null(value)
 - case(whens=[(cond, value)], else)
 """

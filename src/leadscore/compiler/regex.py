@@ -32,9 +32,23 @@ class RegexError(ValueError):
 
 @dataclass(frozen=True)
 class PortableRegex:
+    """A validated pattern as tokens, rendered in each engine's own spelling.
+
+    The meaning is Python's `re.search` on lower-cased text with `$` meaning the end
+    of the text and `.` any character but a newline.
+    """
+
     source: str  # the lowered pattern as written
-    python: str  # for Python's `re`: `$` becomes `\Z` (Python's `$` also matches before a final newline)
-    posix: str  # for RE2 / ERE / Java engines
+    tokens: tuple[tuple[str, str], ...]  # (kind, text); kind: lit | dot | start | end
+
+    def render(self, end: str = "$", dot: str = ".") -> str:
+        parts = {"dot": dot, "end": end}
+        return "".join(parts.get(kind, text) for kind, text in self.tokens)
+
+    @property
+    def python(self) -> str:
+        # Python's `$` also matches before a final newline; `\Z` is the end of the text.
+        return self.render(end="\\Z")
 
 
 class _Parser:
@@ -136,11 +150,11 @@ class _Parser:
         if ch in ("}", "]"):
             self.fail(f"unbalanced `{ch}`", hint=f"escape a literal `{ch}` as `\\{ch}`")
         if ch == "^" or ch == "$":
-            out.append(("anchor", ch))
+            out.append(("start" if ch == "^" else "end", ch))
             self.pos += 1
             return True
         if ch == ".":
-            out.append(("lit", "."))
+            out.append(("dot", "."))
             self.pos += 1
             return False
         if ch == "\\":
@@ -218,6 +232,4 @@ def compile_portable(pattern: str) -> PortableRegex:
     _Parser(pattern).parse()  # errors and hints refer to the pattern as written
     lowered = fold(pattern)
     tokens = _Parser(lowered).parse()
-    python = "".join("\\Z" if kind == "anchor" and text == "$" else text for kind, text in tokens)
-    posix = "".join(text for _, text in tokens)
-    return PortableRegex(source=lowered, python=python, posix=posix)
+    return PortableRegex(source=lowered, tokens=tuple(tokens))
