@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..compiler.regex import compile_portable
-from .dialects import DUCKDB, Dialect
+from .dialects import DUCKDB, Dialect, Unsupported
 
 US_PER_DAY = 86_400_000_000
 CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -41,6 +41,14 @@ def _table(name: str) -> exp.Table:
     parts = name.split(".")
     return exp.Table(this=_id(parts[-1]), db=_id(parts[-2]) if len(parts) > 1 else None,
                      catalog=_id(parts[-3]) if len(parts) > 2 else None)
+
+
+class SqlUnsupported(Exception):
+    """A construct the target dialect cannot express, with where the model uses it."""
+
+    def __init__(self, message: str, where: str | None):
+        super().__init__(message)
+        self.where = where
 
 
 class _SqlGen:
@@ -69,8 +77,31 @@ class _SqlGen:
     def never_null(self, pred: exp.Expression, *parts: ir.E) -> exp.Expression:
         """Two-valued logic: a test on a null value is false, not unknown."""
         if any(self.nullable(p) for p in parts):
+            if not self.d.bool_values:
+                return exp.EQ(this=self.as_flag(pred), expression=exp.Literal.number(1))
             return exp.Coalesce(this=pred, expressions=[exp.false()])
         return pred
+
+    # Engines without boolean values (T-SQL) keep conditions as 1/0 flags in columns and
+    # turn them back into predicates where a condition is expected.
+    @staticmethod
+    def as_flag(pred: exp.Expression) -> exp.Expression:
+        return exp.Case(ifs=[exp.If(this=pred, true=exp.Literal.number(1))],
+                        default=exp.Literal.number(0))
+
+    def pred(self, e: ir.E) -> exp.Expression:
+        """`e` (a condition) where the SQL expects a predicate."""
+        node = self.expr(e)
+        if not self.d.bool_values and e.op in ("const", "field", "ref"):
+            return exp.EQ(this=node, expression=exp.Literal.number(1))
+        return node
+
+    def value(self, e: ir.E) -> exp.Expression:
+        """`e` where the SQL expects a value (a column, a comparison operand)."""
+        node = self.expr(e)
+        if not self.d.bool_values and e.type == ir.BOOL and e.op not in ("const", "field", "ref"):
+            return self.as_flag(node)
+        return node
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.E) -> exp.Expression:
@@ -80,6 +111,8 @@ class _SqlGen:
             if v is None:
                 return exp.Null()
             if isinstance(v, bool):
+                if not self.d.bool_values:
+                    return exp.Literal.number(1 if v else 0)
                 return exp.true() if v else exp.false()
             if isinstance(v, str):
                 return exp.Literal.string(v)
@@ -125,14 +158,14 @@ class _SqlGen:
             return exp.Sub(this=self.as_of(), expression=_p(self.expr(a[0])))
         if op == "cmp":
             sym, left, right = a
-            node = CMP[sym](this=self.expr(left), expression=self.expr(right))
+            node = CMP[sym](this=self.value(left), expression=self.value(right))
             return self.never_null(node, left, right)
         if op == "and":
-            return exp.and_(*[_p(self.expr(x)) for x in a])
+            return exp.and_(*[_p(self.pred(x)) for x in a])
         if op == "or":
-            return exp.or_(*[_p(self.expr(x)) for x in a])
+            return exp.or_(*[_p(self.pred(x)) for x in a])
         if op == "not":
-            return exp.Not(this=_p(self.expr(a[0])))
+            return exp.Not(this=_p(self.pred(a[0])))
         if op == "in":
             value, items = a
             node = exp.In(this=self.expr(value),
@@ -147,21 +180,25 @@ class _SqlGen:
             return self.never_null(build(self.expr(value), self.expr(needle)), value, needle)
         if op == "regex":
             value, pattern = a
-            return self.never_null(self.d.regex_search(self.expr(value), compile_portable(pattern)),
-                                   value)
+            try:
+                node = self.d.regex_search(self.expr(value), compile_portable(pattern))
+            except Unsupported as err:
+                raise SqlUnsupported(f"`matches` cannot be compiled for {self.d.name}: {err}",
+                                     self.m.regexes.get(pattern)) from None
+            return self.never_null(node, value)
         if op == "case":
             whens, else_ = a
-            return exp.Case(ifs=[exp.If(this=self.expr(c), true=self.expr(v)) for c, v in whens],
-                            default=self.expr(else_))
+            return exp.Case(ifs=[exp.If(this=self.pred(c), true=self.value(v)) for c, v in whens],
+                            default=self.value(else_))
         raise AssertionError(f"unknown IR op {op!r}")
 
     # ------------------------------------------------------------ query
     def aggregate(self, a: ir.Aggregate) -> exp.Expression:
-        cond = self.expr(a.where)
+        cond = self.pred(a.where)
         if a.fn == "count":
             inner = exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))])
             return exp.Count(this=inner)
-        value = exp.Case(ifs=[exp.If(this=cond, true=self.expr(a.value))])
+        value = exp.Case(ifs=[exp.If(this=cond, true=self.value(a.value))])
         if a.fn == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[value]))
         if a.fn == "sum":
@@ -212,7 +249,7 @@ class _SqlGen:
 
         prev = "base"
         for i, stage in enumerate(self.m.stages):
-            cols = [exp.Star()] + [exp.alias_(self.expr(b.expr), self.binding_cols[b.name],
+            cols = [exp.Star()] + [exp.alias_(self.value(b.expr), self.binding_cols[b.name],
                                               quoted=True) for b in stage]
             name = f"s{i}"
             ctes.append((name, exp.select(*cols).from_(_table(prev), copy=False)))
@@ -225,7 +262,7 @@ class _SqlGen:
                                                                                  copy=False)
         for name, cte in ctes:
             query = query.with_(_id(name), as_=cte, copy=False)
-        return query
+        return self.d.finish(query)
 
     def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:
         col = _col(name, table)

@@ -98,7 +98,7 @@ class Checked:
     segments: list[tuple[str, ir.E]]
     tiers: dict[str, list[CheckedTier]]
     grade: tuple[str, list[tuple[str, float | None]]] | None
-    regexes: list[str]
+    regexes: dict[str, str]  # pattern -> where it is first used
 
 
 class _Silenced(Exception):
@@ -120,7 +120,7 @@ class Checker:
         self.let_stack: list[str] = []
         self.scores: dict[str, ast.ScoreDecl] = {}
         self.aggregates: dict[tuple, ir.Aggregate] = {}
-        self.regexes: list[str] = []
+        self.regexes: dict[str, str] = {}
         self.lead_fields: dict[str, tuple[str, ast.FieldDecl | None]] = {}
         self.event_fields: dict[str, tuple[str, ast.FieldDecl | None]] = {}
         self.schema: ir.Schema | None = None
@@ -786,8 +786,7 @@ class Checker:
             self.error(f"invalid pattern: {err}", Span(s.path, s.line, col, s.line, col + 1),
                        hint=err.hint)
             return ir.FALSE, ERR
-        if rx.source not in self.regexes:
-            self.regexes.append(rx.source)
+        self.regexes.setdefault(rx.source, str(n.pattern.span))
         return ir.E("regex", (ve, rx.source), ir.BOOL), ir.BOOL
 
     def _r_IsMissing(self, n: ast.IsMissing, ctx):

@@ -212,7 +212,7 @@ class Model:
     tiers: dict[str, list[str]]  # segment -> tier names, lowest first
     rules: list[RuleInfo]
     has_grade: bool
-    regexes: list[str] = field(default_factory=list)
+    regexes: dict[str, str] = field(default_factory=dict)  # pattern -> "file:line:col"
 
     @property
     def stages(self) -> list[list[Binding]]:

@@ -33,6 +33,8 @@ class Dialect:
     # `\Z` and `.` mean (end of text; any character but a newline).
     regex_end: str = "$"
     regex_dot: str = "[^\\n]"
+    # Whether a predicate can be selected as a value (T-SQL cannot: it needs 1/0 columns).
+    bool_values: bool = True
 
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         """Microseconds since 1970-01-01 UTC of a timestamp column, as an integer."""
@@ -57,3 +59,7 @@ class Dialect:
 
     def contains(self, value: exp.Expression, needle: exp.Expression) -> exp.Expression:
         return exp.Contains(this=value, expression=needle)
+
+    def finish(self, query: exp.Select) -> exp.Select:
+        """A last look at the whole query, for engine settings."""
+        return query
