@@ -14,8 +14,11 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .backends.sql import SqlUnsupported
 from .compiler import CompileError, compile_file
 from .runtime.data import DataError, Reject, parse_timestamp
+from .runtime.engines import ENGINES
+from .runtime.warehouses import EngineError
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -45,6 +48,10 @@ def _guard(fn):
             sys.exit(EXIT_FINDINGS)
         except DataError as err:
             _fail(str(err))
+        except EngineError as err:
+            _fail(str(err))
+        except SqlUnsupported as err:
+            _fail(f"{err.where}: {err}" if err.where else str(err))
         except KeyboardInterrupt:
             click.echo("interrupted; no output was written", err=True)
             sys.exit(130)
@@ -216,8 +223,11 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 @click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
 @click.option("--as-of", "as_of", default=None,
               help="The instant to score at (ISO 8601; no offset means UTC). Default: now.")
-@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb",
-              show_default=True)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="duckdb", show_default=True,
+              help="Where to score: DuckDB embedded, the Python evaluator, or a SQL engine.")
+@click.option("--db", default=None,
+              help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
+                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
@@ -227,7 +237,7 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
 @_guard
 def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | None, engine: str,
-            out: str | None, rejects_path: str | None, strict: bool, delimiter: str | None,
+            db: str | None, out: str | None, rejects_path: str | None, strict: bool, delimiter: str | None,
             top: int) -> None:
     """Score leads with their events and write one row per lead.
 
@@ -249,7 +259,7 @@ def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | N
     if m.schema.has_events and events_path is None:
         raise click.UsageError("this model scores events; pass --events PATH")
     as_of_us, as_of_text = _as_of(as_of)
-    result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict)
+    result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict, db)
     for line in _summary(result, as_of_text, engine):
         click.echo(line, err=True)
     if result.rejects:

@@ -14,7 +14,7 @@ from ..compiler import ir
 from ..compiler.text import fold
 from .data import Events, Leads
 
-ENGINES = ("duckdb", "python")
+ENGINES = ("duckdb", "python", "sqlite", "postgres", "mysql", "spark", "clickhouse", "datafusion")
 
 
 def _lower(v: Any) -> Any:
@@ -70,11 +70,12 @@ def _arrow_tables(model: ir.Model, leads: Leads, events: Events):
     return lead_table, event_table
 
 
-def run_duckdb(model: ir.Model, leads: Leads, events: Events, as_of_us: int) -> list[tuple]:
+def run_duckdb(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
+               db: str | None = None) -> list[tuple]:
     import duckdb
 
     lead_table, event_table = _arrow_tables(model, leads, events)
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(db or ":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("leads", lead_table)
@@ -89,9 +90,14 @@ def run_duckdb(model: ir.Model, leads: Leads, events: Events, as_of_us: int) -> 
 
 
 def run(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
-        engine: str = "duckdb") -> list[tuple]:
+        engine: str = "duckdb", db: str | None = None) -> list[tuple]:
+    """Score on `engine`; `db` is a connection URL for server engines (postgres, mysql)."""
     if engine == "python":
         return run_python(model, leads, events, as_of_us)
     if engine == "duckdb":
-        return run_duckdb(model, leads, events, as_of_us)
+        return run_duckdb(model, leads, events, as_of_us, db)
+    from .warehouses import RUNNERS
+
+    if engine in RUNNERS:
+        return RUNNERS[engine](model, leads, events, as_of_us, db)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

@@ -41,7 +41,7 @@ class RunResult:
 
 def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
                 as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
-                strict: bool = False) -> RunResult:
+                strict: bool = False, db: str | None = None) -> RunResult:
     schema = model.schema
     leads = read_leads(leads_path, schema, delimiter, strict)
     if schema.has_events and events_path is not None:
@@ -59,7 +59,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
             stats.events_after_as_of += 1
         elif declared and fold(typ) not in declared:
             stats.undeclared_types[fold(typ)] += 1
-    rows = run(model, leads, events, as_of_us, engine)
+    rows = run(model, leads, events, as_of_us, engine, db)
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)

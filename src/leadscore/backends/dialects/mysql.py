@@ -25,8 +25,10 @@ class Mysql(Dialect):
             exp.var("MICROSECOND"), exp.Literal.string("1970-01-01 00:00:00"), ts])
 
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
+        # REGEXP_INSTR exists on MariaDB and MySQL 8 alike (REGEXP_LIKE only on MySQL)
         pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
-        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+        instr = exp.Anonymous(this="REGEXP_INSTR", expressions=[value, exp.Literal.string(pattern)])
+        return exp.GT(this=instr, expression=exp.Literal.number(0))
 
     def starts_with(self, value, needle):
         prefix = exp.Left(this=value, expression=_char_length(needle.copy()))

@@ -1,0 +1,395 @@
+"""Runners for SQL engines: load the validated data, run the generated SQL, return rows.
+
+Every runner returns the same thing as the Python evaluator: (key, outputs...) tuples
+ordered by key, numbers as float and missing values as None. Each loads the data with
+the engine's own types (timestamps as the engine's timestamp type, in UTC) so that
+the SQL runs exactly as it would on tables already in that database.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..backends.dialects import Dialect, get_dialect
+from ..backends.sql import to_sql
+from ..compiler import ir
+from ..compiler.regex import compile_portable
+from ..compiler.text import fold
+from .data import Events, Leads
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+DEFAULT_URLS = {
+    "postgres": "postgresql://postgres@127.0.0.1:5432/test",
+    "mysql": "mysql://root@127.0.0.1:3306/test",
+}
+
+
+class EngineError(Exception):
+    """The engine is unavailable or rejected the query; the message says which and why."""
+
+
+@dataclass
+class Tables:
+    """Where a run's input lives and whether the runner created it."""
+
+    leads: str
+    events: str
+
+
+def _ts(us: int | None) -> dt.datetime | None:
+    return None if us is None else EPOCH + dt.timedelta(microseconds=us)
+
+
+def _columns(model: ir.Model, leads: Leads, events: Events):
+    """(lead columns, event columns): lists of (name, type, values) with typed Python values."""
+    s = model.schema
+    lead_cols = [(s.lead_key, "key", leads.keys)]
+    for name, type_ in s.lead_fields.items():
+        values = leads.columns[name]
+        if type_ == "timestamp":
+            values = [_ts(v) for v in values]
+        lead_cols.append((name, type_, values))
+    ev_cols = []
+    if s.has_events:
+        ev_cols = [(s.event_lead, "key", events.leads),
+                   (s.event_time, "timestamp", [_ts(v) for v in events.times]),
+                   (s.event_type, "text", events.types)]
+        for name, type_ in s.event_fields.items():
+            values = events.columns[name]
+            if type_ == "timestamp":
+                values = [_ts(v) for v in values]
+            ev_cols.append((name, type_, values))
+    return lead_cols, ev_cols
+
+
+def _normalize(rows: list, model: ir.Model) -> list[tuple]:
+    """Engine values -> the evaluator's: floats for numbers, str or None for text."""
+    numeric = {i + 1 for i, (col, _) in enumerate(model.outputs)
+               if col in model.scores or col == "total"}
+    out = []
+    for r in rows:
+        vals = []
+        for i, v in enumerate(r):
+            if v is None:
+                vals.append(None)
+            elif i in numeric:
+                f = float(v) if not isinstance(v, float) else v
+                vals.append(None if math.isnan(f) else f)
+            elif i == 0:
+                vals.append(str(v))
+            else:
+                vals.append(v)
+        out.append(tuple(vals))
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+def _sql(model: ir.Model, dialect: Dialect, as_of_us: int, tables: Tables) -> str:
+    return to_sql(model, dialect, as_of_us, leads=tables.leads, events=tables.events, pretty=False)
+
+
+# ---------------------------------------------------------------- SQLite
+def _sqlite_regexp(pattern: str, value: str | None) -> bool:
+    import re
+
+    return value is not None and re.search(pattern, value) is not None
+
+
+def sqlite_connect(path: str = ":memory:"):
+    """A SQLite connection with the two functions leadscore's SQL needs."""
+    import re
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
+    con.create_function("lower", 1, lambda v: fold(v) if isinstance(v, str) else v,
+                        deterministic=True)
+    re.purge()
+    return con
+
+
+def run_sqlite(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    dialect = get_dialect("sqlite")
+    con = sqlite_connect(db or ":memory:")
+    try:
+        tables = _load_dbapi(con, model, leads, events, dialect, qmark="?", temp=True)
+        rows = con.execute(_sql(model, dialect, as_of_us, tables)).fetchall()
+    finally:
+        con.close()
+    return _normalize(rows, model)
+
+
+# ---------------------------------------------------------------- DB-API loading
+_SQL_TYPES = {
+    "sqlite": {"key": "TEXT", "text": "TEXT", "int": "REAL", "float": "REAL", "bool": "INTEGER",
+               "timestamp": "TEXT"},
+    "postgres": {"key": "TEXT", "text": "TEXT", "int": "DOUBLE PRECISION",
+                 "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "timestamp": "TIMESTAMP(6)"},
+    "mysql": {"key": "VARCHAR(255) COLLATE utf8mb4_nopad_bin",
+              "text": "TEXT COLLATE utf8mb4_nopad_bin", "int": "DOUBLE", "float": "DOUBLE",
+              "bool": "BOOLEAN", "timestamp": "DATETIME(6)"},
+}
+
+
+def _quote(dialect: Dialect, name: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect.sqlglot)
+
+
+def _sqlite_value(type_: str, v: Any) -> Any:
+    if v is None:
+        return None
+    if type_ == "timestamp":
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if type_ == "bool":
+        return int(v)
+    return v
+
+
+def _load_dbapi(con, model, leads, events, dialect: Dialect, qmark: str, temp: bool) -> Tables:
+    """Create and fill the input tables through a DB-API connection (SQLite, MySQL)."""
+    suffix = uuid.uuid4().hex[:8]
+    tables = Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
+    types = _SQL_TYPES[dialect.name]
+    lead_cols, ev_cols = _columns(model, leads, events)
+    cur = con.cursor()
+    for table, cols in ((tables.leads, lead_cols), (tables.events, ev_cols)):
+        if not cols:
+            continue
+        decl = ", ".join(f"{_quote(dialect, n)} {types[t]}" for n, t, _ in cols)
+        kind = "TEMPORARY TABLE" if temp else "TABLE"
+        cur.execute(f"CREATE {kind} {_quote(dialect, table)} ({decl})")
+        marks = ", ".join([qmark] * len(cols))
+        insert = f"INSERT INTO {_quote(dialect, table)} VALUES ({marks})"
+        convert = _sqlite_value if dialect.name == "sqlite" else (lambda t, v: v)
+        rows = list(zip(*[[convert(t, v) for v in vals] for _, t, vals in cols]))
+        for i in range(0, len(rows), 5000):
+            cur.executemany(insert, rows[i:i + 5000])
+    return tables
+
+
+# ---------------------------------------------------------------- PostgreSQL
+def run_postgres(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    try:
+        import psycopg
+    except ImportError:
+        raise EngineError("the postgres engine needs psycopg: pip install 'leadscore[engines]'") \
+            from None
+    dialect = get_dialect("postgres")
+    url = db or DEFAULT_URLS["postgres"]
+    try:
+        con = psycopg.connect(url, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        raise EngineError(f"cannot connect to PostgreSQL at {url}: {err}") from None
+    try:
+        with con.cursor() as cur:
+            cur.execute("SET TIME ZONE 'UTC'")
+            suffix = uuid.uuid4().hex[:8]
+            tables = Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
+            types = _SQL_TYPES["postgres"]
+            lead_cols, ev_cols = _columns(model, leads, events)
+            for table, cols in ((tables.leads, lead_cols), (tables.events, ev_cols)):
+                if not cols:
+                    continue
+                decl = ", ".join(f"{_quote(dialect, n)} {types[t]}" for n, t, _ in cols)
+                cur.execute(f"CREATE TEMPORARY TABLE {_quote(dialect, table)} ({decl})")
+                names = ", ".join(_quote(dialect, n) for n, _, _ in cols)
+                with cur.copy(f"COPY {_quote(dialect, table)} ({names}) FROM STDIN") as copy:
+                    for row in zip(*[vals for _, _, vals in cols]):
+                        copy.write_row(row)
+            cur.execute(_sql(model, dialect, as_of_us, tables))
+            rows = cur.fetchall()
+        con.rollback()
+    finally:
+        con.close()
+    return _normalize(rows, model)
+
+
+# ---------------------------------------------------------------- MySQL / MariaDB
+def _mysql_params(url: str) -> dict:
+    from urllib.parse import unquote, urlparse
+
+    u = urlparse(url)
+    return {"host": u.hostname or "127.0.0.1", "port": u.port or 3306,
+            "user": unquote(u.username or "root"), "password": unquote(u.password or ""),
+            "database": (u.path or "/test").lstrip("/") or "test"}
+
+
+def run_mysql(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    try:
+        import pymysql
+    except ImportError:
+        raise EngineError("the mysql engine needs pymysql: pip install 'leadscore[engines]'") \
+            from None
+    dialect = get_dialect("mysql")
+    url = db or DEFAULT_URLS["mysql"]
+    try:
+        con = pymysql.connect(charset="utf8mb4", connect_timeout=5, **_mysql_params(url))
+    except pymysql.MySQLError as err:
+        raise EngineError(f"cannot connect to MySQL/MariaDB at {url}: {err}") from None
+    try:
+        cur = con.cursor()
+        cur.execute("SET time_zone = '+00:00'")
+        cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+        tables = _load_dbapi(con, model, leads, events, dialect, qmark="%s", temp=True)
+        cur.execute(_sql(model, dialect, as_of_us, tables))
+        rows = cur.fetchall()
+        con.rollback()
+    finally:
+        con.close()
+    return _normalize(rows, model)
+
+
+# ---------------------------------------------------------------- Arrow-based engines
+def _arrow(model, leads, events, tz: str | None = "UTC"):
+    import pyarrow as pa
+
+    arrow_type = {"key": pa.string(), "text": pa.string(), "int": pa.float64(),
+                  "float": pa.float64(), "bool": pa.bool_(), "timestamp": pa.timestamp("us", tz)}
+    lead_cols, ev_cols = _columns(model, leads, events)
+
+    def table(cols):
+        return pa.table({n: pa.array(v, arrow_type[t]) for n, t, v in cols}) if cols else None
+
+    return table(lead_cols), table(ev_cols)
+
+
+def run_datafusion(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    try:
+        import datafusion
+    except ImportError:
+        raise EngineError("the datafusion engine needs the datafusion package: "
+                          "pip install 'leadscore[engines]'") from None
+    dialect = get_dialect("datafusion")
+    lead_t, ev_t = _arrow(model, leads, events, tz=None)
+    ctx = datafusion.SessionContext()
+    tables = Tables("leads", "events")
+    ctx.register_record_batches(tables.leads, [lead_t.to_batches() or _empty_batches(lead_t)])
+    if ev_t is not None:
+        ctx.register_record_batches(tables.events, [ev_t.to_batches() or _empty_batches(ev_t)])
+    result = ctx.sql(_sql(model, dialect, as_of_us, tables)).to_arrow_table()
+    return _normalize([tuple(r.values()) for r in result.to_pylist()], model)
+
+
+def _empty_batches(table):
+    import pyarrow as pa
+
+    return [pa.RecordBatch.from_pylist([], schema=table.schema)]
+
+
+_CHDB_SESSION = None
+
+
+def run_clickhouse(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    try:
+        from chdb import session
+    except ImportError:
+        raise EngineError("the clickhouse engine needs chdb: pip install 'leadscore[engines]'") \
+            from None
+    global _CHDB_SESSION
+    if _CHDB_SESSION is None:
+        _CHDB_SESSION = session.Session()
+    sess = _CHDB_SESSION
+    dialect = get_dialect("clickhouse")
+    lead_t, ev_t = _arrow(model, leads, events)
+    suffix = uuid.uuid4().hex[:8]
+    tables = Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
+    created = []
+    try:
+        for name, t in ((tables.leads, lead_t), (tables.events, ev_t)):
+            if t is None:
+                continue
+            cols = ", ".join(f"{_quote(dialect, f.name)} {_ch_type(f.type)}" for f in t.schema)
+            sess.query(f"CREATE TABLE {_quote(dialect, name)} ({cols}) ENGINE = Memory")
+            created.append(name)
+            if t.num_rows:
+                source = t  # noqa: F841 - read by chdb's Python() table function below
+                sess.query(f"INSERT INTO {_quote(dialect, name)} SELECT * FROM Python(source)")
+        result = sess.query(_sql(model, dialect, as_of_us, tables), "ArrowTable")
+        rows = [tuple(r.values()) for r in result.to_pylist()]
+    finally:
+        for name in created:
+            sess.query(f"DROP TABLE IF EXISTS {_quote(dialect, name)}")
+    return _normalize(rows, model)
+
+
+def _ch_type(t) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t):
+        return "Nullable(DateTime64(6, 'UTC'))"
+    if pa.types.is_floating(t):
+        return "Nullable(Float64)"
+    if pa.types.is_boolean(t):
+        return "Nullable(Bool)"
+    return "Nullable(String)"
+
+
+_SPARK = None
+
+
+def spark_session():
+    """One local Spark session per process: UTC, no UI, two shuffle partitions."""
+    global _SPARK
+    if _SPARK is None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise EngineError("the spark engine needs pyspark and Java: "
+                              "pip install 'leadscore[engines]'") from None
+        _SPARK = (SparkSession.builder.master("local[2]").appName("leadscore")
+                  .config("spark.ui.enabled", "false")
+                  .config("spark.sql.session.timeZone", "UTC")
+                  .config("spark.sql.shuffle.partitions", "2")
+                  .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+                  .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+                  .getOrCreate())
+        _SPARK.sparkContext.setLogLevel("ERROR")
+        atexit.register(_SPARK.stop)
+    return _SPARK
+
+
+def run_spark(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+    spark = spark_session()
+    dialect = get_dialect("spark")
+    lead_t, ev_t = _arrow(model, leads, events)
+    suffix = uuid.uuid4().hex[:8]
+    tables = Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
+    views = []
+    try:
+        for name, t in ((tables.leads, lead_t), (tables.events, ev_t)):
+            if t is None:
+                continue
+            spark.createDataFrame(t).createOrReplaceTempView(name)
+            views.append(name)
+        rows = [tuple(r) for r in spark.sql(_sql(model, dialect, as_of_us, tables)).collect()]
+    finally:
+        for name in views:
+            spark.catalog.dropTempView(name)
+    return _normalize(rows, model)
+
+
+RUNNERS: dict[str, Callable[..., list[tuple]]] = {
+    "sqlite": run_sqlite,
+    "postgres": run_postgres,
+    "mysql": run_mysql,
+    "spark": run_spark,
+    "clickhouse": run_clickhouse,
+    "datafusion": run_datafusion,
+}
+
+
+def decimal_safe(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
+
+
+__all__ = ["RUNNERS", "EngineError", "compile_portable"]
