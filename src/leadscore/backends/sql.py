@@ -37,6 +37,15 @@ def _p(node: exp.Expression) -> exp.Expression:
     return exp.Paren(this=node) if isinstance(node, (exp.Binary, exp.Unary)) else node
 
 
+def _balanced(cls, items: list[exp.Expression]) -> exp.Expression:
+    """AND/OR of many items as a balanced tree: depth log2(n), so a 20 000-way `or` parses
+    on every engine (DataFusion's parser stops at 50 levels)."""
+    if len(items) == 1:
+        return items[0]
+    mid = len(items) // 2
+    return cls(this=_balanced(cls, items[:mid]), expression=_balanced(cls, items[mid:]))
+
+
 def _table(name: str) -> exp.Table:
     parts = name.split(".")
     return exp.Table(this=_id(parts[-1]), db=_id(parts[-2]) if len(parts) > 1 else None,
@@ -160,10 +169,8 @@ class _SqlGen:
             sym, left, right = a
             node = CMP[sym](this=self.value(left), expression=self.value(right))
             return self.never_null(node, left, right)
-        if op == "and":
-            return exp.and_(*[_p(self.pred(x)) for x in a])
-        if op == "or":
-            return exp.or_(*[_p(self.pred(x)) for x in a])
+        if op in ("and", "or"):
+            return _balanced(exp.And if op == "and" else exp.Or, [_p(self.pred(x)) for x in a])
         if op == "not":
             return exp.Not(this=_p(self.pred(a[0])))
         if op == "in":
@@ -211,7 +218,7 @@ class _SqlGen:
         key_col = _col(s.lead_key, "l")
 
         if self.m.aggregates:
-            age = exp.Sub(this=self.as_of(), expression=self.d.epoch_us(_col(s.event_time)))
+            age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
             ev_cols: list[exp.Expression] = [
                 exp.alias_(_col(s.event_lead), "k", quoted=True),
                 exp.alias_(self.d.lower(_col(s.event_type)), "typ", quoted=True),

@@ -35,7 +35,7 @@ def read_source(path: str | Path) -> str:
     except UnicodeDecodeError as err:
         text = data[: err.start].decode("utf-8", errors="replace")
         line = text.count("\n") + 1
-        col = err.start - (text.rfind("\n") + 1) + 1 if "\n" in text else err.start + 1
+        col = len(text) - (text.rfind("\n") + 1) + 1  # in characters, as every other column
         diag = Diagnostic(f"the file is not valid UTF-8 (byte {err.start}: "
                           f"0x{data[err.start]:02x})", Span(str(path), line, col, line, col + 1),
                           hint="save the rule file as UTF-8")

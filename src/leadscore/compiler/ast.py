@@ -46,6 +46,7 @@ class Number(Expr):
 @dataclass(kw_only=True)
 class String(Expr):
     value: str
+    raw: str = ""  # the literal as written, quotes included, to locate errors inside it
 
 
 @dataclass(kw_only=True)

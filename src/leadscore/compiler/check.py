@@ -18,6 +18,15 @@ from .text import fold
 FILTER = "filter"  # type of an event filter; its IR is the per-event predicate
 ERR = "error"  # type of an expression that already failed; suppresses follow-on errors
 
+def _source_offset(raw: str, offset: int) -> int:
+    """Column offset, within a string literal as written, of character `offset` of its value."""
+    i, produced = 1, 0  # skip the opening quote
+    while i < len(raw) - 1 and produced < offset:
+        i += 2 if raw[i] == "\\" and raw[i + 1] in '"\\ntr' else 1
+        produced += 1
+    return i
+
+
 FIELD_TYPES = {"text": ir.TEXT, "int": ir.NUMBER, "float": ir.NUMBER, "bool": ir.BOOL,
                "timestamp": ir.TIMESTAMP}
 US_PER_DAY = 86_400_000_000
@@ -124,6 +133,9 @@ class Checker:
         self.lead_fields: dict[str, tuple[str, ast.FieldDecl | None]] = {}
         self.event_fields: dict[str, tuple[str, ast.FieldDecl | None]] = {}
         self.schema: ir.Schema | None = None
+        # names whose declaration failed: their uses are not reported again
+        self.broken_names: set[str] = set()
+        self.events_broken = False
         self.has_total = False
 
     # ---------------------------------------------------------------- reporting
@@ -197,6 +209,8 @@ class Checker:
         lead_types: dict[str, str] = {}
         for fd in lead.fields:
             t = self._field_type(fd)
+            if t is None:
+                self.broken_names.add(fd.name.text)
             if fd.name.text in seen:
                 self.error(f"field `{fd.name.text}` is declared twice", fd.name.span)
                 continue
@@ -235,6 +249,7 @@ class Checker:
                         "type": "add `type kind` naming the event's type column"}[what]
                 self.error(f"the event schema needs a `{what}` column", ev.span, hint=hint)
         if ev.lead is None or ev.time is None or ev.type is None:
+            self.events_broken = True
             return
         types: list[str] = []
         for t in ev.types:
@@ -244,6 +259,8 @@ class Checker:
         ev_types: dict[str, str] = {}
         for fd in ev.fields:
             t = self._field_type(fd)
+            if t is None:
+                self.broken_names.add(fd.name.text)
             if fd.name.text in ev_types or fd.name.text in (ev.lead.text, ev.time.text,
                                                            ev.type.text):
                 self.error(f"event field `{fd.name.text}` is declared twice", fd.name.span)
@@ -263,7 +280,8 @@ class Checker:
     def _collect_names(self, items) -> None:
         taken: dict[str, str] = {name: "a lead field" for name in self.lead_fields}
         taken[self.schema.lead_key] = "the lead key"
-        taken["total"] = "the total"
+        for column in ("total", "segment", "tier", "held_from", "disqualified_by", "grade"):
+            taken[column] = f"the output column `{column}`"
         for item in items:
             if isinstance(item, ast.LetDecl):
                 name = item.name.text
@@ -580,6 +598,12 @@ class Checker:
         if text == self.schema.lead_key:
             self.error(f"`{text}` is the lead key, which rules cannot use", name.span)
             return ir.FALSE, ERR
+        if fold(text) in self.schema.event_types:
+            self.error(f"unknown name `{text}`", name.span,
+                       hint=f"`{text}` is an event type: write `event {text}`")
+            return ir.FALSE, ERR
+        if text in self.broken_names:
+            return ir.FALSE, ERR  # its declaration already has an error
         self.error(f"unknown name `{text}`", name.span, hint=did_you_mean(text, cands))
         return ir.FALSE, ERR
 
@@ -758,7 +782,9 @@ class Checker:
             return ir.FALSE, ERR
         uniq = tuple(dict.fromkeys(values))
         e = ir.E("in", (ve, uniq), ir.BOOL)
-        return (ir.not_(e) if n.negated else e), ir.BOOL
+        if n.negated:  # like `!=`, `not in` is false on a missing value
+            return ir.and_(ir.not_(ir.E("is_null", (ve,), ir.BOOL)), ir.not_(e)), ir.BOOL
+        return e, ir.BOOL
 
     def _r_StrTest(self, n: ast.StrTest, ctx):
         le, lt = self.resolve(n.left, ctx)
@@ -769,6 +795,10 @@ class Checker:
             if t != ir.TEXT:
                 self.error(f"`{n.op}` needs text, but this is {TYPE_WORDS.get(t, t)}", side.span)
                 return ir.FALSE, ERR
+        if re_.op == "const" and re_.args[0] == "":
+            # every present text starts with, ends with and contains "": engines disagree
+            # on empty needles (SUBSTR(v, -0) in SQLite), so decide it here
+            return ir.not_(ir.E("is_null", (le,), ir.BOOL)), ir.BOOL
         return ir.E("str_test", (n.op, le, re_), ir.BOOL), ir.BOOL
 
     def _r_Matches(self, n: ast.Matches, ctx):
@@ -782,7 +812,7 @@ class Checker:
             rx = compile_portable(n.pattern.value)
         except RegexError as err:
             s = n.pattern.span
-            col = s.column + 1 + err.offset if s.line == s.end_line else s.column
+            col = s.column + _source_offset(n.pattern.raw, err.offset)
             self.error(f"invalid pattern: {err}", Span(s.path, s.line, col, s.line, col + 1),
                        hint=err.hint)
             return ir.FALSE, ERR
@@ -801,6 +831,8 @@ class Checker:
 
     def _r_EventFilter(self, n: ast.EventFilter, ctx: Ctx):
         if not self.schema.has_events:
+            if self.events_broken:
+                return ir.FALSE, ERR  # the event schema's own error says why
             self.error("the schema declares no events", n.span,
                        hint="add `event { lead ..., time ..., type ... }` to the schema")
             return ir.FALSE, ERR

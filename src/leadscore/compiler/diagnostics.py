@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SHOWN_LINE = 160  # longest source line shown in full under a diagnostic
+SHOWN_DIAGNOSTICS = 100  # a file with more errors shows the first ones and a count
+
 
 @dataclass(frozen=True)
 class Source:
@@ -60,13 +63,19 @@ class Diagnostic:
         src = sources.get(self.span.path) if (sources and self.span) else None
         if src is not None and self.span is not None:
             text = src.line(self.span.line).replace("\t", " ")
+            col = self.span.column
             width = 1
             if self.span.end_line == self.span.line:
                 width = max(1, self.span.end_column - self.span.column)
-            width = min(width, max(1, len(text) - self.span.column + 1))
+            width = min(width, max(1, len(text) - col + 1), SHOWN_LINE)
+            if len(text) > SHOWN_LINE:  # show a window of a very long line around the caret
+                start = max(0, min(col - 1 - SHOWN_LINE // 3, len(text) - SHOWN_LINE))
+                text = ("…" if start else "") + text[start:start + SHOWN_LINE] + (
+                    "…" if start + SHOWN_LINE < len(text) else "")
+                col = col - start + (1 if start else 0)
             gutter = f"{self.span.line:>4} | "
             out.append(gutter + text)
-            out.append(" " * (len(gutter) + self.span.column - 1) + "^" * width)
+            out.append(" " * (len(gutter) + col - 1) + "^" * width)
         for note in self.notes:
             out.append(f"  note: {note}")
         if self.hint:
@@ -87,7 +96,11 @@ class CompileError(Exception):
         super().__init__(self.render())
 
     def render(self, color: bool = False) -> str:
-        return "\n".join(d.render(self.sources, color) for d in self.diagnostics)
+        shown = [d.render(self.sources, color) for d in self.diagnostics[:SHOWN_DIAGNOSTICS]]
+        hidden = len(self.diagnostics) - SHOWN_DIAGNOSTICS
+        if hidden > 0:
+            shown.append(f"... and {hidden} more diagnostics")
+        return "\n".join(shown)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:

@@ -13,7 +13,7 @@ from .check import US_PER_DAY, Checked, CheckedRule, CheckedTier
 AGE = ir.E("ev_age", (), ir.NUMBER)
 ZERO = ir.num(0)
 ONE = ir.num(1)
-SUM_CHUNK = 64  # terms per partial sum: bounds expression depth for models with thousands of rules
+SUM_CHUNK = 16  # terms per partial sum: keeps expressions shallow (DataFusion parses 50 levels)
 
 
 class _Lowering:

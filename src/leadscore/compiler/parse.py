@@ -14,9 +14,15 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import CompileError, Diagnostic, Source, Span
+from .diagnostics import CompileError, Diagnostic, Source, Span, did_you_mean
 
 MAX_NESTING = 100
+MAX_CHAIN = 100  # operators in one arithmetic chain; each one nests the expression a level
+
+
+class _TooLong(Exception):
+    def __init__(self, span: Span):
+        self.span = span
 
 # How terminals are named in "expected ..." messages.
 _FRIENDLY = {
@@ -35,11 +41,25 @@ _FRIENDLY = {
 }
 
 
+class _WholeWords:
+    """Post-lexer that keeps names lexable everywhere.
+
+    With the contextual lexer, a state that expects only the keyword `rule` would lex
+    `rules` as `rule` + `s`. Accepting NAME in every state makes the longest match
+    win, so `rules` is one (unexpected) word.
+    """
+
+    always_accept = ("NAME",)
+
+    def process(self, stream):
+        return stream
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("leadscore.grammar").joinpath("score.lark").read_text("utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True)
+                maybe_placeholders=True, postlex=_WholeWords())
 
 
 def _describe_terminal(name: str) -> str:
@@ -66,6 +86,8 @@ def _expected(names: set[str]) -> str:
 
 
 def _span_of(path: str, meta) -> Span:
+    if getattr(meta, "empty", True) or not hasattr(meta, "line"):
+        return Span(path, 1, 1, 1, 2)  # an empty file or rule: point at the start
     return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
@@ -82,7 +104,12 @@ def _unescape(literal: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
+            if nxt in '"\\':
+                out.append(nxt)
+            elif nxt in "ntr":
+                out.append({"n": "\n", "t": "\t", "r": "\r"}[nxt])
+            else:  # unknown escapes keep their backslash: "acme\.com" is the regex acme\.com
+                out.append("\\" + nxt)
             i += 2
         else:
             out.append(ch)
@@ -319,8 +346,8 @@ class _Builder(Transformer):
 
     def matches(self, c, span):
         tok: Token = c[1]
-        return ast.Matches(value=c[0], pattern=ast.String(value=_unescape(tok), span=self._tok(tok)),
-                           span=span)
+        pattern = ast.String(value=_unescape(tok), raw=str(tok), span=self._tok(tok))
+        return ast.Matches(value=c[0], pattern=pattern, span=span)
 
     def is_missing(self, c, span):
         return ast.IsMissing(value=c[0], negated=False, span=span)
@@ -329,6 +356,8 @@ class _Builder(Transformer):
         return ast.IsMissing(value=c[0], negated=True, span=span)
 
     def _fold(self, c, span):
+        if len(c) > 2 * MAX_CHAIN + 1:
+            raise _TooLong(_tok_span(self.path, c[2 * MAX_CHAIN + 1]))
         left = c[0]
         for i in range(1, len(c), 2):
             right = c[i + 1]
@@ -440,13 +469,18 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
                               hint="close the name with ` on the same line")
         expected = _expected(set(err.allowed or ()))
         msg = f"unexpected character {ch!r}"
-        return Diagnostic(msg + (f"; expected {expected}" if expected else ""), span)
+        hint = _char_hint(ch)
+        spaced = re.match(r"[+-][ \t]+([0-9.]+)", text[pos:pos + 24])
+        if spaced:
+            hint = f"write `{ch}{spaced.group(1)}` with no space after the sign"
+        return Diagnostic(msg + (f"; expected {expected}" if expected else ""), span, hint=hint)
     if isinstance(err, UnexpectedEOF) or (
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
     ):
         pos = len(text.rstrip())
         span = _point(path, text, max(0, pos - 1) if pos else 0)
-        expected = _expected(set(err.expected))
+        expected = _expected(_valid_terminals(err) if isinstance(err, UnexpectedToken)
+                             else set(err.expected))
         diag = Diagnostic("unexpected end of file" + (f"; expected {expected}" if expected else ""),
                           span)
         brace = _unclosed_brace(text)
@@ -458,18 +492,73 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     span = _tok_span(path, tok)
-    expected = _expected(set(err.expected))
+    valid = _valid_terminals(err)
+    expected = _expected(valid)
     shown = str(tok)
     msg = f"unexpected `{shown}`" + (f"; expected {expected}" if expected else "")
-    hint = None
-    if tok.type == "DURATION" or re.fullmatch(r"[0-9]+", shown):
-        if "DURATION" in err.expected:
-            hint = "durations are written as a whole number of days, e.g. `30d`"
-    if tok.type == "NUMBER" and "SIGNED_NUMBER" in err.expected:
-        hint = "points are written with a sign, e.g. `+10` or `-5`"
-    if "SIGNED_NUMBER" in err.expected and tok.type in ("NAME", "ADD_OP"):
-        hint = "points are written with a sign, e.g. `+10` or `-5`"
-    return Diagnostic(msg, span, hint=hint)
+    return Diagnostic(msg, span, hint=_token_hint(text, tok, valid))
+
+
+def _valid_terminals(err: UnexpectedToken) -> set[str]:
+    """What the parser could take here (the lexer also offers NAME everywhere; see _WholeWords)."""
+    state = getattr(err, "state", None)
+    try:
+        table = state.parse_conf.parse_table.states[state.position]
+        return {name for name in table if name.isupper() or name == "$END"}
+    except (AttributeError, KeyError, TypeError):
+        return set(err.expected)
+
+
+_CHAR_HINTS = {
+    "&": "write `and` to combine conditions",
+    "|": "write `or` to combine conditions (`|` only separates event types: `event a|b`)",
+    "=": "compare with `==`",
+    "!": "write `not`, or `!=` to compare",
+    "'": 'strings use double quotes: "text"',
+}
+_SMART_QUOTES = "\u201c\u201d\u2018\u2019\u00ab\u00bb"
+
+
+def _char_hint(ch: str) -> str | None:
+    if ch in _SMART_QUOTES:
+        return 'use straight double quotes "..." (an editor replaced them with typographic ones)'
+    return _CHAR_HINTS.get(ch)
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    words = []
+    for name in expected:
+        try:
+            term = _parser().get_terminal(name)
+        except KeyError:
+            continue
+        if term.pattern.type == "str" and term.pattern.value.isidentifier():
+            words.append(term.pattern.value)
+    return words
+
+
+def _token_hint(text: str, tok: Token, expected: set[str]) -> str | None:
+    shown = str(tok)
+    pos = tok.start_pos or 0
+    if pos > 0 and text[pos - 1] == '"' and tok.type in ("NAME", "NUMBER", "SIGNED_NUMBER"):
+        return ('a string ends right before this word: is the closing quote `"` of an '
+                'earlier string missing?')
+    if shown in ("+", "-") and re.match(r"[+-][ \t]+[0-9]", text[pos:pos + 12]):
+        digits = re.match(r"[+-][ \t]+([0-9.]+)", text[pos:]).group(1)
+        return f"write `{shown}{digits}` with no space after the sign"
+    if shown in ("=", "&&", "&", "||", "!"):
+        return _char_hint(shown[0])
+    if tok.type == "NAME":
+        if shown.lower() in ("and", "or", "not", "in", "is", "true", "false") and shown != shown.lower():
+            return f"keywords are lower case: `{shown.lower()}`"
+        close = did_you_mean(shown, _keywords(expected))
+        if close:
+            return close
+    if "DURATION" in expected and re.fullmatch(r"[0-9]+", shown):
+        return "durations are written as a whole number of days, e.g. `30d`"
+    if "SIGNED_NUMBER" in expected and tok.type in ("NAME", "NUMBER"):
+        return "points are written as a number with a sign, e.g. `+10` or `-5`"
+    return None
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -482,4 +571,9 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise CompileError([_syntax_error(source, err)], {path: source}) from None
-    return _Builder(path).transform(tree)
+    try:
+        return _Builder(path).transform(tree)
+    except _TooLong as err:
+        diag = Diagnostic(f"arithmetic expression too long (more than {MAX_CHAIN} operators)",
+                          err.span, hint="add up many numbers in separate rules instead")
+        raise CompileError([diag], {path: source}) from None

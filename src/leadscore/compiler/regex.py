@@ -130,8 +130,10 @@ class _Parser:
         assert ch is not None
         if ch == "(":
             if self.text.startswith("(?", self.pos):
+                hint = ("matching already ignores case: remove `(?i)`"
+                        if self.text.startswith("(?i)", self.pos) else "use a plain group `(...)`")
                 self.fail("`(?...)` groups (flags, lookaround, named groups) are not portable",
-                          hint="use a plain group `(...)`")
+                          hint=hint)
             out.append(("lit", "("))
             self.pos += 1
             self.alternation(out, depth + 1)
