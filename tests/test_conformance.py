@@ -3,8 +3,8 @@
 import pytest
 
 from corpus import compare, compile_error, load_cases, run_case
+from engines import engine_params, ensure
 
-ENGINES = ["python", "duckdb"]
 CASES = load_cases()
 RUN_CASES = [c for c in CASES if "error" not in c.data]
 ERROR_CASES = [c for c in CASES if "error" in c.data]
@@ -14,9 +14,10 @@ def test_corpus_is_large_enough():
     assert len(CASES) >= 60
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", engine_params())
 @pytest.mark.parametrize("case", RUN_CASES, ids=lambda c: c.name)
 def test_case(case, engine):
+    ensure(engine)
     problems = compare(run_case(case, engine), case.data["expected"])
     assert not problems, f"{case.name} on {engine}: {case.data.get('description', '')}\n" + \
         "\n".join(problems)
