@@ -22,6 +22,7 @@ from .runtime.warehouses import EngineError
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+IN_DATABASE = ("duckdb", "sqlite", "postgres", "mysql")
 
 
 def _color(stream) -> bool:
@@ -167,7 +168,7 @@ def _summary(result, as_of_text: str, engine: str) -> list[str]:
     s = result.stats
     lines = [f"as_of {as_of_text} · engine {engine}",
              f"leads: {s.leads_read} read, {s.leads_scored} scored, {s.leads_rejected} rejected"]
-    if result.events.read or s.events_read:
+    if result.events is not None and (result.events.read or s.events_read):
         parts = [f"{s.events_read} read", f"{s.events_used} used", f"{s.events_rejected} rejected"]
         if s.events_unknown_lead:
             parts.append(f"{s.events_unknown_lead} for unknown leads (ignored)")
@@ -218,8 +219,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 
 @main.command(name="run")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--leads", "leads_path", required=True, type=click.Path(),
-              help="Lead rows: CSV or Parquet.")
+@click.option("--leads", "leads_path", type=click.Path(),
+              help="Lead rows: CSV or Parquet. Without it, --db's tables named in the schema.")
 @click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
 @click.option("--as-of", "as_of", default=None,
               help="The instant to score at (ISO 8601; no offset means UTC). Default: now.")
@@ -228,6 +229,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 @click.option("--db", default=None,
               help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
                    "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite.")
+@click.option("--into", "into", default=None,
+              help="Also write the results to this table of --db (SCHEMA.TABLE), atomically.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
@@ -236,9 +239,9 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
 @_guard
-def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | None, engine: str,
-            db: str | None, out: str | None, rejects_path: str | None, strict: bool, delimiter: str | None,
-            top: int) -> None:
+def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: str | None,
+            engine: str, db: str | None, into: str | None, out: str | None,
+            rejects_path: str | None, strict: bool, delimiter: str | None, top: int) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -246,20 +249,34 @@ def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | N
       leadscore run examples/reference.score \\
         --leads examples/data/leads.csv --events examples/data/events.csv \\
         --as-of 2026-03-01T00:00:00Z --out scores.csv
+
+    \b
+    In a database, on tables the schema names (`table "crm.leads"`):
+      leadscore run model.score --engine postgres \\
+        --db postgresql://postgres@127.0.0.1/test --into analytics.lead_scores
     """
     from .runtime.output import FORMATS, write_rows
-    from .runtime.runner import score_files
+    from .runtime.runner import score_files, score_in_database
 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
                                  + ", ".join(FORMATS), param_hint="--out")
     if delimiter is not None and len(delimiter) != 1:
         raise click.BadParameter("the delimiter is one character", param_hint="--delimiter")
+    if into and engine not in IN_DATABASE:
+        raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
+    if leads_path is None and (db is None or engine not in IN_DATABASE):
+        raise click.UsageError("pass --leads PATH, or --db with --engine "
+                               f"{' or '.join(IN_DATABASE)} to score the schema's tables there")
     m = compile_file(model)
-    if m.schema.has_events and events_path is None:
+    if leads_path is not None and m.schema.has_events and events_path is None:
         raise click.UsageError("this model scores events; pass --events PATH")
     as_of_us, as_of_text = _as_of(as_of)
-    result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict, db)
+    if leads_path is None:
+        result = score_in_database(m, as_of_us, engine, db, into)
+    else:
+        result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict, db,
+                             into)
     for line in _summary(result, as_of_text, engine):
         click.echo(line, err=True)
     if result.rejects:
@@ -272,11 +289,13 @@ def run_cmd(model: str, leads_path: str, events_path: str | None, as_of: str | N
                        err=True)
     if rejects_path:
         _write_rejects(rejects_path, result.rejects)
+    if into:
+        click.echo(f"wrote {len(result.rows)} rows to table {into}", err=True)
     if out:
         types = {c: "number" for c in [*m.scores, "total"]}
         write_rows(out, result.columns, result.rows, types)
         click.echo(f"wrote {len(result.rows)} rows to {out}", err=True)
-    else:
+    elif not into:
         tier_order: list[str] = []
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..backends.python import PythonEvaluator, compile_python
-from ..backends.sql import to_sql
 from ..compiler import ir
 from ..compiler.text import fold
 from .data import Events, Leads
@@ -47,57 +46,20 @@ def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
     return rows
 
 
-def _arrow_tables(model: ir.Model, leads: Leads, events: Events):
-    import pyarrow as pa
+def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
+        engine: str = "duckdb", db: str | None = None, into: str | None = None) -> list[tuple]:
+    """Score on `engine`.
 
-    arrow_type = {"text": pa.string(), "int": pa.float64(), "float": pa.float64(),
-                  "bool": pa.bool_(), "timestamp": pa.timestamp("us")}
-    s = model.schema
-    lead_arrays = {s.lead_key: pa.array(leads.keys, pa.string())}
-    for name, type_ in s.lead_fields.items():
-        lead_arrays[name] = pa.array(leads.columns[name], arrow_type[type_])
-    lead_table = pa.table(lead_arrays)
-    event_table = None
-    if s.has_events:
-        ev_arrays = {
-            s.event_lead: pa.array(events.leads, pa.string()),
-            s.event_time: pa.array(events.times, pa.timestamp("us")),
-            s.event_type: pa.array(events.types, pa.string()),
-        }
-        for name, type_ in s.event_fields.items():
-            ev_arrays[name] = pa.array(events.columns[name], arrow_type[type_])
-        event_table = pa.table(ev_arrays)
-    return lead_table, event_table
-
-
-def run_duckdb(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
-               db: str | None = None) -> list[tuple]:
-    import duckdb
-
-    lead_table, event_table = _arrow_tables(model, leads, events)
-    con = duckdb.connect(db or ":memory:")
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("leads", lead_table)
-        if event_table is not None:
-            con.register("events", event_table)
-        sql = to_sql(model, as_of_us=as_of_us, leads="leads", events="events", pretty=False)
-        rows = [tuple(r) for r in con.execute(sql).fetchall()]
-    finally:
-        con.close()
-    rows.sort(key=lambda r: r[0])
-    return rows
-
-
-def run(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
-        engine: str = "duckdb", db: str | None = None) -> list[tuple]:
-    """Score on `engine`; `db` is a connection URL for server engines (postgres, mysql)."""
+    `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
+    with `leads=None` the model's own tables in that database are scored; `into`
+    names a table to write the results to, atomically.
+    """
     if engine == "python":
+        if leads is None or db or into:
+            raise ValueError("the python engine scores files; --db and --into need a database")
         return run_python(model, leads, events, as_of_us)
-    if engine == "duckdb":
-        return run_duckdb(model, leads, events, as_of_us, db)
     from .warehouses import RUNNERS
 
     if engine in RUNNERS:
-        return RUNNERS[engine](model, leads, events, as_of_us, db)
+        return RUNNERS[engine](model, leads, events, as_of_us, db, into)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

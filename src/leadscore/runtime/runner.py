@@ -35,13 +35,23 @@ class RunResult:
     rows: list[tuple]
     stats: RunStats
     rejects: list[Reject]
-    leads: Leads
-    events: Events
+    leads: Leads | None
+    events: Events | None
+
+
+def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
+                      into: str | None = None) -> RunResult:
+    """Score the schema's tables where they already are; the database validates the types."""
+    rows = run(model, None, None, as_of_us, engine, db, into)
+    stats = RunStats(leads_read=len(rows), leads_scored=len(rows))
+    columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
+    return RunResult(columns, rows, stats, [], None, None)
 
 
 def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
                 as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
-                strict: bool = False, db: str | None = None) -> RunResult:
+                strict: bool = False, db: str | None = None,
+                into: str | None = None) -> RunResult:
     schema = model.schema
     leads = read_leads(leads_path, schema, delimiter, strict)
     if schema.has_events and events_path is not None:
@@ -59,7 +69,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
             stats.events_after_as_of += 1
         elif declared and fold(typ) not in declared:
             stats.undeclared_types[fold(typ)] += 1
-    rows = run(model, leads, events, as_of_us, engine, db)
+    rows = run(model, leads, events, as_of_us, engine, db, into)
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)

@@ -14,13 +14,11 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ..backends.dialects import Dialect, get_dialect
 from ..backends.sql import to_sql
 from ..compiler import ir
-from ..compiler.regex import compile_portable
 from ..compiler.text import fold
 from .data import Events, Leads
 
@@ -96,6 +94,61 @@ def _sql(model: ir.Model, dialect: Dialect, as_of_us: int, tables: Tables) -> st
     return to_sql(model, dialect, as_of_us, leads=tables.leads, events=tables.events, pretty=False)
 
 
+def _in_database(model: ir.Model) -> Tables:
+    """The schema's own tables, for a run on data already in the database."""
+    s = model.schema
+    return Tables(s.lead_table or "leads", s.event_table or "events")
+
+
+def _table_sql(dialect: Dialect, name: str) -> str:
+    from sqlglot import exp
+
+    parts = [exp.to_identifier(p, quoted=True) for p in name.split(".")]
+    table = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                      catalog=parts[-3] if len(parts) > 2 else None)
+    return table.sql(dialect=dialect.sqlglot)
+
+
+def _query_into(cur, dialect: Dialect, query: str, into: str, key: str) -> list:
+    """Write the results to table `into` atomically, then read them back.
+
+    The new table is built under a temporary name and swapped in by rename in one
+    transaction (one RENAME TABLE statement on MySQL), so readers see the old table
+    or the new one, never a half-written one, and a failed run leaves the old intact.
+    """
+    base = into.split(".")[-1]
+    prefix = into[: -len(base)]
+    tmp_name = f"{base}__leadscore_{uuid.uuid4().hex[:8]}"
+    tmp, target = _table_sql(dialect, prefix + tmp_name), _table_sql(dialect, into)
+    bare = _quote(dialect, base)
+    cur.execute(f"CREATE TABLE {tmp} AS {query}")
+    try:
+        if dialect.name == "mysql":
+            cur.execute("SHOW TABLES LIKE %s", (base,))
+            if cur.fetchone():
+                old = _table_sql(dialect, prefix + base + "__leadscore_old")
+                cur.execute(f"RENAME TABLE {target} TO {old}, {tmp} TO {target}")
+                cur.execute(f"DROP TABLE {old}")
+            else:
+                cur.execute(f"RENAME TABLE {tmp} TO {target}")
+        else:
+            cur.execute(f"DROP TABLE IF EXISTS {target}")
+            cur.execute(f"ALTER TABLE {tmp} RENAME TO {bare}")
+    except Exception:
+        cur.execute(f"DROP TABLE IF EXISTS {tmp}")
+        raise
+    cur.execute(f"SELECT * FROM {target} ORDER BY {_quote(dialect, key)}")
+    return cur.fetchall()
+
+
+def _execute(cur, model, dialect, as_of_us, tables, into: str | None) -> list:
+    query = _sql(model, dialect, as_of_us, tables)
+    if into:
+        return _query_into(cur, dialect, query, into, model.schema.lead_key)
+    cur.execute(query)
+    return cur.fetchall()
+
+
 # ---------------------------------------------------------------- SQLite
 def _sqlite_regexp(pattern: str, value: str | None) -> bool:
     import re
@@ -116,12 +169,18 @@ def sqlite_connect(path: str = ":memory:"):
     return con
 
 
-def run_sqlite(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_sqlite(model, leads, events, as_of_us, db: str | None = None,
+               into: str | None = None) -> list[tuple]:
     dialect = get_dialect("sqlite")
     con = sqlite_connect(db or ":memory:")
+    con.isolation_level = None  # explicit transactions below
     try:
-        tables = _load_dbapi(con, model, leads, events, dialect, qmark="?", temp=True)
-        rows = con.execute(_sql(model, dialect, as_of_us, tables)).fetchall()
+        cur = con.cursor()
+        cur.execute("BEGIN")
+        tables = (_in_database(model) if leads is None else
+                  _load_dbapi(con, model, leads, events, dialect, qmark="?", temp=True))
+        rows = _execute(cur, model, dialect, as_of_us, tables, into)
+        cur.execute("COMMIT")
     finally:
         con.close()
     return _normalize(rows, model)
@@ -178,7 +237,8 @@ def _load_dbapi(con, model, leads, events, dialect: Dialect, qmark: str, temp: b
 
 
 # ---------------------------------------------------------------- PostgreSQL
-def run_postgres(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_postgres(model, leads, events, as_of_us, db: str | None = None,
+                 into: str | None = None) -> list[tuple]:
     try:
         import psycopg
     except ImportError:
@@ -193,6 +253,10 @@ def run_postgres(model, leads, events, as_of_us, db: str | None = None) -> list[
     try:
         with con.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")
+            if leads is None:
+                rows = _execute(cur, model, dialect, as_of_us, _in_database(model), into)
+                con.commit()
+                return _normalize(rows, model)
             suffix = uuid.uuid4().hex[:8]
             tables = Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
             types = _SQL_TYPES["postgres"]
@@ -206,9 +270,8 @@ def run_postgres(model, leads, events, as_of_us, db: str | None = None) -> list[
                 with cur.copy(f"COPY {_quote(dialect, table)} ({names}) FROM STDIN") as copy:
                     for row in zip(*[vals for _, _, vals in cols]):
                         copy.write_row(row)
-            cur.execute(_sql(model, dialect, as_of_us, tables))
-            rows = cur.fetchall()
-        con.rollback()
+            rows = _execute(cur, model, dialect, as_of_us, tables, into)
+        con.commit()  # only --into writes anything lasting; input tables are temporary
     finally:
         con.close()
     return _normalize(rows, model)
@@ -224,7 +287,8 @@ def _mysql_params(url: str) -> dict:
             "database": (u.path or "/test").lstrip("/") or "test"}
 
 
-def run_mysql(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_mysql(model, leads, events, as_of_us, db: str | None = None,
+              into: str | None = None) -> list[tuple]:
     try:
         import pymysql
     except ImportError:
@@ -240,16 +304,46 @@ def run_mysql(model, leads, events, as_of_us, db: str | None = None) -> list[tup
         cur = con.cursor()
         cur.execute("SET time_zone = '+00:00'")
         cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
-        tables = _load_dbapi(con, model, leads, events, dialect, qmark="%s", temp=True)
-        cur.execute(_sql(model, dialect, as_of_us, tables))
-        rows = cur.fetchall()
-        con.rollback()
+        tables = (_in_database(model) if leads is None else
+                  _load_dbapi(con, model, leads, events, dialect, qmark="%s", temp=True))
+        rows = _execute(cur, model, dialect, as_of_us, tables, into)
+        con.commit()
     finally:
         con.close()
     return _normalize(rows, model)
 
 
 # ---------------------------------------------------------------- Arrow-based engines
+def _in_process_only(engine: str, leads, db, into) -> None:
+    if leads is None or db or into:
+        raise EngineError(f"the {engine} engine runs in this process on the files given: "
+                          "--db and --into need duckdb, sqlite, postgres or mysql")
+
+
+# ---------------------------------------------------------------- DuckDB
+def run_duckdb(model, leads, events, as_of_us, db: str | None = None,
+               into: str | None = None) -> list[tuple]:
+    import duckdb
+
+    dialect = get_dialect("duckdb")
+    con = duckdb.connect(db or ":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("BEGIN TRANSACTION")
+        if leads is None:
+            tables = _in_database(model)
+        else:
+            lead_t, ev_t = _arrow(model, leads, events, tz=None)
+            tables = Tables("leadscore_leads", "leadscore_events")
+            con.register(tables.leads, lead_t)
+            if ev_t is not None:
+                con.register(tables.events, ev_t)
+        rows = _execute(con, model, dialect, as_of_us, tables, into)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return _normalize(rows, model)
+
 def _arrow(model, leads, events, tz: str | None = "UTC"):
     import pyarrow as pa
 
@@ -263,7 +357,9 @@ def _arrow(model, leads, events, tz: str | None = "UTC"):
     return table(lead_cols), table(ev_cols)
 
 
-def run_datafusion(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_datafusion(model, leads, events, as_of_us, db: str | None = None,
+        into: str | None = None) -> list[tuple]:
+    _in_process_only("datafusion", leads, db, into)
     try:
         import datafusion
     except ImportError:
@@ -289,7 +385,9 @@ def _empty_batches(table):
 _CHDB_SESSION = None
 
 
-def run_clickhouse(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_clickhouse(model, leads, events, as_of_us, db: str | None = None,
+        into: str | None = None) -> list[tuple]:
+    _in_process_only("clickhouse", leads, db, into)
     try:
         from chdb import session
     except ImportError:
@@ -358,7 +456,9 @@ def spark_session():
     return _SPARK
 
 
-def run_spark(model, leads, events, as_of_us, db: str | None = None) -> list[tuple]:
+def run_spark(model, leads, events, as_of_us, db: str | None = None,
+        into: str | None = None) -> list[tuple]:
+    _in_process_only("spark", leads, db, into)
     spark = spark_session()
     dialect = get_dialect("spark")
     lead_t, ev_t = _arrow(model, leads, events)
@@ -379,6 +479,7 @@ def run_spark(model, leads, events, as_of_us, db: str | None = None) -> list[tup
 
 
 RUNNERS: dict[str, Callable[..., list[tuple]]] = {
+    "duckdb": run_duckdb,
     "sqlite": run_sqlite,
     "postgres": run_postgres,
     "mysql": run_mysql,
@@ -388,8 +489,3 @@ RUNNERS: dict[str, Callable[..., list[tuple]]] = {
 }
 
 
-def decimal_safe(v: Any) -> Any:
-    return float(v) if isinstance(v, Decimal) else v
-
-
-__all__ = ["RUNNERS", "EngineError", "compile_portable"]
