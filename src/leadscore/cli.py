@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import os
 import sys
 from collections import Counter
@@ -52,7 +51,8 @@ def _guard(fn):
         except EngineError as err:
             _fail(str(err))
         except SqlUnsupported as err:
-            _fail(f"{err.where}: {err}" if err.where else str(err))
+            click.echo(_located(err), err=True)
+            sys.exit(EXIT_FINDINGS)
         except KeyboardInterrupt:
             click.echo("interrupted; no output was written", err=True)
             sys.exit(130)
@@ -66,6 +66,23 @@ def _guard(fn):
 
     return click.option("--debug", is_flag=True, hidden=True,
                         help="Show the Python traceback of internal errors.")(wrapper)
+
+
+def _located(err: SqlUnsupported) -> str:
+    """A construct a dialect cannot express, rendered like any compile error."""
+    from .compiler import Diagnostic, Source, Span
+    from .compiler import read_source as read
+
+    if not err.where:
+        return f"error: {err}"
+    path, line, col = err.where.rsplit(":", 2)
+    span = Span(path, int(line), int(col), int(line), int(col) + 1)
+    try:
+        sources = {path: Source(path, read(path))}
+    except (OSError, CompileError):
+        sources = {}
+    hint = "choose another dialect, or express the test with starts_with/ends_with/contains"
+    return Diagnostic(str(err), span, hint=hint).render(sources, _color(sys.stderr))
 
 
 def _as_of(value: str | None) -> tuple[int, str]:
@@ -302,8 +319,17 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         _show_table(result, top, tier_order)
 
 
-def _json_dump(obj) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+@main.command()
+def engines() -> None:
+    """Print the engine support table (docs/engines.md) as Markdown.
+
+    \b
+    Example:
+      leadscore engines > docs/engines.md
+    """
+    from .backends.support import support_markdown
+
+    click.echo(support_markdown(), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,17 +83,19 @@ class TSql(Dialect):
     def regex_search(self, value, rx: PortableRegex):
         raise Unsupported("T-SQL has no regular expressions (before SQL Server 2025)")
 
+    @staticmethod
+    def _length(needle):
+        # LEN ignores trailing spaces: measure the needle with a character appended
+        return exp.Sub(this=exp.Anonymous(this="LEN", expressions=[
+            exp.Concat(expressions=[needle, exp.Literal.string("x")])]),
+            expression=exp.Literal.number(1))
+
     def starts_with(self, value, needle):
-        # LEN ignores trailing spaces; DATALENGTH counts bytes of NVARCHAR (2 per char)
-        prefix = exp.Left(this=value, expression=exp.Div(
-            this=exp.Anonymous(this="DATALENGTH", expressions=[needle.copy()]),
-            expression=exp.Literal.number(2)))
+        prefix = exp.Left(this=value, expression=self._length(needle.copy()))
         return exp.EQ(this=prefix, expression=needle)
 
     def ends_with(self, value, needle):
-        suffix = exp.Right(this=value, expression=exp.Div(
-            this=exp.Anonymous(this="DATALENGTH", expressions=[needle.copy()]),
-            expression=exp.Literal.number(2)))
+        suffix = exp.Right(this=value, expression=self._length(needle.copy()))
         return exp.EQ(this=suffix, expression=needle)
 
     def contains(self, value, needle):

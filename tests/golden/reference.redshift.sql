@@ -1,0 +1,370 @@
+WITH "ev" AS (
+  SELECT
+    "lead_id" AS "k",
+    LOWER("kind") AS "typ",
+    1772323200000000 - DATEDIFF(microsecond, CAST('1970-01-01' AS TIMESTAMP), "occurred_at") AS "age",
+    LOWER("asset") AS "e0",
+    LOWER("page") AS "e1"
+  FROM "events"
+  WHERE
+    1772323200000000 - DATEDIFF(microsecond, CAST('1970-01-01' AS TIMESTAMP), "occurred_at") >= 0
+), "agg" AS (
+  SELECT
+    "k",
+    COUNT(
+      CASE
+        WHEN "typ" IN ('page_view') AND (
+          "age" < CAST(604800000000 AS DOUBLE PRECISION)
+        )
+        THEN 1
+      END
+    ) AS "a0",
+    COUNT(
+      CASE
+        WHEN (
+          "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE)
+        )
+        AND (
+          "age" < CAST(2592000000000 AS DOUBLE PRECISION)
+        )
+        THEN 1
+      END
+    ) AS "a1",
+    COUNT(CASE WHEN "typ" IN ('demo_request') THEN 1 END) AS "a2",
+    COUNT(
+      CASE
+        WHEN "typ" IN ('email_open') AND (
+          "age" < CAST(7776000000000 AS DOUBLE PRECISION)
+        )
+        THEN 1
+      END
+    ) AS "a3",
+    COUNT(CASE WHEN "typ" IN ('email_click') THEN 1 END) AS "a4",
+    COUNT(
+      CASE
+        WHEN "typ" IN ('page_view') AND COALESCE(LEFT("e1", LENGTH('/lp/')) = '/lp/', FALSE)
+        THEN 1
+      END
+    ) AS "a5",
+    COUNT(
+      CASE WHEN "typ" IN ('form_submit') AND (
+        NOT (
+          "e0" IS NULL
+        )
+      ) THEN 1 END
+    ) AS "a6",
+    COUNT(
+      CASE WHEN "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE) THEN 1 END
+    ) AS "a7",
+    COUNT(CASE WHEN "typ" IN ('webinar') THEN 1 END) AS "a8",
+    SUM(
+      CASE
+        WHEN "typ" IN ('webinar')
+        THEN POWER(
+          CAST(0.5 AS DOUBLE PRECISION),
+          (
+            CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION)
+          ) / CAST(30 AS DOUBLE PRECISION)
+        )
+      END
+    ) AS "a9",
+    COUNT(
+      CASE
+        WHEN "typ" IN ('page_view')
+        AND COALESCE(LEFT("e1", LENGTH('/careers')) = '/careers', FALSE)
+        THEN 1
+      END
+    ) AS "a10",
+    COUNT(CASE WHEN "typ" IN ('unsubscribe') THEN 1 END) AS "a11",
+    MIN(CASE WHEN TRUE THEN "age" END) AS "a12"
+  FROM "ev"
+  GROUP BY
+    "k"
+), "base" AS (
+  SELECT
+    "l"."id" AS "k",
+    LOWER("l"."account") AS "f0",
+    LOWER("l"."country") AS "f1",
+    DATEDIFF(microsecond, CAST('1970-01-01' AS TIMESTAMP), "l"."created_at") AS "f2",
+    LOWER("l"."email") AS "f3",
+    CAST("l"."employees" AS DOUBLE PRECISION) AS "f4",
+    LOWER("l"."industry") AS "f5",
+    LOWER("l"."plan_interest") AS "f6",
+    LOWER("l"."title") AS "f7",
+    COALESCE("agg"."a0", 0) AS "a0",
+    COALESCE("agg"."a1", 0) AS "a1",
+    COALESCE("agg"."a2", 0) AS "a2",
+    COALESCE("agg"."a3", 0) AS "a3",
+    COALESCE("agg"."a4", 0) AS "a4",
+    COALESCE("agg"."a5", 0) AS "a5",
+    COALESCE("agg"."a6", 0) AS "a6",
+    COALESCE("agg"."a7", 0) AS "a7",
+    COALESCE("agg"."a8", 0) AS "a8",
+    COALESCE(CAST("agg"."a9" AS DOUBLE PRECISION), CAST(0 AS DOUBLE PRECISION)) AS "a9",
+    COALESCE("agg"."a10", 0) AS "a10",
+    COALESCE("agg"."a11", 0) AS "a11",
+    "agg"."a12" AS "a12"
+  FROM "leads" AS "l"
+  LEFT JOIN "agg" AS "agg"
+    ON "l"."id" = "agg"."k"
+), "s0" AS (
+  SELECT
+    *,
+    CASE
+      WHEN COALESCE("f5" IN ('software', 'saas', 'it services'), FALSE)
+      THEN CAST(20 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b0",
+    CASE
+      WHEN COALESCE("f7" ~ '(chief|head|director|vp)', FALSE)
+      THEN CAST(15 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b1",
+    CASE
+      WHEN COALESCE("f4" >= CAST(200 AS DOUBLE PRECISION), FALSE)
+      THEN CAST(10 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b2",
+    CASE
+      WHEN COALESCE("f1" IN ('cr', 'pa'), FALSE)
+      THEN CAST(8 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b3",
+    CASE
+      WHEN COALESCE("f7" ~ 'student', FALSE)
+      THEN CAST(-30 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b4",
+    CASE
+      WHEN COALESCE(RIGHT("f3", LENGTH('@gmail.com')) = '@gmail.com', FALSE)
+      THEN CAST(-10 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b5",
+    "a3" AS "b7",
+    "a4" AS "b9",
+    "a5" AS "b11",
+    "a6" AS "b13",
+    "a7" AS "b15",
+    "a2" AS "b17",
+    "a8" AS "b19",
+    CAST(20 AS DOUBLE PRECISION) * "a9" AS "b20",
+    CASE
+      WHEN "a0" >= CAST(3 AS DOUBLE PRECISION)
+      THEN CAST(10 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b21",
+    "a10" AS "b22",
+    "a11" AS "b24",
+    CASE
+      WHEN COALESCE(RIGHT("f3", LENGTH('@rival.com')) = '@rival.com', FALSE)
+      THEN 'competitor'
+      ELSE NULL
+    END AS "b29",
+    CASE
+      WHEN COALESCE("f4" >= CAST(1000 AS DOUBLE PRECISION), FALSE)
+      THEN 'enterprise'
+      WHEN COALESCE("f4" < CAST(50 AS DOUBLE PRECISION), FALSE)
+      THEN 'smb'
+      ELSE 'default'
+    END AS "b30",
+    "a2" > CAST(0 AS DOUBLE PRECISION) AS "b32",
+    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b34",
+    "a2" > CAST(0 AS DOUBLE PRECISION) AS "b37",
+    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b39"
+  FROM "base"
+), "s1" AS (
+  SELECT
+    *,
+    (
+      (
+        (
+          (
+            "b0" + "b1"
+          ) + "b2"
+        ) + "b3"
+      ) + "b4"
+    ) + "b5" AS "b6",
+    LEAST(CAST(1 AS DOUBLE PRECISION) * "b7", CAST(10 AS DOUBLE PRECISION)) AS "b8",
+    LEAST(CAST(5 AS DOUBLE PRECISION) * "b9", CAST(25 AS DOUBLE PRECISION)) AS "b10",
+    LEAST(CAST(15 AS DOUBLE PRECISION) * "b11", CAST(45 AS DOUBLE PRECISION)) AS "b12",
+    LEAST(
+      CASE
+        WHEN "b13" >= CAST(1 AS DOUBLE PRECISION)
+        THEN CAST(25 AS DOUBLE PRECISION) + (
+          CAST(5 AS DOUBLE PRECISION) * (
+            "b13" - CAST(1 AS DOUBLE PRECISION)
+          )
+        )
+        ELSE CAST(0 AS DOUBLE PRECISION)
+      END,
+      CAST(40 AS DOUBLE PRECISION)
+    ) AS "b14",
+    CASE
+      WHEN "b15" >= CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(30 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b16",
+    CASE
+      WHEN "b17" >= CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(50 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b18",
+    GREATEST(CAST(-10 AS DOUBLE PRECISION) * "b22", CAST(-20 AS DOUBLE PRECISION)) AS "b23",
+    CASE
+      WHEN "b24" >= CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(-50 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      ELSE CAST(0 AS DOUBLE PRECISION)
+    END AS "b25"
+  FROM "s0"
+), "s2" AS (
+  SELECT
+    *,
+    LEAST(
+      (
+        (
+          (
+            (
+              (
+                (
+                  (
+                    (
+                      "b8" + "b10"
+                    ) + "b12"
+                  ) + "b14"
+                ) + "b16"
+              ) + "b18"
+            ) + "b20"
+          ) + "b21"
+        ) + "b23"
+      ) + "b25",
+      CAST(150 AS DOUBLE PRECISION)
+    ) AS "b26",
+    CASE
+      WHEN "b6" >= CAST(40 AS DOUBLE PRECISION)
+      THEN 'A'
+      WHEN "b6" >= CAST(25 AS DOUBLE PRECISION)
+      THEN 'B'
+      WHEN "b6" >= CAST(10 AS DOUBLE PRECISION)
+      THEN 'C'
+      ELSE 'D'
+    END AS "b43"
+  FROM "s1"
+), "s3" AS (
+  SELECT
+    *,
+    CASE
+      WHEN "b26" > CAST(0 AS DOUBLE PRECISION)
+      THEN GREATEST(
+        CAST(0 AS DOUBLE PRECISION),
+        "b26" - (
+          CAST(10 AS DOUBLE PRECISION) * GREATEST(
+            CAST(0 AS DOUBLE PRECISION),
+            COALESCE(
+              FLOOR(
+                FLOOR(
+                  CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION)
+                ) / CAST(30 AS DOUBLE PRECISION)
+              ),
+              CAST(0 AS DOUBLE PRECISION)
+            )
+          )
+        )
+      )
+      ELSE "b26"
+    END AS "b27"
+  FROM "s2"
+), "s4" AS (
+  SELECT
+    *,
+    GREATEST(CAST(0 AS DOUBLE PRECISION), LEAST("b6" + "b27", CAST(200 AS DOUBLE PRECISION))) AS "b28"
+  FROM "s3"
+), "s5" AS (
+  SELECT
+    *,
+    "b28" >= CAST(150 AS DOUBLE PRECISION) AS "b31",
+    "b28" >= CAST(100 AS DOUBLE PRECISION) AS "b33",
+    "b28" >= CAST(40 AS DOUBLE PRECISION) AS "b35",
+    "b28" >= CAST(190 AS DOUBLE PRECISION) AS "b36",
+    "b28" >= CAST(140 AS DOUBLE PRECISION) AS "b38",
+    "b28" >= CAST(60 AS DOUBLE PRECISION) AS "b40"
+  FROM "s4"
+), "s6" AS (
+  SELECT
+    *,
+    CASE
+      WHEN NOT (
+        "b29" IS NULL
+      )
+      THEN 'disqualified'
+      ELSE CASE
+        WHEN "b30" = 'enterprise'
+        THEN CASE
+          WHEN "b36" AND "b37"
+          THEN 'sql'
+          WHEN "b38" AND "b39"
+          THEN 'mql'
+          WHEN "b40"
+          THEN 'nurture'
+          ELSE 'cold'
+        END
+        ELSE CASE
+          WHEN "b31" AND "b32"
+          THEN 'sql'
+          WHEN "b33" AND "b34"
+          THEN 'mql'
+          WHEN "b35"
+          THEN 'nurture'
+          ELSE 'cold'
+        END
+      END
+    END AS "b41",
+    CASE
+      WHEN NOT (
+        "b29" IS NULL
+      )
+      THEN NULL
+      ELSE CASE
+        WHEN "b30" = 'enterprise'
+        THEN CASE
+          WHEN "b36" AND "b37"
+          THEN NULL
+          WHEN "b36"
+          THEN 'sql'
+          WHEN "b38" AND "b39"
+          THEN NULL
+          WHEN "b38"
+          THEN 'mql'
+          WHEN "b40"
+          THEN NULL
+          ELSE NULL
+        END
+        ELSE CASE
+          WHEN "b31" AND "b32"
+          THEN NULL
+          WHEN "b31"
+          THEN 'sql'
+          WHEN "b33" AND "b34"
+          THEN NULL
+          WHEN "b33"
+          THEN 'mql'
+          WHEN "b35"
+          THEN NULL
+          ELSE NULL
+        END
+      END
+    END AS "b42"
+  FROM "s5"
+)
+SELECT
+  "k" AS "id",
+  "b6" AS "fit",
+  "b27" AS "engagement",
+  "b28" AS "total",
+  "b30" AS "segment",
+  "b41" AS "tier",
+  "b42" AS "held_from",
+  "b29" AS "disqualified_by",
+  "b43" AS "grade"
+FROM "s6"
+ORDER BY
+  "k";
