@@ -1,174 +1,22 @@
-"""The `leadscore` command line. Exit codes: 0 success, 1 errors in models or data, 2 usage."""
+"""`leadscore run`: score leads from files or from tables in a database."""
 
 from __future__ import annotations
 
 import csv
-import functools
-import os
-import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from . import __version__
-from .backends.sql import SqlUnsupported
-from .compiler import CompileError, compile_file
-from .runtime.data import DataError, Reject, parse_timestamp
-from .runtime.engines import ENGINES
-from .runtime.warehouses import EngineError
-
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-IN_DATABASE = ("duckdb", "sqlite", "postgres", "mysql")
-
-
-def _color(stream) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ
-
-
-def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _guard(fn):
-    """Turn compile and data errors into messages; hide tracebacks unless --debug."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        debug = kwargs.pop("debug", False)
-        try:
-            return fn(*args, **kwargs)
-        except CompileError as err:
-            click.echo(err.render(color=_color(sys.stderr)), err=True)
-            n = sum(1 for d in err.diagnostics if d.severity == "error")
-            click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
-            sys.exit(EXIT_FINDINGS)
-        except DataError as err:
-            _fail(str(err))
-        except EngineError as err:
-            _fail(str(err))
-        except SqlUnsupported as err:
-            click.echo(_located(err), err=True)
-            sys.exit(EXIT_FINDINGS)
-        except KeyboardInterrupt:
-            click.echo("interrupted; no output was written", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as err:  # an internal error: short message, traceback on request
-            if debug:
-                raise
-            _fail(f"internal error: {type(err).__name__}: {err}\n"
-                  "  rerun with --debug for the traceback, and please report it", EXIT_USAGE)
-
-    return click.option("--debug", is_flag=True, hidden=True,
-                        help="Show the Python traceback of internal errors.")(wrapper)
-
-
-def _located(err: SqlUnsupported) -> str:
-    """A construct a dialect cannot express, rendered like any compile error."""
-    from .compiler import Diagnostic, Source, Span
-    from .compiler import read_source as read
-
-    if not err.where:
-        return f"error: {err}"
-    path, line, col = err.where.rsplit(":", 2)
-    span = Span(path, int(line), int(col), int(line), int(col) + 1)
-    try:
-        sources = {path: Source(path, read(path))}
-    except (OSError, CompileError):
-        sources = {}
-    hint = "choose another dialect, or express the test with starts_with/ends_with/contains"
-    return Diagnostic(str(err), span, hint=hint).render(sources, _color(sys.stderr))
-
-
-def _as_of(value: str | None) -> tuple[int, str]:
-    if value is None:
-        now = datetime.now(UTC).replace(microsecond=0)
-        return parse_timestamp(now.isoformat()), now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        return parse_timestamp(value), value
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--as-of") from None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="leadscore")
-def main() -> None:
-    """Lead scoring models as code: check, compile and run `.score` files."""
-
-
-# ---------------------------------------------------------------- check
-@main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@_guard
-def check(models: tuple[str, ...]) -> None:
-    """Parse and check rule files; report every error with its location.
-
-    \b
-    Example:
-      leadscore check examples/reference.score
-    """
-    failed = 0
-    for path in models:
-        if not Path(path).exists():
-            click.echo(f"{path}: error: no such file", err=True)
-            failed += 1
-            continue
-        try:
-            compile_file(path)
-        except CompileError as err:
-            click.echo(err.render(color=_color(sys.stderr)), err=True)
-            failed += 1
-            continue
-        click.echo(f"{path}: ok")
-    if failed:
-        click.echo(f"{failed} of {len(models)} file{'s' if len(models) != 1 else ''} "
-                   "with errors", err=True)
-        sys.exit(EXIT_FINDINGS)
-
-
-# ---------------------------------------------------------------- compile
-@main.command(name="compile")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dialect", default="duckdb", show_default=True, help="SQL dialect to print.")
-@click.option("--ir", "show_ir", is_flag=True, help="Print the intermediate representation as JSON.")
-@click.option("--python", "show_python", is_flag=True, help="Print the generated Python evaluator.")
-@click.option("--as-of", "as_of", default=None,
-              help="Bake this instant into the SQL; without it the SQL has an :as_of_us parameter.")
-@_guard
-def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
-                as_of: str | None) -> None:
-    """Print the SQL (or IR, or Python) a model compiles to.
-
-    \b
-    Example:
-      leadscore compile examples/reference.score --as-of 2026-03-01T00:00:00Z
-    """
-    from .backends.dialects import DIALECTS, get_dialect
-    from .backends.python import compile_python
-    from .backends.sql import to_sql
-
-    m = compile_file(model)
-    if show_ir:
-        click.echo(m.dumps())
-        return
-    if show_python:
-        click.echo(compile_python(m).source, nl=False)
-        return
-    if dialect not in DIALECTS:
-        raise click.BadParameter(f"unknown dialect {dialect!r}; known: "
-                                 + ", ".join(sorted(DIALECTS)), param_hint="--dialect")
-    as_of_us = _as_of(as_of)[0] if as_of else None
-    click.echo(to_sql(m, get_dialect(dialect), as_of_us) + ";")
+from ..compiler import compile_file
+from ..runtime.data import Reject
+from ..runtime.engines import ENGINES
+from .common import IN_DATABASE, _as_of, _guard, main
 
 
 # ---------------------------------------------------------------- run
 def _write_rejects(path: str, rejects: list[Reject]) -> None:
-    from .runtime.output import _atomic_write
+    from ..runtime.output import _atomic_write
 
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as f:
@@ -202,7 +50,7 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .runtime.output import format_value
+    from ..runtime.output import format_value
 
     def shown(v) -> str:
         if isinstance(v, float) and not v.is_integer():
@@ -272,8 +120,8 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
       leadscore run model.score --engine postgres \\
         --db postgresql://postgres@127.0.0.1/test --into analytics.lead_scores
     """
-    from .runtime.output import FORMATS, write_rows
-    from .runtime.runner import score_files, score_in_database
+    from ..runtime.output import FORMATS, write_rows
+    from ..runtime.runner import score_files, score_in_database
 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
@@ -317,20 +165,3 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]
         _show_table(result, top, tier_order)
-
-
-@main.command()
-def engines() -> None:
-    """Print the engine support table (docs/engines.md) as Markdown.
-
-    \b
-    Example:
-      leadscore engines > docs/engines.md
-    """
-    from .backends.support import support_markdown
-
-    click.echo(support_markdown(), nl=False)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
