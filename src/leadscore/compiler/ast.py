@@ -125,9 +125,12 @@ class EventFilter(Expr):
 
 @dataclass(kw_only=True)
 class Aggregate(Expr):
-    kind: str  # count | count_distinct | sum | exists | days_since_last | days_since_field
-    filter: Expr | None  # EventFilter or NameRef naming a filter
+    # count | count_distinct | sum | exists | days_since_last | days_since_field (lead level);
+    # count_leads | roll_sum | roll_max | roll_min | roll_avg (account level)
+    kind: str
+    filter: Expr | None  # EventFilter or NameRef naming a filter; for count_leads a condition
     field: Name | None = None
+    value: Expr | None = None  # what an account roll-up adds up
 
 
 # ---------------------------------------------------------------- declarations
@@ -258,7 +261,75 @@ class GradeDecl(Node):
 
 
 @dataclass(kw_only=True)
+class ImportDecl(Node):
+    path: str
+    path_span: Span
+
+
+@dataclass(kw_only=True)
+class AccountRule(Node):
+    label: str
+    label_span: Span
+    points: Signed
+    condition: Expr
+
+
+@dataclass(kw_only=True)
+class AccountDecl(Node):
+    field: Name
+    score: Expr | None
+    rules: list[AccountRule]
+    tiers: TiersDecl | None
+    extra_scores: list[Expr] = field(default_factory=list)
+    extra_tiers: list[TiersDecl] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class TestValue(Node):
+    kind: str  # number | string | bool | timestamp | missing | name
+    value: object
+    text: str
+
+
+@dataclass(kw_only=True)
+class TestField(Node):
+    name: Name
+    value: TestValue
+
+
+@dataclass(kw_only=True)
+class TestEvent(Node):
+    type: Name
+    time: TestValue
+    fields: list[TestField]
+
+
+@dataclass(kw_only=True)
+class TestExpect(Node):
+    name: Name
+    op: str
+    value: TestValue
+
+
+@dataclass(kw_only=True)
+class TestDecl(Node):
+    name: str
+    name_span: Span
+    as_of: TestValue | None
+    lead: list[TestField] | None
+    events: list[TestEvent]
+    expects: list[TestExpect]
+    duplicates: list[tuple[str, Span]] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Comment(Node):
+    text: str  # with the leading `#`
+
+
+@dataclass(kw_only=True)
 class Module(Node):
-    """A whole parsed file, declarations in file order."""
+    """A whole parsed file, declarations in file order, and its comments."""
 
     items: list[Node]
+    comments: list[Comment] = field(default_factory=list)

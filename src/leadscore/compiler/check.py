@@ -46,11 +46,17 @@ class Ctx:
 
     @property
     def scores(self) -> bool:
-        return self.kind in ("post", "total", "any")
+        return self.kind in ("post", "total", "any", "member")
 
     @property
     def events(self) -> bool:
+        # account roll-ups see each lead's fields and scores, not its events: count events in
+        # a score and roll that score up
         return self.kind in ("rule", "post", "any")
+
+    @property
+    def account(self) -> bool:
+        return self.kind in ("account_score", "account_rule")
 
 
 @dataclass
@@ -95,6 +101,15 @@ class CheckedTier:
 
 
 @dataclass
+class CheckedAccount:
+    field: str
+    score: ir.E  # over account aggregates (ids m0, m1, ...)
+    rules: list[tuple[str, float, ir.E, int]]  # label, points, condition, line
+    tiers: list[CheckedTier]
+    aggregates: list[ir.Aggregate]  # member-level where/value over lead fields and bindings
+
+
+@dataclass
 class Checked:
     name: str
     version: int | None
@@ -108,6 +123,8 @@ class Checked:
     tiers: dict[str, list[CheckedTier]]
     grade: tuple[str, list[tuple[str, float | None]]] | None
     regexes: dict[str, str]  # pattern -> where it is first used
+    tests: list[dict] = field(default_factory=list)
+    account: CheckedAccount | None = None
 
 
 class _Silenced(Exception):
@@ -135,6 +152,7 @@ class Checker:
         self.schema: ir.Schema | None = None
         # names whose declaration failed: their uses are not reported again
         self.broken_names: set[str] = set()
+        self.member_aggs: dict[tuple, ir.Aggregate] = {}
         self.events_broken = False
         self.has_total = False
 
@@ -159,13 +177,154 @@ class Checker:
         segments = self._segments(items)
         tiers = self._tiers(items, [s for s, _ in segments])
         grade = self._grade(items)
+        account = self._account(items)
+        tests = self._tests(items, [s.name for s in scores], grade is not None)
         if any(d.severity == "error" for d in self.diagnostics):
             return None
         return Checked(
             name=model.name if model else "model", version=model.version if model else None,
             schema=self.schema, aggregates=list(self.aggregates.values()), scores=scores,
             total=total, clamp=clamp, disqualify=disqualify, segments=segments, tiers=tiers,
-            grade=grade, regexes=self.regexes)
+            grade=grade, regexes=self.regexes, tests=tests, account=account)
+
+    # ---------------------------------------------------------------- accounts
+    def _account(self, items) -> CheckedAccount | None:
+        decls = [i for i in items if isinstance(i, ast.AccountDecl)]
+        for extra in decls[1:]:
+            self.error("a model has one `account` block", extra.span)
+        if not decls:
+            return None
+        a = decls[0]
+        fname = a.field.text
+        if fname not in self.lead_fields:
+            self.error(f"unknown lead field `{fname}`", a.field.span,
+                       hint=did_you_mean(fname, list(self.lead_fields)))
+        elif self.lead_fields[fname][0] != ir.TEXT:
+            self.error(f"accounts group leads by a text field; `{fname}` is not text", a.field.span)
+        for extra in a.extra_scores:
+            self.error("the account score is defined twice", extra.span)
+        for extra in a.extra_tiers:
+            self.error("the account tiers are declared twice", extra.span)
+        if a.score is None:
+            self.error("an account block needs `score = ...`, e.g. `score = sum(total)`", a.span)
+            score = ir.num(0)
+        else:
+            e, t = self.resolve(a.score, Ctx("account_score", "the account score"))
+            if t not in (ir.NUMBER, ERR):
+                self.error(f"the account score must be a number, not {TYPE_WORDS.get(t, t)}",
+                           a.score.span)
+            score = e
+        rules = []
+        for r in a.rules:
+            cond = self._cond(r.condition, Ctx("account_rule", "an account rule"))
+            rules.append((r.label, self._number(r.points, "points"), cond, r.span.line))
+        tiers = self._tier_entries(a.tiers) if a.tiers is not None else []
+        return CheckedAccount(fname, score, rules, tiers, list(self.member_aggs.values()))
+
+    def _member_agg(self, fn: str, where: ir.E, value: ir.E | None) -> ir.E:
+        key = (fn, where, value)
+        agg = self.member_aggs.get(key)
+        if agg is None:
+            agg = ir.Aggregate(f"m{len(self.member_aggs)}", fn, where, value)
+            self.member_aggs[key] = agg
+        return ir.E("agg", (agg.id,), ir.NUMBER)
+
+    # ---------------------------------------------------------------- tests
+    def _tests(self, items, score_names: list[str], has_grade: bool) -> list[dict]:
+        out = []
+        seen: set[str] = set()
+        s = self.schema
+        columns = set(score_names) | {"total", "segment", "tier", "held_from", "disqualified_by"}
+        if has_grade:
+            columns.add("grade")
+        for t in items:
+            if not isinstance(t, ast.TestDecl):
+                continue
+            if t.name in seen:
+                self.error(f"two tests are named \"{t.name}\"", t.name_span)
+            seen.add(t.name)
+            for kind, where in t.duplicates:
+                self.error(f"`{kind}` is given twice in a test", where)
+            case: dict = {"name": t.name, "where": str(t.name_span), "line": t.span.line,
+                          "as_of": None}
+            if t.as_of is None:
+                self.error("a test needs `as_of TIME`", t.name_span,
+                           hint="e.g. `as_of 2026-03-01T00:00:00Z`")
+            else:
+                case["as_of"] = t.as_of.text
+            lead: dict = {}
+            for f in t.lead or []:
+                name = f.name.text
+                if name == s.lead_key:
+                    lead[name] = str(f.value.value)
+                    continue
+                if name not in s.lead_fields:
+                    self.error(f"unknown lead field `{name}`", f.name.span,
+                               hint=did_you_mean(name, [s.lead_key, *s.lead_fields]))
+                    continue
+                lead[name] = self._test_data(f.value, s.lead_fields[name])
+            lead.setdefault(s.lead_key, "test")
+            case["lead"] = lead
+            events = []
+            for e in t.events:
+                if not s.has_events:
+                    self.error("the schema declares no events", e.span)
+                    break
+                typ = fold(e.type.text)
+                if s.event_types and typ not in s.event_types:
+                    self.error(f"unknown event type `{e.type.text}`", e.type.span,
+                               hint=did_you_mean(typ, s.event_types))
+                row = {s.event_lead: lead[s.lead_key], s.event_time: e.time.text,
+                       s.event_type: e.type.text}
+                for f in e.fields:
+                    if f.name.text not in s.event_fields:
+                        self.error(f"unknown event field `{f.name.text}`", f.name.span,
+                                   hint=did_you_mean(f.name.text, list(s.event_fields)))
+                        continue
+                    row[f.name.text] = self._test_data(f.value, s.event_fields[f.name.text])
+                events.append(row)
+            case["events"] = events
+            expects = []
+            for x in t.expects:
+                col = x.name.text
+                if col not in columns:
+                    self.error(f"`{col}` is not an output column", x.name.span,
+                               hint="expect one of: " + ", ".join(sorted(columns)))
+                    continue
+                numeric = col in score_names or col == "total"
+                v = x.value
+                if numeric and v.kind not in ("number", "missing"):
+                    self.error(f"`{col}` is a number; expected a number, not `{v.text}`", v.span)
+                    continue
+                if not numeric and v.kind == "number":
+                    self.error(f"`{col}` is text; write its value as a name or a string", v.span)
+                    continue
+                if not numeric and x.op not in ("==", "!="):
+                    self.error(f"`{col}` is text: compare it with == or !=", x.span)
+                    continue
+                value = v.value if v.kind != "missing" else None
+                expects.append({"column": col, "op": x.op, "value": value, "text": v.text,
+                                "where": str(x.span)})
+            if not t.expects:
+                self.error("a test needs at least one `expect`", t.name_span)
+            case["expects"] = expects
+            out.append(case)
+        return out
+
+    def _test_data(self, v: ast.TestValue, type_: str):
+        """A test's literal as the loader would read it from a file."""
+        if v.kind == "missing":
+            return None
+        if v.kind == "number" and type_ in ("int", "float"):
+            return v.value
+        if v.kind == "bool" and type_ == "bool":
+            return v.value
+        if v.kind in ("timestamp", "string") and type_ == "timestamp":
+            return v.text if v.kind == "timestamp" else v.value
+        if v.kind == "string" and type_ == "text":
+            return v.value
+        self.error(f"`{v.text}` does not fit a {type_} field", v.span)
+        return None
 
     # ---------------------------------------------------------------- declarations
     def _model(self, items) -> ast.ModelDecl | None:
@@ -638,6 +797,15 @@ class Checker:
 
     def _name(self, name: ast.Name, ctx: Ctx) -> tuple[ir.E, str]:
         text = name.text
+        if ctx.account:
+            if text == "score" and ctx.kind == "account_rule":
+                return ir.ref("account:score", ir.NUMBER), ir.NUMBER
+            if text in self.lets:
+                return self._let(name, ctx)
+            self.error(f"`{text}` is a lead value; an account uses roll-ups of its leads",
+                       name.span, hint=f"e.g. `max({text})`, `sum({text})` or "
+                       f"`count(lead where {text} ...)`")
+            return ir.FALSE, ERR
         if ctx.kind == "event":
             if text in self.event_fields:
                 t, _ = self.event_fields[text]
@@ -660,7 +828,7 @@ class Checker:
                            hint="scores can be used in `total`, segments, disqualify and tier gates")
                 return ir.FALSE, ERR
             return ir.ref(f"score:{text}", ir.NUMBER), ir.NUMBER
-        if text == "total" and ctx.kind in ("post", "any"):
+        if text == "total" and ctx.kind in ("post", "any", "member"):
             return ir.ref("total", ir.NUMBER), ir.NUMBER
         if text == "total":
             self.error(f"`total` cannot be used in {ctx.what}", name.span)
@@ -861,7 +1029,32 @@ class Checker:
             parts.append(self._within(n.within))
         return ir.and_(*parts), FILTER
 
+    def _rollup(self, n: ast.Aggregate, ctx: Ctx):
+        word = "count(lead ...)" if n.kind == "count_leads" else f"{n.kind[5:]}(...)"
+        if not ctx.account:
+            self.error(f"`{word}` rolls leads up into an account; it belongs in an `account` block",
+                       n.span)
+            return ir.FALSE, ERR
+        member = Ctx("member", "a roll-up of an account's leads")
+        if n.kind == "count_leads":
+            where = self._cond(n.filter, member) if n.filter is not None else ir.TRUE
+            return self._member_agg("count", where, None), ir.NUMBER
+        e, t = self.resolve(n.value, member)
+        if t == ERR:
+            return ir.FALSE, ERR
+        if t != ir.NUMBER:
+            self.error(f"`{word}` needs a number, not {TYPE_WORDS.get(t, t)}", n.value.span)
+            return ir.FALSE, ERR
+        fn = {"roll_sum": "sum", "roll_max": "max", "roll_min": "min", "roll_avg": "avg"}[n.kind]
+        return self._member_agg(fn, ir.TRUE, e), ir.NUMBER
+
     def _r_Aggregate(self, n: ast.Aggregate, ctx: Ctx):
+        if n.kind == "count_leads" or n.kind.startswith("roll_"):
+            return self._rollup(n, ctx)
+        if ctx.account:
+            self.error("event aggregates of an account go inside a roll-up", n.span,
+                       hint="e.g. `sum(count(event demo_request))`")
+            return ir.FALSE, ERR
         if ctx.kind == "event":
             self.error("aggregates cannot be used inside an event filter", n.span)
             return ir.FALSE, ERR

@@ -201,6 +201,38 @@ class Schema:
 
 
 @dataclass
+class Account:
+    """Roll-up of scored leads into accounts, evaluated after every lead binding.
+
+    Members are the leads whose `field` is present and that are not disqualified.
+    `aggregates` fold member-level expressions (lead fields and lead bindings) per
+    account: count, sum (0.0 over none), min, max, avg (null over none). `bindings`
+    are account-level, over those aggregates and earlier account bindings.
+    """
+
+    field: str
+    aggregates: list[Aggregate]
+    bindings: list[Binding]
+    outputs: list[tuple[str, str]]  # (column, binding) after the account key column
+    tiers: list[str]
+    rules: list[tuple[str, str, int]]  # label, binding, line
+
+    @property
+    def stages(self) -> list[list[Binding]]:
+        out: list[list[Binding]] = []
+        for b in self.bindings:
+            while len(out) <= b.stage:
+                out.append([])
+            out[b.stage].append(b)
+        return out
+
+    def to_json(self) -> dict:
+        return {"field": self.field, "aggregates": [a.to_json() for a in self.aggregates],
+                "bindings": [b.to_json() for b in self.bindings],
+                "outputs": [list(o) for o in self.outputs], "tiers": self.tiers}
+
+
+@dataclass
 class Model:
     name: str
     version: int | None
@@ -213,6 +245,9 @@ class Model:
     rules: list[RuleInfo]
     has_grade: bool
     regexes: dict[str, str] = field(default_factory=dict)  # pattern -> "file:line:col"
+    tests: list[dict] = field(default_factory=list)  # test blocks, as plain data
+    account: Account | None = None
+    sources: list[str] = field(default_factory=list)  # the files the model was built from
 
     @property
     def stages(self) -> list[list[Binding]]:
@@ -233,6 +268,8 @@ class Model:
             "scores": self.scores,
             "tiers": self.tiers,
             "rules": [r.to_json() for r in self.rules],
+            "account": self.account.to_json() if self.account else None,
+            "tests": self.tests,
         }
 
     def dumps(self) -> str:

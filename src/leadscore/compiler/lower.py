@@ -211,7 +211,39 @@ class _Lowering:
             bindings=list(self.bindings.values()), outputs=outputs,
             scores=[s.name for s in c.scores],
             tiers={seg: [t.name for t in tiers] for seg, tiers in c.tiers.items()},
-            rules=self.rules, has_grade=c.grade is not None, regexes=c.regexes)
+            rules=self.rules, has_grade=c.grade is not None, regexes=c.regexes, tests=c.tests,
+            account=self.account())
+
+    def account(self) -> ir.Account | None:
+        a = self.c.account
+        if a is None:
+            return None
+        aggs = {x.id: x for x in a.aggregates}
+        bindings: dict[str, ir.Binding] = {}
+
+        def bind(name: str, expr: ir.E) -> ir.E:
+            stage = max((bindings[r].stage + 1 for r in _refs(expr)), default=0)
+            bindings[name] = ir.Binding(name, expr, ir.nullable(expr, aggs, bindings), stage)
+            return ir.ref(name, expr.type)
+
+        score = bind("account:score", ir.call("coalesce", a.score, ZERO))
+        rule_refs, rules = [], []
+        for i, (label, points, cond, line) in enumerate(a.rules):
+            name = f"account:rule:{i}"
+            rule_refs.append(bind(name, ir.case([(cond, ir.num(points))], ZERO, ir.NUMBER)))
+            rules.append((label, name, line))
+        total = score
+        for r in rule_refs:
+            total = ir.call("add", total, r)
+        total_ref = bind("account:total", total)
+        outputs = [("score", "account:score"), ("total", "account:total")]
+        if a.tiers:
+            whens = [(ir.and_(ir.cmp(">=", total_ref, ir.num(t.threshold)), *t.gates),
+                      ir.const(t.name, ir.TEXT)) for t in reversed(a.tiers[1:])]
+            bind("account:tier", ir.case(whens, ir.const(a.tiers[0].name, ir.TEXT), ir.TEXT))
+            outputs.append(("tier", "account:tier"))
+        return ir.Account(a.field, a.aggregates, list(bindings.values()), outputs,
+                          [t.name for t in a.tiers], rules)
 
 
 def _refs(e: ir.E) -> set[str]:

@@ -59,7 +59,12 @@ class _WholeWords:
 def _parser() -> Lark:
     grammar = resources.files("leadscore.grammar").joinpath("score.lark").read_text("utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True, postlex=_WholeWords())
+                maybe_placeholders=True, postlex=_WholeWords(),
+                lexer_callbacks={"COMMENT": _COMMENTS.append})
+
+
+# Comments of the file being parsed (the lexer skips them; fmt and lint suppressions need them).
+_COMMENTS: list[Token] = []
 
 
 def _describe_terminal(name: str) -> str:
@@ -413,6 +418,161 @@ class _Builder(Transformer):
     def days_since_field(self, c, span):
         return ast.Aggregate(kind="days_since_field", field=c[1], filter=None, span=span)
 
+    # ---- accounts
+    def count_leads(self, c, span):
+        return ast.Aggregate(kind="count_leads", filter=c[2], span=span)
+
+    def _roll(kind):
+        def build(self, c, span):
+            return ast.Aggregate(kind=kind, filter=None, value=c[1], span=span)
+        return build
+
+    roll_sum = _roll("roll_sum")
+    roll_max = _roll("roll_max")
+    roll_min = _roll("roll_min")
+    roll_avg = _roll("roll_avg")
+
+    def import_decl(self, c, span):
+        return ast.ImportDecl(path=_unescape(c[0]), path_span=self._tok(c[0]), span=span)
+
+    def account_score(self, c, span):
+        return ("score", c[0])
+
+    def account_rule(self, c, span):
+        return ast.AccountRule(label=_unescape(c[0]), label_span=self._tok(c[0]), points=c[1],
+                               condition=c[2], span=span)
+
+    def account_decl(self, c, span):
+        scores = [x[1] for x in c[1:] if isinstance(x, tuple)]
+        tiers = [x for x in c[1:] if isinstance(x, ast.TiersDecl)]
+        return ast.AccountDecl(field=c[0], score=scores[0] if scores else None,
+                               rules=[x for x in c[1:] if isinstance(x, ast.AccountRule)],
+                               tiers=tiers[0] if tiers else None, extra_scores=scores[1:],
+                               extra_tiers=tiers[1:], span=span)
+
+    # ---- tests
+    def _value(self, kind, tok, value=None):
+        return ast.TestValue(kind=kind, value=value if value is not None else str(tok),
+                             text=str(tok), span=self._tok(tok))
+
+    def timestamp(self, c, span):
+        return self._value("timestamp", c[0])
+
+    def missing(self, c, span):
+        return ast.TestValue(kind="missing", value=None, text="missing", span=self._tok(c[0]))
+
+    def bare_name(self, c, span):
+        name: ast.Name = c[0]
+        return ast.TestValue(kind="name", value=name.text, text=name.text, span=name.span)
+
+    def test_as_of(self, c, span):
+        return ("as_of", self._value("timestamp", c[0]), span)
+
+    def test_field(self, c, span):
+        return ast.TestField(name=c[0], value=_test_value(c[1]), span=span)
+
+    def test_lead(self, c, span):
+        return ("lead", [x for x in c if isinstance(x, ast.TestField)], span)
+
+    def test_events(self, c, span):
+        return ("events", _event_lines(self.path, c[0]), span)
+
+    def test_expect(self, c, span):
+        return ("expect", ast.TestExpect(name=c[0], op=str(c[1]), value=_test_value(c[2]),
+                                         span=span), span)
+
+    def test_decl(self, c, span):
+        tok: Token = c[0]
+        node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, lead=None,
+                            events=[], expects=[], span=span)
+        for kind, value, where in (x for x in c[1:] if isinstance(x, tuple)):
+            if kind == "expect":
+                node.expects.append(value)
+            elif kind == "events":
+                node.events.extend(value)
+            elif getattr(node, kind) is not None:
+                node.duplicates.append((kind, where))
+            else:
+                setattr(node, kind, value)
+        return node
+
+
+def _test_value(v) -> ast.TestValue:
+    """Plain literals (number/string/bool nodes) as test values."""
+    if isinstance(v, ast.TestValue):
+        return v
+    if isinstance(v, ast.Number):
+        return ast.TestValue(kind="number", value=v.value, text=f"{v.value:g}", span=v.span)
+    if isinstance(v, ast.String):
+        return ast.TestValue(kind="string", value=v.value, text=v.value, span=v.span)
+    if isinstance(v, ast.Bool):
+        return ast.TestValue(kind="bool", value=v.value, text=str(v.value).lower(), span=v.span)
+    raise AssertionError(v)
+
+
+_EVENT_TOKEN = re.compile(r'\s+|#[^\n]*|(?P<string>"(?:[^"\\\n]|\\.)*")'
+                          r"|(?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+(?:Z|[+-][0-9:]+)?)?)"
+                          r"|(?P<num>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>`[^`\n]+`|[A-Za-z_][A-Za-z0-9_]*)"
+                          r"|(?P<bad>.)")
+
+
+class EventLineError(Exception):
+    def __init__(self, message: str, span: Span):
+        super().__init__(message)
+        self.span = span
+
+
+def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
+    """Read `events { TYPE at TIME [FIELD VALUE]... }`, one event per line."""
+    text = str(body)[1:-1]
+    events: list[ast.TestEvent] = []
+    for i, line in enumerate(text.split("\n")):
+        lineno = body.line + i
+        base = body.column + 1 if i == 0 else 1
+        toks = []
+        for m in _EVENT_TOKEN.finditer(line):
+            kind = m.lastgroup
+            if kind is None:
+                continue
+            span = Span(path, lineno, base + m.start(), lineno, base + m.end())
+            if kind == "bad":
+                raise EventLineError(f"unexpected character {m.group()!r} in an event line", span)
+            toks.append((kind, m.group(), span))
+        if not toks:
+            continue
+        if len(toks) < 3 or toks[0][0] != "name" or toks[1][1] != "at" or toks[2][0] != "ts":
+            raise EventLineError("an event line is `TYPE at TIME`, then `FIELD VALUE` pairs, e.g. "
+                                 'page_view at 2026-02-27T10:00:00Z page "/pricing"', toks[0][2])
+        name = toks[0][1].strip("`")
+        ev_type = ast.Name(text=name, span=toks[0][2])
+        time = ast.TestValue(kind="timestamp", value=toks[2][1], text=toks[2][1], span=toks[2][2])
+        fields = []
+        rest = toks[3:]
+        if len(rest) % 2:
+            raise EventLineError("event fields come in pairs: `FIELD VALUE`", rest[-1][2])
+        for (fk, ft, fs), (vk, vt, vs) in zip(rest[0::2], rest[1::2]):
+            if fk != "name":
+                raise EventLineError(f"expected a field name, found `{ft}`", fs)
+            if vk == "string":
+                value = ast.TestValue(kind="string", value=_unescape(vt), text=vt, span=vs)
+            elif vk == "num":
+                value = ast.TestValue(kind="number", value=float(vt), text=vt, span=vs)
+            elif vk == "ts":
+                value = ast.TestValue(kind="timestamp", value=vt, text=vt, span=vs)
+            elif vt in ("true", "false"):
+                value = ast.TestValue(kind="bool", value=vt == "true", text=vt, span=vs)
+            elif vt == "missing":
+                value = ast.TestValue(kind="missing", value=None, text=vt, span=vs)
+            else:
+                raise EventLineError(f"expected a value (a string, number, true/false or a "
+                                     f"timestamp), found `{vt}`", vs)
+            fields.append(ast.TestField(name=ast.Name(text=ft.strip("`"), span=fs), value=value,
+                                        span=fs))
+        events.append(ast.TestEvent(type=ev_type, time=time, fields=fields,
+                                    span=Span(path, lineno, toks[0][2].column, lineno,
+                                              toks[-1][2].end_column)))
+    return events
+
 
 # Tokens that open a nesting level, for the depth guard below.
 _NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|[A-Za-z_0-9]+|\S')
@@ -567,13 +727,20 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     guard = _nesting_guard(source)
     if guard is not None:
         raise CompileError([guard], {path: source})
+    _COMMENTS.clear()
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise CompileError([_syntax_error(source, err)], {path: source}) from None
+    comments = [ast.Comment(text=str(t).rstrip(), span=_tok_span(path, t)) for t in _COMMENTS]
+    _COMMENTS.clear()
     try:
-        return _Builder(path).transform(tree)
+        module = _Builder(path).transform(tree)
+        module.comments = comments
+        return module
     except _TooLong as err:
         diag = Diagnostic(f"arithmetic expression too long (more than {MAX_CHAIN} operators)",
                           err.span, hint="add up many numbers in separate rules instead")
         raise CompileError([diag], {path: source}) from None
+    except EventLineError as err:
+        raise CompileError([Diagnostic(str(err), err.span)], {path: source}) from None

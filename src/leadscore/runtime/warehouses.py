@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,9 @@ def _normalize(rows: list, model: ir.Model) -> list[tuple]:
     """Engine values -> the evaluator's: floats for numbers, str or None for text."""
     numeric = {i + 1 for i, (col, _) in enumerate(model.outputs)
                if col in model.scores or col == "total"}
+    if _ACCOUNTS.get():
+        numeric = {i + 1 for i, (col, _) in enumerate(model.account.outputs)
+                   if col in ("score", "total")}
     out = []
     for r in rows:
         vals = []
@@ -91,7 +95,26 @@ def _normalize(rows: list, model: ir.Model) -> list[tuple]:
 
 
 def _sql(model: ir.Model, dialect: Dialect, as_of_us: int, tables: Tables) -> str:
+    if _ACCOUNTS.get():
+        from ..backends.accounts import account_query
+
+        return account_query(model, dialect, as_of_us, tables.leads, tables.events).sql(
+            dialect=dialect.sqlglot)
     return to_sql(model, dialect, as_of_us, leads=tables.leads, events=tables.events, pretty=False)
+
+
+# Set while a runner computes the account roll-up instead of the lead rows.
+_ACCOUNTS: ContextVar[bool] = ContextVar("leadscore_accounts", default=False)
+
+
+def run_accounts_sql(engine: str, model: ir.Model, leads, events, as_of_us: int,
+                     db: str | None = None) -> list[tuple]:
+    """Account rows (key, score, total[, tier]) from a SQL engine, ordered by key."""
+    token = _ACCOUNTS.set(True)
+    try:
+        return RUNNERS[engine](model, leads, events, as_of_us, db)
+    finally:
+        _ACCOUNTS.reset(token)
 
 
 def _in_database(model: ir.Model) -> Tables:

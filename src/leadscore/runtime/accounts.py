@@ -1,0 +1,36 @@
+"""Account roll-ups at run time: on the Python evaluator or on any SQL engine."""
+
+from __future__ import annotations
+
+from ..backends.accounts import compile_accounts_python
+from ..compiler import ir
+from ..compiler.text import fold
+from .data import Events, Leads
+from .engines import run_python
+from .warehouses import run_accounts_sql
+
+
+def account_columns(model: ir.Model) -> list[str]:
+    acc = model.account
+    return [acc.field] + [c for c, _ in acc.outputs]
+
+
+def run_accounts(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
+                 engine: str = "duckdb", db: str | None = None,
+                 lead_rows: list[tuple] | None = None) -> list[tuple]:
+    """One row per account: key, score, total and tier, ordered by key.
+
+    `lead_rows` are the Python evaluator's rows for the same leads, when already computed.
+    """
+    if model.account is None:
+        raise ValueError("the model has no `account` block")
+    if engine != "python":
+        return run_accounts_sql(engine, model, leads, events, as_of_us, db)
+    rows = lead_rows if lead_rows is not None else run_python(model, leads, events, as_of_us)
+    types = model.schema.lead_fields
+    names = sorted(types)
+    cols = [[fold(v) if isinstance(v, str) else v for v in leads.columns[n]]
+            if types[n] == "text" else leads.columns[n] for n in names]
+    members = list(zip(leads.keys, *cols)) if cols else [(k,) for k in leads.keys]
+    by_key = {r[0]: r for r in rows}
+    return compile_accounts_python(model)([(m, by_key[m[0]]) for m in members])
