@@ -7,21 +7,25 @@ from pathlib import Path
 from . import ir
 from .check import check
 from .diagnostics import CompileError, Diagnostic, Source, Span
+from .imports import resolve
 from .lower import lower
 from .parse import parse
 
-__all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source"]
+__all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
+           "parse"]
 
 
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
-    """Parse, check and lower one rule file; raise `CompileError` with every diagnostic."""
-    sources = {path: Source(path, text)}
-    module = parse(text, path)
-    result = check(module)
+    """Parse, check and lower one rule file and its imports; raise `CompileError` with
+    every diagnostic."""
+    resolved = resolve(text, path, read_source)
+    result = check(resolved.module)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.checked is None:
-        raise CompileError(result.diagnostics, sources)
-    return lower(result.checked)
+        raise CompileError(result.diagnostics, resolved.sources)
+    model = lower(result.checked)
+    model.sources = resolved.files
+    return model
 
 
 def read_source(path: str | Path) -> str:

@@ -98,6 +98,7 @@ class CheckedTier:
     name: str
     threshold: float | None
     gates: list[ir.E]
+    gate_spans: list[Span] = field(default_factory=list)
 
 
 @dataclass
@@ -657,7 +658,7 @@ class Checker:
                                    f"{prev[1].threshold.text}`", e.threshold.span,
                                    hint="list tiers from lowest to highest")
                     prev = (thr, e)
-            tiers.append(CheckedTier(name, thr, gates))
+            tiers.append(CheckedTier(name, thr, gates, [g.span for g in e.requires]))
         return tiers
 
     def _grade(self, items):

@@ -172,6 +172,7 @@ class RuleInfo:
     count: str | None  # binding with the number of matching events (event rules)
     points: str  # binding with the rule's contribution
     line: int
+    cap: float | None = None
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -248,6 +249,7 @@ class Model:
     tests: list[dict] = field(default_factory=list)  # test blocks, as plain data
     account: Account | None = None
     sources: list[str] = field(default_factory=list)  # the files the model was built from
+    gates: dict[str, list[dict]] = field(default_factory=dict)  # gate binding -> source spans
 
     @property
     def stages(self) -> list[list[Binding]]:

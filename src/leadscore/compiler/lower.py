@@ -23,6 +23,7 @@ class _Lowering:
             (a.fn, a.where, a.value): a for a in checked.aggregates}
         self.bindings: dict[str, ir.Binding] = {}
         self.rules: list[ir.RuleInfo] = []
+        self.gates: dict[str, list[dict]] = {}
 
     # ---------------------------------------------------------------- helpers
     def agg(self, fn: str, where: ir.E, value: ir.E | None = None) -> ir.E:
@@ -98,7 +99,8 @@ class _Lowering:
             points = ir.call("min" if r.cap >= 0 else "max", points, ir.num(r.cap))
         ref = self.bind(name, points)
         self.rules.append(ir.RuleInfo(r.score, r.label, r.kind,
-                                      count_ref.args[0] if count_ref else None, name, r.line))
+                                      count_ref.args[0] if count_ref else None, name, r.line,
+                                      r.cap))
         return ref
 
     # ---------------------------------------------------------------- scores
@@ -138,6 +140,7 @@ class _Lowering:
             met = self.bind(f"tier:{seg}:{t.name}:met", ir.cmp(">=", total, ir.num(t.threshold)))
             if t.gates:
                 gate = self.bind(f"tier:{seg}:{t.name}:gate", ir.and_(*t.gates))
+                self.gates[f"tier:{seg}:{t.name}:gate"] = [s.to_json() for s in t.gate_spans]
                 reached = ir.and_(met, gate)
                 tier_whens.append((reached, label))
                 held_whens.append((reached, ir.NULL_TEXT))
@@ -212,7 +215,7 @@ class _Lowering:
             scores=[s.name for s in c.scores],
             tiers={seg: [t.name for t in tiers] for seg, tiers in c.tiers.items()},
             rules=self.rules, has_grade=c.grade is not None, regexes=c.regexes, tests=c.tests,
-            account=self.account())
+            account=self.account(), gates=self.gates)
 
     def account(self) -> ir.Account | None:
         a = self.c.account

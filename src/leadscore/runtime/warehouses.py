@@ -73,9 +73,12 @@ def _normalize(rows: list, model: ir.Model) -> list[tuple]:
     """Engine values -> the evaluator's: floats for numbers, str or None for text."""
     numeric = {i + 1 for i, (col, _) in enumerate(model.outputs)
                if col in model.scores or col == "total"}
-    if _ACCOUNTS.get():
+    if _QUERY.get() == "accounts":
         numeric = {i + 1 for i, (col, _) in enumerate(model.account.outputs)
                    if col in ("score", "total")}
+    elif _QUERY.get() == "explain":
+        return sorted((str(r[0]), int(r[1]), r[2], r[3], int(r[4]),
+                       None if r[5] is None else float(r[5]), float(r[6])) for r in rows)
     out = []
     for r in rows:
         vals = []
@@ -95,26 +98,37 @@ def _normalize(rows: list, model: ir.Model) -> list[tuple]:
 
 
 def _sql(model: ir.Model, dialect: Dialect, as_of_us: int, tables: Tables) -> str:
-    if _ACCOUNTS.get():
+    if _QUERY.get() == "accounts":
         from ..backends.accounts import account_query
 
         return account_query(model, dialect, as_of_us, tables.leads, tables.events).sql(
             dialect=dialect.sqlglot)
+    if _QUERY.get() == "explain":
+        from ..backends.explain_sql import explain_query
+
+        return explain_query(model, dialect, as_of_us, tables.leads, tables.events).sql(
+            dialect=dialect.sqlglot)
     return to_sql(model, dialect, as_of_us, leads=tables.leads, events=tables.events, pretty=False)
 
 
-# Set while a runner computes the account roll-up instead of the lead rows.
-_ACCOUNTS: ContextVar[bool] = ContextVar("leadscore_accounts", default=False)
+# Which query a runner runs: the lead rows, the account roll-up, or the explain rows.
+_QUERY: ContextVar[str] = ContextVar("leadscore_query", default="leads")
+
+
+def run_query(kind: str, engine: str, model: ir.Model, leads, events, as_of_us: int,
+              db: str | None = None) -> list[tuple]:
+    """Rows of the `accounts` or `explain` query from a SQL engine, ordered by key."""
+    token = _QUERY.set(kind)
+    try:
+        return RUNNERS[engine](model, leads, events, as_of_us, db)
+    finally:
+        _QUERY.reset(token)
 
 
 def run_accounts_sql(engine: str, model: ir.Model, leads, events, as_of_us: int,
                      db: str | None = None) -> list[tuple]:
     """Account rows (key, score, total[, tier]) from a SQL engine, ordered by key."""
-    token = _ACCOUNTS.set(True)
-    try:
-        return RUNNERS[engine](model, leads, events, as_of_us, db)
-    finally:
-        _ACCOUNTS.reset(token)
+    return run_query("accounts", engine, model, leads, events, as_of_us, db)
 
 
 def _in_database(model: ir.Model) -> Tables:
