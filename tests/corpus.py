@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leadscore.compiler import CompileError, compile_source, read_source
+from leadscore.runtime.accounts import account_columns, run_accounts
 from leadscore.runtime.data import (
     csv_text_records,
     empty_events,
@@ -47,6 +48,15 @@ def _csv(text: str) -> list[list[str]]:
 
 
 def run_case(case: Case, engine: str) -> list[list[str]]:
+    return _run(case, engine, accounts=False)
+
+
+def run_accounts_case(case: Case, engine: str) -> list[list[str]]:
+    """The account table of a case with `accounts_expected`."""
+    return _run(case, engine, accounts=True)
+
+
+def _run(case: Case, engine: str, accounts: bool) -> list[list[str]]:
     text, path = case.model_text
     model = compile_source(text, path)
     schema = model.schema
@@ -57,7 +67,11 @@ def run_case(case: Case, engine: str) -> list[list[str]]:
         events = events_from_records("events", header, rows, schema, strict=True)
     else:
         events = empty_events(schema)
-    out = run(model, leads, events, parse_timestamp(case.data["as_of"]), engine)
+    as_of = parse_timestamp(case.data["as_of"])
+    if accounts:
+        out = run_accounts(model, leads, events, as_of, engine)
+        return [account_columns(model)] + [[format_value(v) for v in r] for r in out]
+    out = run(model, leads, events, as_of, engine)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return [columns] + [[format_value(v) for v in r] for r in out]
 

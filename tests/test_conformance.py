@@ -2,7 +2,7 @@
 
 import pytest
 
-from corpus import compare, compile_error, load_cases, run_case
+from corpus import compare, compile_error, load_cases, run_accounts_case, run_case
 from engines import engine_params, ensure
 
 CASES = load_cases()
@@ -21,6 +21,22 @@ def test_case(case, engine):
     problems = compare(run_case(case, engine), case.data["expected"])
     assert not problems, f"{case.name} on {engine}: {case.data.get('description', '')}\n" + \
         "\n".join(problems)
+
+
+ACCOUNT_CASES = [c for c in RUN_CASES if "accounts_expected" in c.data]
+
+
+def test_account_cases_exist():
+    assert len(ACCOUNT_CASES) >= 5
+
+
+@pytest.mark.parametrize("engine", engine_params())
+@pytest.mark.parametrize("case", ACCOUNT_CASES, ids=lambda c: c.name)
+def test_account_case(case, engine):
+    ensure(engine)
+    problems = compare(run_accounts_case(case, engine), case.data["accounts_expected"])
+    assert not problems, f"{case.name} accounts on {engine}: {case.data.get('description', '')}\n" \
+        + "\n".join(problems)
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.name)

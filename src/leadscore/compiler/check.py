@@ -219,7 +219,8 @@ class Checker:
         for r in a.rules:
             cond = self._cond(r.condition, Ctx("account_rule", "an account rule"))
             rules.append((r.label, self._number(r.points, "points"), cond, r.span.line))
-        tiers = self._tier_entries(a.tiers) if a.tiers is not None else []
+        tiers = (self._tier_entries(a.tiers, Ctx("account_rule", "an account tier gate"))
+                 if a.tiers is not None else [])
         return CheckedAccount(fname, score, rules, tiers, list(self.member_aggs.values()))
 
     def _member_agg(self, fn: str, where: ir.E, value: ir.E | None) -> ir.E:
@@ -623,7 +624,8 @@ class Checker:
                        hint="leads in no segment (segment `default`) use the default tiers")
         return out
 
-    def _tier_entries(self, td: ast.TiersDecl) -> list[CheckedTier]:
+    def _tier_entries(self, td: ast.TiersDecl, gate_ctx: Ctx | None = None) -> list[CheckedTier]:
+        gate_ctx = gate_ctx or Ctx("post", "a tier gate")
         tiers: list[CheckedTier] = []
         if not td.entries:
             self.error("a tiers block needs at least one tier", td.span)
@@ -637,7 +639,7 @@ class Checker:
             if name in names:
                 self.error(f"tier `{name}` is listed twice", e.name.span)
             names.add(name)
-            gates = [self._cond(g, Ctx("post", "a tier gate")) for g in e.requires]
+            gates = [self._cond(g, gate_ctx) for g in e.requires]
             thr = None
             if i == 0:
                 if e.threshold is not None:

@@ -118,7 +118,7 @@ def nullable(e: E, aggregates: dict[str, Aggregate], bindings: dict[str, Binding
     if op in ("ev_type", "ev_age"):
         return False
     if op == "agg":
-        return aggregates[e.args[0]].fn in ("min", "max")
+        return aggregates[e.args[0]].fn in ("min", "max", "avg")
     if op == "ref":
         return bindings[e.args[0]].nullable
     if op == "coalesce":

@@ -194,8 +194,10 @@ class _Lowering:
             disqualified = ir.not_(ir.E("is_null", (disq_ref,), ir.BOOL))
             tier = ir.case([(disqualified, ir.const("disqualified", ir.TEXT))], tier, ir.TEXT)
             held = ir.case([(disqualified, ir.NULL_TEXT)], held, ir.TEXT)
-        else:
-            tier = held = ir.NULL_TEXT
+        else:  # no tiers: only a disqualified lead has one
+            held = ir.NULL_TEXT
+            tier = ir.case([(ir.not_(ir.E("is_null", (disq_ref,), ir.BOOL)),
+                             ir.const("disqualified", ir.TEXT))], ir.NULL_TEXT, ir.TEXT)
         self.bind("tier", tier)
         self.bind("held_from", held)
         outputs += [("tier", "tier"), ("held_from", "held_from"),
