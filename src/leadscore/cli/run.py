@@ -100,13 +100,16 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
               help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
               help="Write rejected input rows with their reasons to this CSV.")
+@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False),
+              help="Also write the account roll-up (the model's `account by` block) here.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
 @_guard
 def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: str | None,
             engine: str, db: str | None, into: str | None, out: str | None,
-            rejects_path: str | None, strict: bool, delimiter: str | None, top: int) -> None:
+            rejects_path: str | None, strict: bool, delimiter: str | None, top: int,
+            accounts_path: str | None = None) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -134,6 +137,10 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         raise click.UsageError("pass --leads PATH, or --db with --engine "
                                f"{' or '.join(IN_DATABASE)} to score the schema's tables there")
     m = compile_file(model)
+    if accounts_path and m.account is None:
+        raise click.UsageError("--accounts needs an `account by FIELD { ... }` block in the model")
+    if accounts_path and leads_path is None:
+        raise click.UsageError("--accounts works on --leads files")
     if leads_path is not None and m.schema.has_events and events_path is None:
         raise click.UsageError("this model scores events; pass --events PATH")
     as_of_us, as_of_text = _as_of(as_of)
@@ -156,6 +163,8 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         _write_rejects(rejects_path, result.rejects)
     if into:
         click.echo(f"wrote {len(result.rows)} rows to table {into}", err=True)
+    if accounts_path:
+        _write_accounts(m, result, as_of_us, engine, db, accounts_path)
     if out:
         types = {c: "number" for c in [*m.scores, "total"]}
         write_rows(out, result.columns, result.rows, types)
@@ -165,3 +174,14 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]
         _show_table(result, top, tier_order)
+
+
+def _write_accounts(m, result, as_of_us: int, engine: str, db: str | None, path: str) -> None:
+    """The account table from the same validated leads and events the lead rows came from."""
+    from ..runtime.accounts import account_columns, run_accounts
+    from ..runtime.output import write_rows
+
+    rows = run_accounts(m, result.leads, result.events, as_of_us, engine, db,
+                        lead_rows=result.rows if engine == "python" else None)
+    write_rows(path, account_columns(m), rows, {"score": "number", "total": "number"})
+    click.echo(f"wrote {len(rows)} accounts to {path}", err=True)
