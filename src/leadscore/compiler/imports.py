@@ -95,7 +95,8 @@ def resolve(text: str, path: str, read) -> Resolved:
     replacements: list[Replacement] = []
     for item in items:
         ident = identity(item)
-        if ident is not None and ident in where:
+        # only a later *file* replaces: two definitions in one file stay an error for the checker
+        if ident is not None and ident in where and merged[where[ident]].span.path != item.span.path:
             i = where[ident]
             replacements.append(Replacement(ident, merged[i].span, item.span))
             merged[i] = item

@@ -1,0 +1,245 @@
+"""The calibration report as one self-contained HTML page: inline SVG plots, inline CSS,
+no scripts and nothing fetched from the network."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+
+from . import svg
+from .calibrate import Calibration
+from .text import num, pct, ratio
+
+CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2530;
+       margin: 24px auto; max-width: 1100px; padding: 0 16px; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+.sub { color: #5b6675; margin-top: 0; }
+.kpis { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
+.kpi { border: 1px solid #d9dee5; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
+.kpi b { display: block; font-size: 20px; } .kpi span { color: #5b6675; font-size: 12px; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e6e9ee; text-align: right; }
+th { background: #f3f5f8; font-weight: 600; }
+td:first-child, th:first-child { text-align: left; }
+td.l, th.l { text-align: left; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.warn { background: #fff4e5; border-left: 4px solid #e08a00; padding: 6px 10px; margin: 4px 0; }
+.note { color: #5b6675; font-size: 12px; }
+svg { background: #fff; }
+"""
+
+
+def _table(headers: list[str], rows: list[list[Any]], left: int = 1) -> str:
+    head = "".join(f"<th{' class=l' if i < left else ''}>{html.escape(h)}</th>"
+                   for i, h in enumerate(headers))
+    body = "".join(
+        "<tr>" + "".join(f"<td{' class=l' if i < left else ''}>{html.escape(str(c))}</td>"
+                         for i, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _rates(rows: list[dict[str, Any]], first: str) -> str:
+    return _table([first, "leads", "share", "converted", "rate", "95% CI", "lift"], [
+        [r["name"], r["leads"], pct(r["share"]), r["converted"], pct(r["rate"]),
+         f"{pct(r['ci_low'])} – {pct(r['ci_high'])}" if r["ci_low"] is not None else "-",
+         ratio(r["lift"])] for r in rows])
+
+
+def distribution_plot(totals: np.ndarray, y: np.ndarray) -> str:
+    """Histogram of totals, converted against not converted, each as a share of its group."""
+    lo, hi = float(totals.min()), float(totals.max())
+    edges = svg.bin_edges(lo, hi, 30)
+    ax = svg.Axes(520, 300, title="Score distribution by outcome",
+                  xlabel="total", ylabel="share of the group's leads")
+    series = []
+    top = 0.0
+    for label, mask, color in (("not converted", y == 0, svg.GREY_BLUE),
+                               ("converted", y == 1, svg.ORANGE)):
+        counts, _ = np.histogram(totals[mask], bins=edges)
+        share = counts / max(1, mask.sum())
+        top = max(top, float(share.max()) if len(share) else 0)
+        series.append((label, share, color))
+    ax.set_limits(edges[0], edges[-1], 0, top * 1.1 or 1)
+    ax.axes(yfmt=lambda v: pct(v, 0))
+    for _, share, color in series:
+        ax.bars(edges, share, color, opacity=0.55)
+    ax.legend([(label, color) for label, _, color in series])
+    return ax.render()
+
+
+def band_plot(bands: list[dict[str, Any]], base: float) -> str:
+    """Conversion rate per score band, lowest band on the left, with the overall rate."""
+    bands = list(reversed(bands))
+    ax = svg.Axes(520, 300, title="Conversion by score band (deciles of total)",
+                  xlabel="band of total (lowest to highest)", ylabel="converted")
+    n = len(bands)
+    ax.set_limits(0, n, 0, 1)
+    labels = [f"{num(b['min_total'])}..{num(b['max_total'])}" for b in bands]
+    ax.axes(yfmt=lambda v: pct(v, 0), xticks=[(i + 0.5, lab) for i, lab in enumerate(labels)],
+            rotate=n > 6)
+    for i, b in enumerate(bands):
+        ax.bar(i + 0.12, i + 0.88, b["rate"], svg.BLUE)
+        ax.errorbar(i + 0.5, b["ci_low"], b["ci_high"])
+        ax.label(i + 0.5, max(b["rate"], b["ci_high"]), pct(b["rate"], 0))
+    ax.hline(base)
+    ax.legend([("conversion per band (95% CI)", svg.BLUE), (f"all leads: {pct(base)}", svg.ORANGE)],
+              corner="top-left")
+    return ax.render()
+
+
+def calibration_plot(bands: list[dict[str, Any]], cal: dict[str, Any], lo: float,
+                     hi: float) -> str:
+    """Observed conversion per band at its mean total, with a logistic fit over totals."""
+    ax = svg.Axes(520, 300, title="Calibration: observed conversion against total",
+                  xlabel="total (band mean)", ylabel="converted")
+    pad = (hi - lo) * 0.03 or 1
+    ax.set_limits(lo - pad, hi + pad, 0, 1)
+    ax.axes(yfmt=lambda v: pct(v, 0))
+    if cal.get("slope") is not None:
+        xs = np.linspace(lo, hi, 80)
+        ys = 1 / (1 + np.exp(-(cal["intercept"] + cal["slope"] * xs)))
+        ax.line(list(zip(xs, ys)), svg.ORANGE, width=2)
+    for b in bands:
+        ax.errorbar(b["mean_total"], b["ci_low"], b["ci_high"])
+        ax.point(b["mean_total"], b["rate"], svg.BLUE)
+    legend = [("observed per band (95% CI)", svg.BLUE)]
+    if cal.get("slope") is not None:
+        legend.append(("logistic fit", svg.ORANGE))
+    ax.legend(legend, corner="top-left")
+    return ax.render()
+
+
+def roc_plot(points: list[list[float]], auc: float | None) -> str:
+    ax = svg.Axes(520, 300, title=f"ROC curve (AUC {'-' if auc is None else f'{auc:.3f}'})",
+                  xlabel="share of non-converted leads above the threshold",
+                  ylabel="share of converted leads above", square=True)
+    ax.set_limits(0, 1, 0, 1)
+    ax.axes(yfmt=lambda v: pct(v, 0), xfmt=lambda v: pct(v, 0))
+    ax.line([(0, 0), (1, 1)], "#9aa4b1", width=1, dash="4 4")
+    ax.line([(p[0], p[1]) for p in points], svg.BLUE, width=2)
+    return ax.render()
+
+
+def render_html(result: Calibration) -> str:
+    r = result.report
+    c = r["counts"]
+    title = f"Calibration of {r.get('model_file') or r['model']}"
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             f"<p class=sub>leads {html.escape(r['leads'])} · outcome "
+             f"<code>{html.escape(r['outcome'])}</code> · as_of {html.escape(str(r['as_of']))}"
+             f" · engine {html.escape(r['engine'])}</p>"]
+    parts.append(f"<p>{c['rows_read']} rows read: {c['rejected']} rejected by the model's "
+                 f"schema, {c['outcome_missing']} without an outcome, {c['outcome_invalid']} with "
+                 f"an invalid outcome, {c['no_total']} without a total; <b>{c['evaluated']} "
+                 f"evaluated</b>.</p>")
+    for reason, count in (("missing", c["outcome_missing"]),
+                          ("not 0/1, true/false or yes/no", c["outcome_invalid"])):
+        shown = [p for p in r["outcome_problems"] if p["reason"] == reason]
+        if count:
+            rows = ", ".join(str(p["row"]) if p["value"] is None else f"{p['row']} ({p['value']!r})"
+                             for p in shown)
+            more = ", …" if count > len(shown) else ""
+            parts.append(f"<div class=warn>{count} row{'s' if count != 1 else ''} with the outcome "
+                         f"{html.escape(reason)}: row {html.escape(rows)}{more}</div>")
+    if c["rejected"]:
+        parts.append(f"<div class=warn>{c['rejected']} rows rejected by the model's schema, e.g. "
+                     f"{html.escape(r['rejects'][0])}</div>")
+    for leak in r["leaks"]:
+        parts.append(f"<div class=warn>warning: {html.escape(leak['message'])}</div>")
+    if not c["evaluated"]:
+        parts.append("<p>Nothing to evaluate.</p></body></html>")
+        return "".join(parts)
+    kpis = [("converted", f"{c['converted']} ({pct(c['rate'])})"),
+            ("ROC AUC", "-" if r["auc"] is None else f"{r['auc']:.3f}")]
+    for t in r["lift"]:
+        kpis.append((f"top {pct(t['share'], 0)}: converted, lift",
+                     f"{pct(t['rate'])} · {ratio(t['lift'])}"))
+    ptd = r["calibration"]["points_to_double"]
+    if ptd is not None:
+        kpis.append(("points that double the odds", f"{ptd:.1f}"))
+    parts.append("<div class=kpis>" + "".join(
+        f"<div class=kpi><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>"
+        for k, v in kpis) + "</div>")
+    t, yv = result.totals, result.y
+    parts.append("<div class=grid>")
+    parts.append(distribution_plot(t, yv))
+    parts.append(band_plot(r["bands"], c["rate"]))
+    parts.append(calibration_plot(r["bands"], r["calibration"], float(t.min()), float(t.max())))
+    parts.append(roc_plot(r["roc"], r["auc"]))
+    parts.append("</div>")
+    if r["tiers"]:
+        parts += ["<h2>Per tier</h2>", _rates(r["tiers"], "tier")]
+    if len(r["segments"]) > 1:
+        parts += ["<h2>Per segment</h2>", _table(
+            ["segment", "leads", "share", "converted", "rate", "lift", "AUC"],
+            [[s["name"], s["leads"], pct(s["share"]), s["converted"], pct(s["rate"]),
+              ratio(s["lift"]), "-" if s["auc"] is None else f"{s['auc']:.3f}"]
+             for s in r["segments"]])]
+    if r["segment_tiers"]:
+        parts += ["<h2>Per segment and tier</h2>", _table(
+            ["segment", "tier", "leads", "converted", "rate", "lift"],
+            [[s["segment"], s["name"], s["leads"], s["converted"], pct(s["rate"]),
+              ratio(s["lift"])] for s in r["segment_tiers"]], left=2)]
+    parts += ["<h2>Score bands</h2><p class=note>Deciles of total, top first; tied leads stay "
+              "in one band.</p>", _table(
+                  ["band", "total", "leads", "converted", "rate", "lift", "cum. leads",
+                   "cum. conversions"],
+                  [[b["band"], f"{num(b['min_total'])}..{num(b['max_total'])}", b["leads"],
+                    b["converted"], pct(b["rate"]), ratio(b["lift"]), pct(b["cum_share"]),
+                    pct(b["cum_capture"])] for b in r["bands"]])]
+    if r["funnel"]:
+        parts += ["<h2>Funnel</h2><p class=note>Leads reaching each tier or above.</p>", _table(
+            ["tier", "leads", "share", "converted", "rate", "of conversions", "from previous"],
+            [[f["tier"], f["leads"], pct(f["share"]), f["converted"], pct(f["rate"]),
+              pct(f["capture"]), pct(f["from_previous"])] for f in r["funnel"]])]
+    if r["held"]:
+        parts += ["<h2>Held back by a gate</h2>", _table(
+            ["held from", "leads", "converted", "rate"],
+            [[h["held_from"], h["leads"], h["converted"], pct(h["rate"])] for h in r["held"]])]
+    if r["disqualified"]:
+        parts += ["<h2>Disqualified</h2>", _table(
+            ["reason", "leads", "converted", "rate"],
+            [[d["reason"], d["leads"], d["converted"], pct(d["rate"])]
+             for d in r["disqualified"]])]
+    parts.append("<h2>Suggested thresholds</h2><p class=note>Disqualified leads excluded; a "
+                 "threshold sends the leads whose total is at or above it.</p>")
+    rows = []
+    notes: list[str] = []
+    for th in r["thresholds"]:
+        goal = f"leads ≥ it convert ≥ {pct(r['target_rate'], 0)}"
+        if th["for_rate"] is not None:
+            rows.append([th["segment"], goal, *_cut(th["for_rate"])])
+        elif th["best_rate"] is not None:
+            b = th["best_rate"]
+            rows.append([th["segment"], goal, "not reached", "", "", f"best {pct(b['rate'])}",
+                         f"at ≥ {num(b['threshold'])}", "", ""])
+        else:
+            rows.append([th["segment"], goal, "too few leads", "", "", "", "", "", ""])
+        at = th["at_rate"]
+        if at is not None and at["cut"] is not None:
+            rows.append([th["segment"], f"a lead's chance ≥ {pct(r['target_rate'], 0)}",
+                         *_cut(at["cut"])])
+            notes.append(f"{th['segment']}: the logistic fit of conversion on total reaches "
+                         f"{pct(r['target_rate'], 0)} at {at['fit_total']:.1f}; the band "
+                         f"{num(at['band_min'])}..{num(at['band_max'])} around it converts at "
+                         f"{pct(at['band_rate'])} ({at['band_leads']} leads).")
+        if th["for_share"] is not None:
+            rows.append([th["segment"], f"top {pct(r['sales_share'], 0)} to sales",
+                         *_cut(th["for_share"])])
+    parts.append(_table(["segment", "goal", "threshold", "leads ≥", "share", "rate ≥",
+                         "of conversions", "leads <", "rate <"], rows, left=2))
+    parts += [f"<p class=note>{html.escape(n)}</p>" for n in notes]
+    parts.append("<p class=note>Generated by leadscore calibrate. AUC counts tied pairs as half; "
+                 "top-share lift splits a tie at the cut-off pro rata.</p></body></html>")
+    return "\n".join(parts)
+
+
+def _cut(c: dict[str, Any]) -> list[Any]:
+    return [num(c["threshold"]), c["leads"], pct(c["share"]), pct(c["rate"]), pct(c["capture"]),
+            c["leads_below"], pct(c["rate_below"])]
+

@@ -1,0 +1,81 @@
+"""import "file.score": a shared base with per-product replacements."""
+
+import pytest
+
+import leadscore
+from leadscore.compiler import CompileError, read_source
+from leadscore.compiler.imports import resolve
+
+BASE = """schema {
+  lead { key id  field industry: text  field employees: int }
+}
+score fit {
+  rule "tech" +20 when industry == "saas"
+}
+segment big when employees >= 1000
+segment small when employees < 50
+tiers { cold; warm at 10 }
+"""
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    return p
+
+
+def test_later_definitions_replace_earlier_ones_in_place(tmp_path):
+    write(tmp_path, "shared/base.score", BASE)
+    product = write(tmp_path, "product.score", 'import "shared/base.score"\n'
+                    'score fit { rule "tech" +30 when industry == "saas" }\n'
+                    "segment small when employees < 100\n"
+                    "tiers { cold; warm at 25 }\n")
+    model = leadscore.load(product)
+    rows = model.score([{"id": "a", "industry": "SaaS", "employees": 80},
+                        {"id": "b", "industry": "saas", "employees": 5000}], [], "2026-01-01")
+    assert [(r["fit"], r["segment"], r["tier"]) for r in rows] == [
+        (30.0, "small", "warm"), (30.0, "big", "warm")]
+    assert model.ir.sources[0].endswith("product.score")
+    resolved = resolve(product.read_text(), str(product), read_source)
+    assert sorted(r.identity for r in resolved.replacements) == ["score fit", "segment small",
+                                                                 "tiers"]
+
+
+def test_segment_order_of_the_base_holds(tmp_path):
+    write(tmp_path, "base.score", BASE)
+    product = write(tmp_path, "p.score", 'import "base.score"\nsegment big when employees >= 10\n')
+    rows = leadscore.load(product).score([{"id": "a", "employees": 20}], [], "2026-01-01")
+    assert rows[0]["segment"] == "big"  # `big` is still checked before `small`
+
+
+def test_cycle_and_missing_file_are_located(tmp_path):
+    a = write(tmp_path, "a.score", 'import "b.score"\n')
+    write(tmp_path, "b.score", 'import "a.score"\n')
+    with pytest.raises(CompileError) as err:
+        leadscore.load(a)
+    d = err.value.diagnostics[0]
+    assert "import cycle: b.score -> a.score -> b.score" in d.message or "import cycle" in d.message
+    assert (d.span.line, d.span.column) == (1, 8)
+    missing = write(tmp_path, "m.score", BASE + 'import "nope.score"\n')
+    with pytest.raises(CompileError) as err:
+        leadscore.load(missing)
+    d = err.value.diagnostics[0]
+    assert "cannot import 'nope.score': no such file" in d.message
+    assert d.span.line == 10
+
+
+def test_errors_in_an_imported_file_point_into_it(tmp_path):
+    write(tmp_path, "base.score", BASE.replace('industry == "saas"', 'industy == "saas"'))
+    product = write(tmp_path, "p.score", 'import "base.score"\n')
+    with pytest.raises(CompileError) as err:
+        leadscore.load(product)
+    d = err.value.diagnostics[0]
+    assert d.span.path.endswith("base.score") and d.span.line == 5
+    assert "industy" in err.value.render()
+
+
+def test_duplicates_within_one_file_are_still_errors(tmp_path):
+    p = write(tmp_path, "p.score", BASE + "segment big when employees > 5\n")
+    with pytest.raises(CompileError, match="segment `big` is declared twice"):
+        leadscore.load(p)
