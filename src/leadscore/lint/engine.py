@@ -1,0 +1,95 @@
+"""Lint one rule file: compile it (errors stop here), run every enabled rule, apply suppressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..compiler import CompileError, read_source
+from ..compiler.check import check
+from ..compiler.diagnostics import Diagnostic, Source, Span
+from ..compiler.imports import resolve
+from ..compiler.parse import parse
+from . import rules as _rules  # noqa: F401 - importing registers the rules
+from . import suppress
+from .config import LintConfig
+from .facts import Facts, LintOptions
+from .registry import COMPILE_ERROR, RANK, RULES, Finding
+
+
+@dataclass
+class LintResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+    compiled: bool = True
+
+    def worst(self) -> str | None:
+        return max((f.severity for f in self.findings), key=RANK.__getitem__, default=None)
+
+
+def _compile_findings(diags: list[Diagnostic], path: str) -> list[Finding]:
+    out = []
+    for d in diags:
+        span = d.span or Span(path, 1, 1, 1, 2)
+        out.append(Finding(COMPILE_ERROR.code, COMPILE_ERROR.name, d.severity
+                           if d.severity in RANK else "error", d.message, span, d.hint))
+    return out
+
+
+def lint_source(text: str, path: str = "<string>", config: LintConfig | None = None) -> LintResult:
+    """Lint `text` as the file `path`. Imports are resolved so that names from a base model are
+    known, but only findings located in this file are reported."""
+    config = config or LintConfig()
+    enabled = config.enabled()
+    result = LintResult(path, sources={path: Source(path, text)})
+    try:
+        own = parse(text, path)
+        resolved = resolve(text, path, read_source)
+    except CompileError as err:
+        result.sources.update(err.sources)
+        result.findings = _compile_findings(err.diagnostics, path)
+        result.compiled = False
+        return result
+    result.sources.update(resolved.sources)
+    checked = check(resolved.module)
+    if any(d.severity == "error" for d in checked.diagnostics) or checked.checked is None:
+        result.findings = _compile_findings(checked.diagnostics, path)
+        result.compiled = False
+        return result
+    facts = Facts(resolved.module, path, result.sources, resolved.replacements,
+                  LintOptions(sales_tiers=config.sales_tiers))
+    found: list[Finding] = _compile_findings(checked.diagnostics, path)  # checker warnings
+    seen: set[tuple] = set()
+    for code, severity in enabled.items():
+        r = RULES[code]
+        if r.check is None:
+            continue
+        for hit in r.check(facts):
+            key = (code, hit.span, hit.message)
+            if not facts.own(hit.span) or key in seen:
+                continue
+            seen.add(key)
+            found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint))
+    sups, malformed = suppress.collect(own.comments, result.sources[path])
+    found = suppress.apply(found, sups, enabled) + malformed
+    unused = suppress.UNUSED_SUPPRESSION.code
+    result.findings = sorted(
+        [_with_severity(f, enabled) for f in found if f.code != unused or unused in enabled],
+        key=lambda f: (f.span.line, f.span.column, f.code))
+    return result
+
+
+def _with_severity(f: Finding, enabled: dict[str, str]) -> Finding:
+    if f.code in enabled and f.code != COMPILE_ERROR.code:
+        f.severity = enabled[f.code]
+    return f
+
+
+def lint_file(path: str | Path, config: LintConfig | None = None) -> LintResult:
+    try:
+        text = read_source(path)
+    except CompileError as err:
+        return LintResult(str(path), _compile_findings(err.diagnostics, str(path)), err.sources,
+                          compiled=False)
+    return lint_source(text, str(path), config)

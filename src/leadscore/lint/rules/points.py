@@ -1,0 +1,302 @@
+"""LS1xx: points, caps, decay and the tiers they can reach."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...compiler import ast
+from ..facts import Facts
+from ..intervals import INF, Interval, fmt
+from ..registry import Hit, rule
+
+
+def _ranges(facts: Facts) -> str:
+    parts = [f"{name} {b}" for name, b in facts.score_bounds.items()]
+    if facts.clamp is not None:
+        parts.append(f"clamp {facts.clamp.low.text}..{facts.clamp.high.text}")
+    return "; ".join(parts)
+
+
+def _where(td: ast.TiersDecl) -> str:
+    return f" (segment `{td.segment.text}`)" if td.segment else ""
+
+
+@rule("LS101", "unreachable-tier", "error",
+      "a tier threshold above the highest total the model can reach")
+def unreachable_tier(facts: Facts) -> Iterator[Hit]:
+    hi = facts.total_bounds.hi
+    for td in facts.tier_sets:
+        for e in td.entries[1:]:
+            if e.threshold is not None and e.threshold.value > hi:
+                yield Hit(e.threshold.span,
+                          f"tier `{e.name.text}`{_where(td)} at {e.threshold.text} can never be "
+                          f"reached: the total is at most {fmt(hi)}",
+                          f"reachable ranges: {_ranges(facts)}")
+
+
+@rule("LS102", "tier-always-reached", "warning",
+      "a tier threshold at or below the lowest total: every lead meets it")
+def tier_always_reached(facts: Facts) -> Iterator[Hit]:
+    lo = facts.total_bounds.lo
+    for td in facts.tier_sets:
+        for i, e in enumerate(td.entries[1:], start=1):
+            if e.threshold is None or e.threshold.value > lo:
+                continue
+            below = ", ".join(f"`{x.name.text}`" for x in td.entries[:i])
+            then = (f"only its gate decides, and {below} only take the leads it holds back"
+                    if e.requires else f"{below} can never be assigned")
+            yield Hit(e.threshold.span,
+                      f"every lead's total is at least {fmt(lo)}, so the threshold of tier "
+                      f"`{e.name.text}`{_where(td)} ({e.threshold.text}) is always met: {then}",
+                      f"reachable ranges: {_ranges(facts)}")
+
+
+def _repeatable(r: ast.RuleDecl) -> float:
+    """Points each further event adds (0 when the rule cannot repeat)."""
+    if r.kind == "per":
+        return r.points.value
+    if r.kind == "first_repeat":
+        return r.repeat_points.value if r.repeat_points else 0.0
+    return 0.0
+
+
+def _filter_words(facts: Facts, r: ast.RuleDecl) -> str:
+    return " ".join(facts.text(r.filter.span).split()) if r.filter is not None else "event"
+
+
+@rule("LS103", "score-inflation", "warning",
+      "one cheap repeatable rule can alone lift a lead into a sales tier")
+def score_inflation(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        zeros = {n: Interval.point(facts.zero_score(o)) for n, o in facts.scores.items()}
+        for r in s.rules:
+            if _repeatable(r) <= 0 or facts.max_events(r) <= 1:
+                continue
+            most = facts.rule_bounds(r).hi
+            first = r.points.value
+            alone = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, most), False)})
+            single = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, max(first, 0)),
+                                                                    False)})
+            top, one = facts.total_of(alone).hi, facts.total_of(single).hi
+            reached = []
+            for td in facts.tier_sets:
+                for e in facts.sales_tiers(td):
+                    # a gate is the buying signal that repeated cheap actions cannot fake; a tier
+                    # one event already reaches is a deliberate strong signal, not inflation
+                    if e.requires or e.threshold is None:
+                        continue
+                    if one < e.threshold.value <= top:
+                        reached.append((td, e))
+                        break
+            if not reached:
+                continue
+            td, e = reached[0]
+            more = f" (and {len(reached) - 1} more tier set{'s' if len(reached) > 2 else ''})" \
+                if len(reached) > 1 else ""
+            mods = facts.mods(r)
+            limit = (f"capped at {mods['cap'].value.text}" if "cap" in mods else  # type: ignore[union-attr]
+                     f"with no cap below score `{s.name.text}`'s cap {s.cap.text}" if s.cap else
+                     "with no cap")
+            yield Hit(r.span,
+                      f"rule \"{r.label}\" alone can lift a lead to sales tier `{e.name.text}`"
+                      f"{_where(td)} at {e.threshold.text}{more}: {_repeatable(r):+g} per "
+                      f"`{_filter_words(facts, r)}` {limit}, "
+                      + ("without limit" if top == INF else f"up to {fmt(top)}"),
+                      "cap the rule well below the threshold (`cap 10`), throttle it (`at most once "
+                      "per 7d` with a `within` window), or gate the tier with `require`")
+
+
+@rule("LS104", "uncapped-repeatable-rule", "warning",
+      "a `per` or `first, repeat` rule with no cap, in a score with no cap")
+def uncapped_repeatable_rule(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            step = _repeatable(r)
+            if step == 0 or "cap" in facts.mods(r) or facts.max_events(r) != INF:
+                continue
+            if (step > 0 and s.cap is not None) or (step < 0 and s.floor is not None):
+                continue  # the score's own bound stops it; LS103 still checks what it reaches
+            bound = "cap" if step > 0 else "floor"
+            yield Hit(r.span,
+                      f"rule \"{r.label}\" has no cap: {step:+g} for every "
+                      f"`{_filter_words(facts, r)}`, without limit",
+                      f"add `cap N` after the filter, or a `{bound}` on score `{s.name.text}`")
+
+
+@rule("LS105", "cap-sign-mismatch", "warning",
+      "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the rule)")
+def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            cap = facts.mods(r).get("cap")
+            if cap is None:
+                continue
+            c = cap.value.value  # type: ignore[union-attr]
+            pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
+            if all(p <= 0 for p in pts) and any(p < 0 for p in pts) and c >= 0:
+                yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
+                          "which takes points away: a cap on negative points is a lower bound "
+                          "and must be negative", f"write `cap -{abs(c):g}`" if c else None)
+            elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c < 0:
+                yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
+                          "which adds points: a negative cap only bounds negative points",
+                          f"write `cap {abs(c):g}`")
+            elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c == 0:
+                yield Hit(cap.span, f"`cap 0` makes rule \"{r.label}\" worth nothing",
+                          "remove the rule, or give the cap the most points the rule may add")
+
+
+@rule("LS106", "zero-points", "warning", "a rule worth 0 points")
+def zero_points(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            if r.points.value == 0 and (r.repeat_points is None or r.repeat_points.value == 0):
+                yield Hit(r.points.span, f"rule \"{r.label}\" gives 0 points: it never changes "
+                          "the score", "give it points, or delete it")
+    if facts.account is not None:
+        for ar in facts.account.rules:
+            if ar.points.value == 0:
+                yield Hit(ar.points.span, f"account rule \"{ar.label}\" gives 0 points",
+                          "give it points, or delete it")
+
+
+@rule("LS107", "ineffective-cap", "info",
+      "a rule cap, score cap, floor or clamp bound that the values can never cross")
+def ineffective_cap(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            cap = facts.mods(r).get("cap")
+            if cap is None:
+                continue
+            c = cap.value.value  # type: ignore[union-attr]
+            raw = facts.rule_bounds(r, capped=False)
+            if c > 0 and 0 < raw.hi <= c:
+                yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
+                          f"gives at most {fmt(raw.hi)}", "remove the cap, or lower it")
+            elif c < 0 and c <= raw.lo < 0:
+                yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
+                          f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it")
+        raw = facts.score_sum(s)
+        if s.cap is not None and raw.hi <= s.cap.value:
+            yield Hit(s.cap.span, f"score `{s.name.text}`'s `cap {s.cap.text}` never binds: its "
+                      f"rules add up to at most {fmt(raw.hi)}", "remove the cap, or lower it")
+        if s.floor is not None:
+            before = facts.finish_score(s, raw, floor=False)
+            if before.lo >= s.floor.value:
+                yield Hit(s.floor.span, f"score `{s.name.text}`'s `floor {s.floor.text}` never "
+                          f"binds: it is never below {fmt(before.lo)}", "remove the floor")
+    if facts.clamp is not None:
+        c = facts.clamp
+        raw = facts.total_of(facts.score_bounds, clamp=False)
+        if c.low.value <= raw.lo:
+            yield Hit(c.low.span, f"the clamp's lower bound {c.low.text} never binds: the total "
+                      f"is at least {fmt(raw.lo)}", f"reachable ranges: {_ranges(facts)}")
+        if c.high.value >= raw.hi:
+            yield Hit(c.high.span, f"the clamp's upper bound {c.high.text} never binds: the total "
+                      f"is at most {fmt(raw.hi)}", f"reachable ranges: {_ranges(facts)}")
+
+
+def _horizon(facts: Facts, r: ast.RuleDecl) -> int | None:
+    """Days after which an event no longer counts for the rule (window or lifespan)."""
+    info = facts.filter_info(r.filter)
+    life = facts.mods(r).get("lifespan")
+    days = [d for d in (info.window if info else None,
+                        life.value.amount if life else None) if d is not None]  # type: ignore[union-attr]
+    return min(days) if days else None
+
+
+@rule("LS108", "decay-outlasts-windows", "warning",
+      "a decay period longer than every rule's window: the score is already 0 when it starts")
+def decay_outlasts_windows(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for d in s.decays:
+            info = facts.filter_info(d.filter)
+            if info is None or info.wheres or not s.rules:
+                continue
+            alive_up = alive_down = False
+            longest = 0
+            for r in s.rules:
+                b = facts.rule_bounds(r)
+                horizon = _horizon(facts, r) if r.kind != "when" else None
+                rinfo = facts.filter_info(r.filter)
+                covered = rinfo is not None and (info.types is None or (
+                    rinfo.types is not None and rinfo.types <= info.types))
+                if horizon is None or not covered or horizon > d.every.amount:
+                    alive_up |= b.hi > 0
+                    alive_down |= b.lo < 0
+                else:
+                    longest = max(longest, horizon)
+            if alive_up or (alive_down and d.percent is not None):
+                continue
+            yield Hit(d.every.span,
+                      f"`decay ... every {d.every.text}` never changes score `{s.name.text}`: "
+                      f"every rule's events stop counting after {longest}d, so the score is "
+                      "already 0 when the first period ends",
+                      f"decay over a shorter period than {longest}d, or drop the decay")
+
+
+@rule("LS109", "fade-outlasts-window", "info",
+      "a half_life or lifespan so long next to the rule's window that fading barely matters")
+def fade_outlasts_window(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            info = facts.filter_info(r.filter)
+            if info is None or info.window is None:
+                continue
+            w = info.window
+            mods = facts.mods(r)
+            hl, life = mods.get("half_life"), mods.get("lifespan")
+            if hl is not None and hl.value.amount >= w:  # type: ignore[union-attr]
+                yield Hit(hl.span, f"`{hl.value.text}` half-life inside a {w}d window: every "  # type: ignore[union-attr]
+                          "event the rule counts keeps at least half its points",
+                          "shorten the half_life, or widen the window")
+            if life is not None and life.value.amount >= 2 * w:  # type: ignore[union-attr]
+                yield Hit(life.span, f"`lifespan {life.value.text}` inside a {w}d window: every "  # type: ignore[union-attr]
+                          "event the rule counts keeps at least half its points",
+                          "shorten the lifespan, or drop the window")
+
+
+@rule("LS110", "throttle-exceeds-window", "warning",
+      "`at most once per N` with N at least the rule's window: the rule counts one event at most")
+def throttle_exceeds_window(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        for r in s.rules:
+            t = facts.mods(r).get("throttle")
+            info = facts.filter_info(r.filter)
+            if t is None or info is None or info.window is None:
+                continue
+            if t.value.amount >= info.window:  # type: ignore[union-attr]
+                yield Hit(t.span, f"`at most once per {t.value.text}` inside a {info.window}d "  # type: ignore[union-attr]
+                          f"window counts at most one event: rule \"{r.label}\" behaves like "
+                          "`once`", "write `once`, or throttle over a shorter period")
+
+
+@rule("LS111", "decay-without-effect", "warning",
+      "decay on a score that can never be positive")
+def decay_without_effect(facts: Facts) -> Iterator[Hit]:
+    for s in facts.scores.values():
+        raw = facts.score_sum(s)
+        if s.cap is not None:
+            raw = Interval(min(raw.lo, s.cap.value), min(raw.hi, s.cap.value))
+        for d in s.decays:
+            if d.percent is None and raw.hi <= 0:
+                yield Hit(d.amount_span, f"score `{s.name.text}` is never above 0 (at most "
+                          f"{fmt(raw.hi)}), and decay only lowers positive scores: this decay "
+                          "never applies", "remove the decay")
+            elif d.percent is not None and raw.lo == raw.hi == 0:
+                yield Hit(d.amount_span, f"score `{s.name.text}` is always 0: this decay never "
+                          "changes it", "remove the decay")
+
+
+@rule("LS112", "unreachable-grade", "warning",
+      "a grade letter whose threshold is above the highest value of its score")
+def unreachable_grade(facts: Facts) -> Iterator[Hit]:
+    g = facts.grade
+    if g is None or g.score.text not in facts.scores:
+        return
+    b = facts.score_bounds[g.score.text]
+    for e in g.entries:
+        if e.threshold is not None and e.threshold.value > b.hi:
+            yield Hit(e.threshold.span, f"grade `{e.name.text}` at {e.threshold.text} is never "
+                      f"given: score `{g.score.text}` is at most {fmt(b.hi)}",
+                      f"lower the threshold to at most {fmt(b.hi)}")

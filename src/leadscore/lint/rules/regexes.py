@@ -1,0 +1,164 @@
+"""LS3xx: regular expressions that are portable (the checker saw to that) but suspicious."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ...compiler import ast
+from ...compiler.diagnostics import Span
+from ...compiler.regex import RegexError, compile_portable
+from ..facts import Facts, walk
+from ..registry import Hit, rule
+
+_QUANTIFIERS = "*+?{"
+# texts no ordinary pattern matches all of, unless it matches everything
+_PROBES = ("", "\x01", "zq9 ~\u00e9", "\n")
+
+
+def _patterns(facts: Facts) -> Iterator[ast.String]:
+    for item in facts.items:
+        if isinstance(item, ast.TestDecl):
+            continue
+        for n in walk(item):
+            if isinstance(n, ast.Matches):
+                yield n.pattern
+
+
+def _raw_column(p: ast.String, offset: int) -> int:
+    """Column of character `offset` of the pattern's value inside the literal as written."""
+    raw, i, produced = p.raw, 1, 0
+    while i < len(raw) - 1 and produced < offset:
+        i += 2 if raw[i] == "\\" and raw[i + 1] in '"\\' else 1
+        produced += 1
+    return p.span.column + i
+
+
+def _at(p: ast.String, offset: int, width: int = 1) -> Span:
+    if not p.raw or p.span.line != p.span.end_line:
+        return p.span
+    col = _raw_column(p, offset)
+    return Span(p.span.path, p.span.line, col, p.span.line, col + width)
+
+
+def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """(offset, character, group depth) of each character outside classes and escapes."""
+    i, depth = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        yield i, ch, depth
+        i += 1
+
+
+def _valid(pattern: str) -> re.Pattern | None:
+    try:
+        return re.compile(compile_portable(pattern).python)
+    except (RegexError, re.error):
+        return None
+
+
+@rule("LS301", "regex-matches-everything", "warning",
+      "a pattern that matches every text, so the test only checks the value is present")
+def regex_matches_everything(facts: Facts) -> Iterator[Hit]:
+    for p in _patterns(facts):
+        rx = _valid(p.value)
+        if rx is not None and all(rx.search(probe) for probe in _PROBES):
+            yield Hit(p.span, f"pattern \"{p.value}\" matches every text (it can match nothing "
+                      "at all, and `matches` searches anywhere)",
+                      "write `is present` if that is meant; otherwise require at least one "
+                      "character (`+` instead of `*`)")
+
+
+def _plain(pattern: str) -> tuple[bool, bool, str] | None:
+    """(anchored at start, anchored at end, literal text) for a pattern with no operators."""
+    start = pattern.startswith("^")
+    body = pattern[1:] if start else pattern
+    end = body.endswith("$") and not body.endswith("\\$")
+    body = body[:-1] if end else body
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            out.append(body[i + 1])
+            i += 2
+            continue
+        if ch in ".^$*+?()[]{}|":
+            return None
+        out.append(ch)
+        i += 1
+    return (start, end, "".join(out)) if out else None
+
+
+@rule("LS302", "regex-is-plain-text", "info",
+      "a pattern with no operators: `contains`, `starts_with`, `ends_with` or `==` says it plainly")
+def regex_is_plain_text(facts: Facts) -> Iterator[Hit]:
+    for p in _patterns(facts):
+        plain = _plain(p.value)
+        if plain is None or _valid(p.value) is None:
+            continue
+        start, end, text = plain
+        op = {(False, False): "contains", (True, False): "starts_with",
+              (False, True): "ends_with", (True, True): "=="}[(start, end)]
+        quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        yield Hit(p.span, f"pattern \"{p.value}\" is plain text", f"write `{op} {quoted}`: "
+                  "clearer, and no regular-expression rules to get wrong")
+
+
+@rule("LS303", "regex-unescaped-dot", "warning",
+      "a `.` between letters, as in a domain name: it matches any character, not a dot")
+def regex_unescaped_dot(facts: Facts) -> Iterator[Hit]:
+    for p in _patterns(facts):
+        v = p.value
+        if _valid(v) is None:
+            continue
+        for i, ch, _ in _scan(v):
+            if ch != ".":
+                continue
+            # words on both sides (`gmail.com`, `acme.io`) read as a domain or file name;
+            # `a.c` is more likely a deliberate wildcard
+            left = re.search(r"[A-Za-z0-9_-]*$", v[:i]).group(0)  # type: ignore[union-attr]
+            right = re.match(r"[A-Za-z0-9_-]*", v[i + 1:]).group(0)  # type: ignore[union-attr]
+            if len(left) >= 2 and len(right) >= 2 and right[0].isalpha():
+                word = f"{left}.{right}"
+                escaped = word.replace(".", "\\.", 1)
+                yield Hit(_at(p, i), f"`.` in \"{word}\" matches any character, so "
+                          f"\"{word.replace('.', 'x', 1)}\" matches too",
+                          f"escape it for a literal dot: \"{escaped}\"")
+                break
+
+
+@rule("LS304", "regex-anchor-precedence", "warning",
+      "`^a|b` anchors only the first alternative: `|` binds loosest")
+def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
+    for p in _patterns(facts):
+        v = p.value
+        if _valid(v) is None:
+            continue
+        bars = [i for i, ch, depth in _scan(v) if ch == "|" and depth == 0]
+        if not bars:
+            continue
+        cuts = [-1, *bars, len(v)]
+        branches = [v[a + 1:b] for a, b in zip(cuts, cuts[1:])]
+        starts = [b.startswith("^") for b in branches]
+        ends = [b.endswith("$") and not b.endswith("\\$") for b in branches]
+        for flags, sym in ((starts, "^"), (ends, "$")):
+            if any(flags) and not all(flags):
+                inner = "|".join(b.lstrip("^") if sym == "^" else b.rstrip("$") for b in branches)
+                fixed = f"^({inner})" if sym == "^" else f"({inner})$"
+                yield Hit(p.span, f"`{sym}` in \"{v}\" anchors only "
+                          f"{'the alternatives that carry it' if sum(flags) > 1 else 'one alternative'}"
+                          ": `|` binds loosest", f"group the alternatives: \"{fixed}\"")
+                break
