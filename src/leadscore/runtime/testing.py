@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..backends.interpreter import evaluate
 from ..compiler import ir
-from .data import events_from_dicts, leads_from_dicts, parse_timestamp
+from .data import empty_events, events_from_dicts, leads_from_dicts, parse_timestamp
 from .engines import run
 from .explain import prepared_lead
 
@@ -70,7 +70,8 @@ def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> Tes
         report.tests += 1
         as_of = parse_timestamp(case["as_of"])
         leads = leads_from_dicts([case["lead"]], s, strict=True)
-        events = events_from_dicts(case["events"], s, strict=True)
+        events = (events_from_dicts(case["events"], s, strict=True) if s.has_events
+                  else empty_events(s))
         for engine in engines:
             row = run(model, leads, events, as_of, engine, db)[0]
             values = dict(zip(columns, row[1:]))
