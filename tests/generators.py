@@ -705,7 +705,7 @@ def timestamps(as_of: datetime, days: list[int] = ()) -> st.SearchStrategy:
     before = st.builds(lambda d, o: as_of - timedelta(days=d) + o, ages, st.sampled_from(OFFSETS))
     after = st.builds(lambda d: as_of + d, st.sampled_from(
         [timedelta(microseconds=1), timedelta(hours=1), timedelta(days=3)]))
-    return st.one_of(before, before, before, after)
+    return st.one_of(before, before, before, before, before, before, after)
 
 
 @st.composite
@@ -752,7 +752,7 @@ def datasets(draw, literals: list[str] = (), days: list[int] = (),
         "amount": st.one_of(st.none(), st.sampled_from(AMOUNTS),
                             st.integers(-400, 400).map(lambda i: i / 4)),
     })
-    at_least = draw(st.sampled_from([0, 4, 8, 12, 16, 20]))  # plain lists of events stay short
+    at_least = draw(st.sampled_from([0, 6, 10, 14, 18, 24]))  # plain lists of events stay short
     events = draw(st.lists(event, min_size=at_least, max_size=30))
     return Dataset(as_of, leads, events)
 

@@ -142,3 +142,112 @@ def test_parquet_with_mismatched_types_is_rejected_per_row(tmp_path):
     leads = read_leads(p, S)
     assert leads.keys == ["a"]
     assert leads.rejects[0].column == "n"
+
+
+# ---------------------------------------------------------------- hostile files: no row lost
+def test_an_unclosed_quote_rejects_its_row_and_the_rest_is_read(tmp_path):
+    p = write(tmp_path, "l.csv", 'id,created_at,n,x,ok,name\na,,1,,,\nb,,2,,,"oops\nc,,3,,,\nd,,4,,,\n')
+    leads = read_leads(p, S)
+    assert leads.keys == ["a", "c", "d"] and leads.read == 4
+    [r] = leads.rejects
+    assert (r.row, r.column, r.value) == (3, None, 'b,,2,,,"oops')
+    assert "never closed" in r.reason
+
+
+def test_an_unclosed_quote_on_the_last_line(tmp_path):
+    p = write(tmp_path, "l.csv", 'id,created_at,n,x,ok,name\na,,1,,,\nb,,2,,,"oops')
+    leads = read_leads(p, S)
+    assert leads.keys == ["a"] and [r.row for r in leads.rejects] == [3]
+
+
+def test_a_header_that_opens_a_quote_forever(tmp_path):
+    with pytest.raises(DataError, match=r"line 1: the header row opens a quote"):
+        read_leads(write(tmp_path, "l.csv", 'id,"created_at,n\na,1\n'), S)
+
+
+def test_quotes_inside_values_are_kept_as_csv_readers_do(tmp_path):
+    p = write(tmp_path, "l.csv", 'id,created_at,n,x,ok,name\na,,1,,,"Smith" Jr\nb,,2,,,x"y\n')
+    leads = read_leads(p, S)
+    assert leads.columns["name"] == ["Smith Jr", 'x"y'] and not leads.rejects
+
+
+def test_an_oversized_field_rejects_its_row_only(tmp_path):
+    p = write(tmp_path, "l.csv", "id,created_at,n,x,ok,name\na,,1,,," + "x" * 200_000 + "\nb,,2,,,\n")
+    leads = read_leads(p, S)
+    assert leads.keys == ["b"]
+    [r] = leads.rejects
+    assert r.row == 2 and "field larger than field limit" in r.reason
+    assert len(str(r)) < 400
+
+
+def test_rows_longer_than_the_header(tmp_path):
+    p = write(tmp_path, "l.csv", "id,created_at,n,x,ok,name\na,,1,,,Smith, John\nb,,2,,,x,,\n")
+    leads = read_leads(p, S)
+    assert leads.keys == ["b"]  # trailing empty values are harmless
+    [r] = leads.rejects
+    assert (r.row, r.column, r.value) == (2, None, " John")
+    assert "7 values but the header 6 columns" in r.reason
+
+
+def test_lone_cr_line_ends_and_blank_lines_before_the_header(tmp_path):
+    p = write(tmp_path, "l.csv", "\r\n\nid;created_at;n;x;ok;name\ra;;1;;;\r\rb;;2;;;x,y\r")
+    leads = read_leads(p, S)
+    assert leads.keys == ["a", "b"] and leads.rows == [4, 6]
+    assert leads.columns["name"] == [None, "x,y"]
+
+
+def test_extra_and_unnamed_columns_are_listed(tmp_path):
+    p = write(tmp_path, "l.csv", "id,owner,created_at,n,x,ok,name,,owner\na,z,,1,,,,,\n")
+    assert read_leads(p, S).extra == ["owner", "(unnamed column 8)"]
+    ev = read_events(write(tmp_path, "e.csv", "lead_id,ts,kind,v,utm\n"), S)
+    assert ev.extra == ["utm"]
+
+
+def test_a_schema_column_twice_in_the_header(tmp_path):
+    with pytest.raises(DataError, match=r"names a column twice: 'n' is column 3 and 7"):
+        read_leads(write(tmp_path, "l.csv", "id,created_at,n,x,ok,name,n\n"), S)
+
+
+def test_missing_column_hint(tmp_path):
+    with pytest.raises(DataError, match=r"'name' \(declared at .*\); did you mean `Name`\?"):
+        read_leads(write(tmp_path, "l.csv", "id,created_at,n,x,ok,Name\n"), S)
+
+
+def test_convert_edge_values():
+    from decimal import Decimal
+
+    assert convert(Decimal("2"), "int") == 2.0
+    assert convert(b"abc", "text") == "abc"
+    for bad, t, reason in [(Decimal("2.5"), "int", "whole number"),  # int() would truncate
+                           ("1" + "0" * 400, "int", "too large"), (10 ** 400, "int", "too large"),
+                           ([1, 2], "int", "found a list"), ({"a": 1}, "text", "found a dict"),
+                           (b"\xff", "text", "not UTF-8"), (float("inf"), "int", "whole number"),
+                           ("1e400", "float", "finite"), (1.5, "timestamp", "found a number")]:
+        with pytest.raises(ValueError, match=reason):
+            convert(bad, t)
+
+
+def test_keys_match_across_int_float_and_text_columns(tmp_path):
+    p = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"id": [1.0, 2.5, None], "created_at": [None] * 3, "n": [None] * 3,
+                             "x": [None] * 3, "ok": [None] * 3, "name": [None] * 3}), p)
+    leads = read_leads(p, S)
+    assert leads.keys == ["1", "2.5"]
+    assert [r.reason for r in leads.rejects] == ["the lead key is missing"]
+    e = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"lead_id": [1], "ts": ["2026-01-01"], "kind": ["open"],
+                             "v": [None]}), e)
+    assert read_events(e, S).leads == ["1"]
+
+
+def test_unreadable_parquet_values_are_a_data_error(tmp_path):
+    p = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"id": ["a"], "created_at": pa.array([300_000 * 365 * 86_400],
+                                                                 pa.timestamp("s"))}), p)
+    with pytest.raises(DataError, match="column 'created_at'.*cannot hold"):
+        read_leads(p, S)
+
+
+def test_not_a_parquet_file(tmp_path):
+    with pytest.raises(DataError, match="cannot read Parquet"):
+        read_leads(write(tmp_path, "l.parquet", "id\na\n"), S)

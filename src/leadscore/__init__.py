@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compiler import CompileError, compile_file, compile_source, ir
 from .runtime.data import DataError, convert, empty_events, events_from_dicts, leads_from_dicts
 from .runtime.engines import run
+
+if TYPE_CHECKING:
+    from .runtime.stream import Stream
 
 __all__ = ["CompileError", "DataError", "Model", "load", "loads"]
 __version__ = "0.1.0"
@@ -49,6 +52,13 @@ class Model:
         from .backends.sql import to_sql
 
         return to_sql(self.ir, get_dialect(dialect))
+
+    def stream(self) -> Stream:
+        """An incremental scorer: `lead(record)`, `update(event) -> row`, `score(key, as_of)`;
+        per-lead state, so an event costs the same however long the lead's history is."""
+        from .runtime.stream import Stream
+
+        return Stream(self.ir)
 
 
 def load(path: str | Path) -> Model:

@@ -3,7 +3,7 @@ WITH "ev" AS (
     "lead_id" AS "k",
     LOWER("kind") AS "typ",
     1772323200000000 - EPOCH_US("occurred_at") AS "age",
-    LOWER("asset") AS "e0",
+    "asset" AS "e0",
     LOWER("page") AS "e1"
   FROM "events"
   WHERE
@@ -11,55 +11,56 @@ WITH "ev" AS (
 ), "agg" AS (
   SELECT
     "k",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND (
-          "age" < CAST(604800000000 AS DOUBLE)
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'page_view'
+      ) AND (
+        "age" < 604800000000
+      )) AS "a0",
+    COUNT(*) FILTER(WHERE
+      (
+        (
+          "typ" = 'page_view'
+        ) AND (
+          "e1" = '/pricing'
         )
-        THEN 1
-      END
-    ) AS "a0",
-    COUNT(
-      CASE
-        WHEN (
-          "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE)
-        )
-        AND (
-          "age" < CAST(2592000000000 AS DOUBLE)
-        )
-        THEN 1
-      END
-    ) AS "a1",
-    COUNT(CASE WHEN "typ" IN ('demo_request') THEN 1 END) AS "a2",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('email_open') AND (
-          "age" < CAST(7776000000000 AS DOUBLE)
-        )
-        THEN 1
-      END
-    ) AS "a3",
-    COUNT(CASE WHEN "typ" IN ('email_click') THEN 1 END) AS "a4",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND COALESCE(STARTS_WITH("e1", '/lp/'), FALSE)
-        THEN 1
-      END
-    ) AS "a5",
-    COUNT(
-      CASE WHEN "typ" IN ('form_submit') AND (
+      )
+      AND (
+        "age" < 2592000000000
+      )) AS "a1",
+    COUNT(*) FILTER(WHERE
+      "typ" = 'demo_request') AS "a2",
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'email_open'
+      ) AND (
+        "age" < 7776000000000
+      )) AS "a3",
+    COUNT(*) FILTER(WHERE
+      "typ" = 'email_click') AS "a4",
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'page_view'
+      ) AND STARTS_WITH("e1", '/lp/')) AS "a5",
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'form_submit'
+      ) AND (
         NOT (
           "e0" IS NULL
         )
-      ) THEN 1 END
-    ) AS "a6",
-    COUNT(
-      CASE WHEN "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE) THEN 1 END
-    ) AS "a7",
-    COUNT(CASE WHEN "typ" IN ('webinar') THEN 1 END) AS "a8",
+      )) AS "a6",
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'page_view'
+      ) AND (
+        "e1" = '/pricing'
+      )) AS "a7",
+    COUNT(*) FILTER(WHERE
+      "typ" = 'webinar') AS "a8",
     SUM(
       CASE
-        WHEN "typ" IN ('webinar')
+        WHEN "typ" = 'webinar'
         THEN POWER(
           CAST(0.5 AS DOUBLE),
           (
@@ -68,14 +69,13 @@ WITH "ev" AS (
         )
       END
     ) AS "a9",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND COALESCE(STARTS_WITH("e1", '/careers'), FALSE)
-        THEN 1
-      END
-    ) AS "a10",
-    COUNT(CASE WHEN "typ" IN ('unsubscribe') THEN 1 END) AS "a11",
-    MIN(CASE WHEN TRUE THEN "age" END) AS "a12"
+    COUNT(*) FILTER(WHERE
+      (
+        "typ" = 'page_view'
+      ) AND STARTS_WITH("e1", '/careers')) AS "a10",
+    COUNT(*) FILTER(WHERE
+      "typ" = 'unsubscribe') AS "a11",
+    MIN("age") AS "a12"
   FROM "ev"
   GROUP BY
     "k"
@@ -110,32 +110,28 @@ WITH "ev" AS (
   SELECT
     *,
     CASE
-      WHEN COALESCE("f5" IN ('software', 'saas', 'it services'), FALSE)
+      WHEN "f5" IN ('software', 'saas', 'it services')
       THEN CAST(20 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b0",
     CASE
-      WHEN COALESCE(REGEXP_MATCHES("f7", '(chief|head|director|vp)'), FALSE)
+      WHEN REGEXP_MATCHES("f7", '(chief|head|director|vp)')
       THEN CAST(15 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b1",
     CASE
-      WHEN COALESCE("f4" >= CAST(200 AS DOUBLE), FALSE)
+      WHEN "f4" >= CAST(200 AS DOUBLE)
       THEN CAST(10 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b2",
+    CASE WHEN "f1" IN ('cr', 'pa') THEN CAST(8 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END AS "b3",
     CASE
-      WHEN COALESCE("f1" IN ('cr', 'pa'), FALSE)
-      THEN CAST(8 AS DOUBLE)
-      ELSE CAST(0 AS DOUBLE)
-    END AS "b3",
-    CASE
-      WHEN COALESCE(REGEXP_MATCHES("f7", 'student'), FALSE)
+      WHEN REGEXP_MATCHES("f7", 'student')
       THEN CAST(-30 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b4",
     CASE
-      WHEN COALESCE(ENDS_WITH("f3", '@gmail.com'), FALSE)
+      WHEN ENDS_WITH("f3", '@gmail.com')
       THEN CAST(-10 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b5",
@@ -154,15 +150,11 @@ WITH "ev" AS (
     END AS "b21",
     "a10" AS "b22",
     "a11" AS "b24",
+    CASE WHEN ENDS_WITH("f3", '@rival.com') THEN 'competitor' ELSE NULL END AS "b29",
     CASE
-      WHEN COALESCE(ENDS_WITH("f3", '@rival.com'), FALSE)
-      THEN 'competitor'
-      ELSE NULL
-    END AS "b29",
-    CASE
-      WHEN COALESCE("f4" >= CAST(1000 AS DOUBLE), FALSE)
+      WHEN "f4" >= CAST(1000 AS DOUBLE)
       THEN 'enterprise'
-      WHEN COALESCE("f4" < CAST(50 AS DOUBLE), FALSE)
+      WHEN "f4" < CAST(50 AS DOUBLE)
       THEN 'smb'
       ELSE 'default'
     END AS "b30",
@@ -183,29 +175,11 @@ WITH "ev" AS (
         ) + "b3"
       ) + "b4"
     ) + "b5" AS "b6",
-    CASE
-      WHEN (
-        CAST(1 AS DOUBLE) * "b7"
-      ) IS NULL OR CAST(10 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE LEAST(CAST(1 AS DOUBLE) * "b7", CAST(10 AS DOUBLE))
-    END AS "b8",
-    CASE
-      WHEN (
-        CAST(5 AS DOUBLE) * "b9"
-      ) IS NULL OR CAST(25 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE LEAST(CAST(5 AS DOUBLE) * "b9", CAST(25 AS DOUBLE))
-    END AS "b10",
-    CASE
-      WHEN (
-        CAST(15 AS DOUBLE) * "b11"
-      ) IS NULL OR CAST(45 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE LEAST(CAST(15 AS DOUBLE) * "b11", CAST(45 AS DOUBLE))
-    END AS "b12",
-    CASE
-      WHEN CASE
+    LEAST(CAST(1 AS DOUBLE) * "b7", CAST(10 AS DOUBLE)) AS "b8",
+    LEAST(CAST(5 AS DOUBLE) * "b9", CAST(25 AS DOUBLE)) AS "b10",
+    LEAST(CAST(15 AS DOUBLE) * "b11", CAST(45 AS DOUBLE)) AS "b12",
+    LEAST(
+      CASE
         WHEN "b13" >= CAST(1 AS DOUBLE)
         THEN CAST(25 AS DOUBLE) + (
           CAST(5 AS DOUBLE) * (
@@ -213,22 +187,9 @@ WITH "ev" AS (
           )
         )
         ELSE CAST(0 AS DOUBLE)
-      END IS NULL
-      OR CAST(40 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE LEAST(
-        CASE
-          WHEN "b13" >= CAST(1 AS DOUBLE)
-          THEN CAST(25 AS DOUBLE) + (
-            CAST(5 AS DOUBLE) * (
-              "b13" - CAST(1 AS DOUBLE)
-            )
-          )
-          ELSE CAST(0 AS DOUBLE)
-        END,
-        CAST(40 AS DOUBLE)
-      )
-    END AS "b14",
+      END,
+      CAST(40 AS DOUBLE)
+    ) AS "b14",
     CASE
       WHEN "b15" >= CAST(1 AS DOUBLE)
       THEN CAST(30 AS DOUBLE) * CAST(1 AS DOUBLE)
@@ -239,13 +200,7 @@ WITH "ev" AS (
       THEN CAST(50 AS DOUBLE) * CAST(1 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b18",
-    CASE
-      WHEN (
-        CAST(-10 AS DOUBLE) * "b22"
-      ) IS NULL OR CAST(-20 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE GREATEST(CAST(-10 AS DOUBLE) * "b22", CAST(-20 AS DOUBLE))
-    END AS "b23",
+    GREATEST(CAST(-10 AS DOUBLE) * "b22", CAST(-20 AS DOUBLE)) AS "b23",
     CASE
       WHEN "b24" >= CAST(1 AS DOUBLE)
       THEN CAST(-50 AS DOUBLE) * CAST(1 AS DOUBLE)
@@ -255,8 +210,8 @@ WITH "ev" AS (
 ), "s2" AS (
   SELECT
     *,
-    CASE
-      WHEN (
+    LEAST(
+      (
         (
           (
             (
@@ -264,40 +219,17 @@ WITH "ev" AS (
                 (
                   (
                     (
-                      (
-                        "b8" + "b10"
-                      ) + "b12"
-                    ) + "b14"
-                  ) + "b16"
-                ) + "b18"
-              ) + "b20"
-            ) + "b21"
-          ) + "b23"
-        ) + "b25"
-      ) IS NULL
-      OR CAST(150 AS DOUBLE) IS NULL
-      THEN NULL
-      ELSE LEAST(
-        (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        "b8" + "b10"
-                      ) + "b12"
-                    ) + "b14"
-                  ) + "b16"
-                ) + "b18"
-              ) + "b20"
-            ) + "b21"
-          ) + "b23"
-        ) + "b25",
-        CAST(150 AS DOUBLE)
-      )
-    END AS "b26",
+                      "b8" + "b10"
+                    ) + "b12"
+                  ) + "b14"
+                ) + "b16"
+              ) + "b18"
+            ) + "b20"
+          ) + "b21"
+        ) + "b23"
+      ) + "b25",
+      CAST(150 AS DOUBLE)
+    ) AS "b26",
     CASE
       WHEN "b6" >= CAST(40 AS DOUBLE)
       THEN 'A'
@@ -313,92 +245,29 @@ WITH "ev" AS (
     *,
     CASE
       WHEN "b26" > CAST(0 AS DOUBLE)
-      THEN CASE
-        WHEN CAST(0 AS DOUBLE) IS NULL
-        OR (
-          "b26" - (
-            CAST(10 AS DOUBLE) * CASE
-              WHEN CAST(0 AS DOUBLE) IS NULL
-              OR COALESCE(
+      THEN GREATEST(
+        CAST(0 AS DOUBLE),
+        "b26" - (
+          CAST(10 AS DOUBLE) * GREATEST(
+            CAST(0 AS DOUBLE),
+            COALESCE(
+              FLOOR(
                 FLOOR(
-                  FLOOR(
-                    CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE) / CAST(86400000000 AS DOUBLE)
-                  ) / CAST(30 AS DOUBLE)
-                ),
-                CAST(0 AS DOUBLE)
-              ) IS NULL
-              THEN NULL
-              ELSE GREATEST(
-                CAST(0 AS DOUBLE),
-                COALESCE(
-                  FLOOR(
-                    FLOOR(
-                      CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE) / CAST(86400000000 AS DOUBLE)
-                    ) / CAST(30 AS DOUBLE)
-                  ),
-                  CAST(0 AS DOUBLE)
-                )
-              )
-            END
-          )
-        ) IS NULL
-        THEN NULL
-        ELSE GREATEST(
-          CAST(0 AS DOUBLE),
-          "b26" - (
-            CAST(10 AS DOUBLE) * CASE
-              WHEN CAST(0 AS DOUBLE) IS NULL
-              OR COALESCE(
-                FLOOR(
-                  FLOOR(
-                    CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE) / CAST(86400000000 AS DOUBLE)
-                  ) / CAST(30 AS DOUBLE)
-                ),
-                CAST(0 AS DOUBLE)
-              ) IS NULL
-              THEN NULL
-              ELSE GREATEST(
-                CAST(0 AS DOUBLE),
-                COALESCE(
-                  FLOOR(
-                    FLOOR(
-                      CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE) / CAST(86400000000 AS DOUBLE)
-                    ) / CAST(30 AS DOUBLE)
-                  ),
-                  CAST(0 AS DOUBLE)
-                )
-              )
-            END
+                  CAST(COALESCE("a12", 1772323200000000 - "f2") AS DOUBLE) / CAST(86400000000 AS DOUBLE)
+                ) / CAST(30 AS DOUBLE)
+              ),
+              CAST(0 AS DOUBLE)
+            )
           )
         )
-      END
+      )
       ELSE "b26"
     END AS "b27"
   FROM "s2"
 ), "s4" AS (
   SELECT
     *,
-    CASE
-      WHEN CAST(0 AS DOUBLE) IS NULL
-      OR CASE
-        WHEN (
-          "b6" + "b27"
-        ) IS NULL OR CAST(200 AS DOUBLE) IS NULL
-        THEN NULL
-        ELSE LEAST("b6" + "b27", CAST(200 AS DOUBLE))
-      END IS NULL
-      THEN NULL
-      ELSE GREATEST(
-        CAST(0 AS DOUBLE),
-        CASE
-          WHEN (
-            "b6" + "b27"
-          ) IS NULL OR CAST(200 AS DOUBLE) IS NULL
-          THEN NULL
-          ELSE LEAST("b6" + "b27", CAST(200 AS DOUBLE))
-        END
-      )
-    END AS "b28"
+    GREATEST(CAST(0 AS DOUBLE), LEAST("b6" + "b27", CAST(200 AS DOUBLE))) AS "b28"
   FROM "s3"
 ), "s5" AS (
   SELECT

@@ -3,7 +3,7 @@ WITH "ev" AS (
     "lead_id" AS "k",
     LOWER("kind") AS "typ",
     1772323200000000 - DATE_PART(EPOCH_MICROSECOND, "occurred_at") AS "age",
-    LOWER("asset") AS "e0",
+    "asset" AS "e0",
     LOWER("page") AS "e1"
   FROM "events"
   WHERE
@@ -11,55 +11,57 @@ WITH "ev" AS (
 ), "agg" AS (
   SELECT
     "k",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND (
-          "age" < CAST(604800000000 AS DOUBLE)
-        )
-        THEN 1
-      END
-    ) AS "a0",
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND (
+      "age" < 604800000000
+    ) THEN 1 END) AS "a0",
     COUNT(
       CASE
         WHEN (
-          "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE)
+          (
+            "typ" = 'page_view'
+          ) AND (
+            "e1" = '/pricing'
+          )
         )
         AND (
-          "age" < CAST(2592000000000 AS DOUBLE)
+          "age" < 2592000000000
         )
         THEN 1
       END
     ) AS "a1",
-    COUNT(CASE WHEN "typ" IN ('demo_request') THEN 1 END) AS "a2",
+    COUNT(CASE WHEN "typ" = 'demo_request' THEN 1 END) AS "a2",
+    COUNT(CASE WHEN (
+      "typ" = 'email_open'
+    ) AND (
+      "age" < 7776000000000
+    ) THEN 1 END) AS "a3",
+    COUNT(CASE WHEN "typ" = 'email_click' THEN 1 END) AS "a4",
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND STARTSWITH("e1", '/lp/') THEN 1 END) AS "a5",
     COUNT(
       CASE
-        WHEN "typ" IN ('email_open') AND (
-          "age" < CAST(7776000000000 AS DOUBLE)
+        WHEN (
+          "typ" = 'form_submit'
+        ) AND (
+          NOT (
+            "e0" IS NULL
+          )
         )
         THEN 1
       END
-    ) AS "a3",
-    COUNT(CASE WHEN "typ" IN ('email_click') THEN 1 END) AS "a4",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND COALESCE(STARTSWITH("e1", '/lp/'), FALSE)
-        THEN 1
-      END
-    ) AS "a5",
-    COUNT(
-      CASE WHEN "typ" IN ('form_submit') AND (
-        NOT (
-          "e0" IS NULL
-        )
-      ) THEN 1 END
     ) AS "a6",
-    COUNT(
-      CASE WHEN "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE) THEN 1 END
-    ) AS "a7",
-    COUNT(CASE WHEN "typ" IN ('webinar') THEN 1 END) AS "a8",
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND (
+      "e1" = '/pricing'
+    ) THEN 1 END) AS "a7",
+    COUNT(CASE WHEN "typ" = 'webinar' THEN 1 END) AS "a8",
     SUM(
       CASE
-        WHEN "typ" IN ('webinar')
+        WHEN "typ" = 'webinar'
         THEN POWER(
           CAST(0.5 AS DOUBLE),
           (
@@ -68,14 +70,11 @@ WITH "ev" AS (
         )
       END
     ) AS "a9",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND COALESCE(STARTSWITH("e1", '/careers'), FALSE)
-        THEN 1
-      END
-    ) AS "a10",
-    COUNT(CASE WHEN "typ" IN ('unsubscribe') THEN 1 END) AS "a11",
-    MIN(CASE WHEN TRUE THEN "age" END) AS "a12"
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND STARTSWITH("e1", '/careers') THEN 1 END) AS "a10",
+    COUNT(CASE WHEN "typ" = 'unsubscribe' THEN 1 END) AS "a11",
+    MIN("age") AS "a12"
   FROM "ev"
   GROUP BY
     "k"
@@ -110,32 +109,28 @@ WITH "ev" AS (
   SELECT
     *,
     CASE
-      WHEN COALESCE("f5" IN ('software', 'saas', 'it services'), FALSE)
+      WHEN "f5" IN ('software', 'saas', 'it services')
       THEN CAST(20 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b0",
     CASE
-      WHEN COALESCE(REGEXP_INSTR("f7", '(chief|head|director|vp)') > 0, FALSE)
+      WHEN REGEXP_INSTR("f7", '(chief|head|director|vp)') > 0
       THEN CAST(15 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b1",
     CASE
-      WHEN COALESCE("f4" >= CAST(200 AS DOUBLE), FALSE)
+      WHEN "f4" >= CAST(200 AS DOUBLE)
       THEN CAST(10 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b2",
+    CASE WHEN "f1" IN ('cr', 'pa') THEN CAST(8 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END AS "b3",
     CASE
-      WHEN COALESCE("f1" IN ('cr', 'pa'), FALSE)
-      THEN CAST(8 AS DOUBLE)
-      ELSE CAST(0 AS DOUBLE)
-    END AS "b3",
-    CASE
-      WHEN COALESCE(REGEXP_INSTR("f7", 'student') > 0, FALSE)
+      WHEN REGEXP_INSTR("f7", 'student') > 0
       THEN CAST(-30 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b4",
     CASE
-      WHEN COALESCE(ENDSWITH("f3", '@gmail.com'), FALSE)
+      WHEN ENDSWITH("f3", '@gmail.com')
       THEN CAST(-10 AS DOUBLE)
       ELSE CAST(0 AS DOUBLE)
     END AS "b5",
@@ -154,15 +149,11 @@ WITH "ev" AS (
     END AS "b21",
     "a10" AS "b22",
     "a11" AS "b24",
+    CASE WHEN ENDSWITH("f3", '@rival.com') THEN 'competitor' ELSE NULL END AS "b29",
     CASE
-      WHEN COALESCE(ENDSWITH("f3", '@rival.com'), FALSE)
-      THEN 'competitor'
-      ELSE NULL
-    END AS "b29",
-    CASE
-      WHEN COALESCE("f4" >= CAST(1000 AS DOUBLE), FALSE)
+      WHEN "f4" >= CAST(1000 AS DOUBLE)
       THEN 'enterprise'
-      WHEN COALESCE("f4" < CAST(50 AS DOUBLE), FALSE)
+      WHEN "f4" < CAST(50 AS DOUBLE)
       THEN 'smb'
       ELSE 'default'
     END AS "b30",

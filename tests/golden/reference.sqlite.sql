@@ -5,7 +5,7 @@ WITH "ev" AS (
     1772323200000000 - (
       CAST(STRFTIME('%s', SUBSTRING("occurred_at", 1, 19)) AS INTEGER) * 1000000 + CAST(SUBSTRING("occurred_at" || '.000000', 21, 6) AS INTEGER)
     ) AS "age",
-    LOWER("asset") AS "e0",
+    "asset" AS "e0",
     LOWER("page") AS "e1"
   FROM "events"
   WHERE
@@ -15,56 +15,64 @@ WITH "ev" AS (
 ), "agg" AS (
   SELECT
     "k",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view') AND (
-          "age" < CAST(604800000000 AS REAL)
-        )
-        THEN 1
-      END
-    ) AS "a0",
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND (
+      "age" < 604800000000
+    ) THEN 1 END) AS "a0",
     COUNT(
       CASE
         WHEN (
-          "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE)
+          (
+            "typ" = 'page_view'
+          ) AND (
+            "e1" = '/pricing'
+          )
         )
         AND (
-          "age" < CAST(2592000000000 AS REAL)
+          "age" < 2592000000000
         )
         THEN 1
       END
     ) AS "a1",
-    COUNT(CASE WHEN "typ" IN ('demo_request') THEN 1 END) AS "a2",
+    COUNT(CASE WHEN "typ" = 'demo_request' THEN 1 END) AS "a2",
+    COUNT(CASE WHEN (
+      "typ" = 'email_open'
+    ) AND (
+      "age" < 7776000000000
+    ) THEN 1 END) AS "a3",
+    COUNT(CASE WHEN "typ" = 'email_click' THEN 1 END) AS "a4",
     COUNT(
       CASE
-        WHEN "typ" IN ('email_open') AND (
-          "age" < CAST(7776000000000 AS REAL)
+        WHEN (
+          "typ" = 'page_view'
+        ) AND (
+          SUBSTRING("e1", 1, LENGTH('/lp/')) = '/lp/'
         )
-        THEN 1
-      END
-    ) AS "a3",
-    COUNT(CASE WHEN "typ" IN ('email_click') THEN 1 END) AS "a4",
-    COUNT(
-      CASE
-        WHEN "typ" IN ('page_view')
-        AND COALESCE(SUBSTRING("e1", 1, LENGTH('/lp/')) = '/lp/', FALSE)
         THEN 1
       END
     ) AS "a5",
     COUNT(
-      CASE WHEN "typ" IN ('form_submit') AND (
-        NOT (
-          "e0" IS NULL
+      CASE
+        WHEN (
+          "typ" = 'form_submit'
+        ) AND (
+          NOT (
+            "e0" IS NULL
+          )
         )
-      ) THEN 1 END
+        THEN 1
+      END
     ) AS "a6",
-    COUNT(
-      CASE WHEN "typ" IN ('page_view') AND COALESCE("e1" = '/pricing', FALSE) THEN 1 END
-    ) AS "a7",
-    COUNT(CASE WHEN "typ" IN ('webinar') THEN 1 END) AS "a8",
+    COUNT(CASE WHEN (
+      "typ" = 'page_view'
+    ) AND (
+      "e1" = '/pricing'
+    ) THEN 1 END) AS "a7",
+    COUNT(CASE WHEN "typ" = 'webinar' THEN 1 END) AS "a8",
     SUM(
       CASE
-        WHEN "typ" IN ('webinar')
+        WHEN "typ" = 'webinar'
         THEN POWER(
           CAST(0.5 AS REAL),
           (
@@ -75,13 +83,17 @@ WITH "ev" AS (
     ) AS "a9",
     COUNT(
       CASE
-        WHEN "typ" IN ('page_view')
-        AND COALESCE(SUBSTRING("e1", 1, LENGTH('/careers')) = '/careers', FALSE)
+        WHEN (
+          "typ" = 'page_view'
+        )
+        AND (
+          SUBSTRING("e1", 1, LENGTH('/careers')) = '/careers'
+        )
         THEN 1
       END
     ) AS "a10",
-    COUNT(CASE WHEN "typ" IN ('unsubscribe') THEN 1 END) AS "a11",
-    MIN(CASE WHEN TRUE THEN "age" END) AS "a12"
+    COUNT(CASE WHEN "typ" = 'unsubscribe' THEN 1 END) AS "a11",
+    MIN("age") AS "a12"
   FROM "ev"
   GROUP BY
     "k"
@@ -116,32 +128,20 @@ WITH "ev" AS (
   SELECT
     *,
     CASE
-      WHEN COALESCE("f5" IN ('software', 'saas', 'it services'), FALSE)
+      WHEN "f5" IN ('software', 'saas', 'it services')
       THEN CAST(20 AS REAL)
       ELSE CAST(0 AS REAL)
     END AS "b0",
     CASE
-      WHEN COALESCE("f7" REGEXP '(chief|head|director|vp)', FALSE)
+      WHEN "f7" REGEXP '(chief|head|director|vp)'
       THEN CAST(15 AS REAL)
       ELSE CAST(0 AS REAL)
     END AS "b1",
+    CASE WHEN "f4" >= CAST(200 AS REAL) THEN CAST(10 AS REAL) ELSE CAST(0 AS REAL) END AS "b2",
+    CASE WHEN "f1" IN ('cr', 'pa') THEN CAST(8 AS REAL) ELSE CAST(0 AS REAL) END AS "b3",
+    CASE WHEN "f7" REGEXP 'student' THEN CAST(-30 AS REAL) ELSE CAST(0 AS REAL) END AS "b4",
     CASE
-      WHEN COALESCE("f4" >= CAST(200 AS REAL), FALSE)
-      THEN CAST(10 AS REAL)
-      ELSE CAST(0 AS REAL)
-    END AS "b2",
-    CASE
-      WHEN COALESCE("f1" IN ('cr', 'pa'), FALSE)
-      THEN CAST(8 AS REAL)
-      ELSE CAST(0 AS REAL)
-    END AS "b3",
-    CASE
-      WHEN COALESCE("f7" REGEXP 'student', FALSE)
-      THEN CAST(-30 AS REAL)
-      ELSE CAST(0 AS REAL)
-    END AS "b4",
-    CASE
-      WHEN COALESCE(SUBSTRING("f3", -LENGTH('@gmail.com')) = '@gmail.com', FALSE)
+      WHEN SUBSTRING("f3", -LENGTH('@gmail.com')) = '@gmail.com'
       THEN CAST(-10 AS REAL)
       ELSE CAST(0 AS REAL)
     END AS "b5",
@@ -157,14 +157,14 @@ WITH "ev" AS (
     "a10" AS "b22",
     "a11" AS "b24",
     CASE
-      WHEN COALESCE(SUBSTRING("f3", -LENGTH('@rival.com')) = '@rival.com', FALSE)
+      WHEN SUBSTRING("f3", -LENGTH('@rival.com')) = '@rival.com'
       THEN 'competitor'
       ELSE NULL
     END AS "b29",
     CASE
-      WHEN COALESCE("f4" >= CAST(1000 AS REAL), FALSE)
+      WHEN "f4" >= CAST(1000 AS REAL)
       THEN 'enterprise'
-      WHEN COALESCE("f4" < CAST(50 AS REAL), FALSE)
+      WHEN "f4" < CAST(50 AS REAL)
       THEN 'smb'
       ELSE 'default'
     END AS "b30",

@@ -10,24 +10,17 @@ WITH [ev] AS (
 ), [agg] AS (
   SELECT
     [k],
-    COUNT(CASE WHEN [typ] IN ('demo_request') THEN 1 END) AS [a0],
-    COUNT(
-      CASE
-        WHEN [typ] IN ('email_open') AND (
-          [age] < CAST(2592000000000 AS FLOAT)
-        )
-        THEN 1
-      END
-    ) AS [a1],
-    COUNT(
-      CASE
-        WHEN [typ] IN ('page_view')
-        AND (
-          CASE WHEN [e0] = '/pricing' THEN 1 ELSE 0 END = 1
-        )
-        THEN 1
-      END
-    ) AS [a2]
+    COUNT(CASE WHEN [typ] = 'demo_request' THEN 1 END) AS [a0],
+    COUNT(CASE WHEN (
+      [typ] = 'email_open'
+    ) AND (
+      [age] < 2592000000000
+    ) THEN 1 END) AS [a1],
+    COUNT(CASE WHEN (
+      [typ] = 'page_view'
+    ) AND (
+      [e0] = '/pricing'
+    ) THEN 1 END) AS [a2]
   FROM [ev]
   GROUP BY
     [k]
@@ -46,12 +39,12 @@ WITH [ev] AS (
   SELECT
     *,
     CASE
-      WHEN CASE WHEN CHARINDEX('director', [f1]) > 0 THEN 1 ELSE 0 END = 1
+      WHEN CHARINDEX('director', [f1]) > 0
       THEN CAST(10 AS FLOAT)
       ELSE CAST(0 AS FLOAT)
     END AS [b0],
     CASE
-      WHEN CASE WHEN [f0] >= CAST(200 AS FLOAT) THEN 1 ELSE 0 END = 1
+      WHEN [f0] >= CAST(200 AS FLOAT)
       THEN CAST(10 AS FLOAT)
       ELSE CAST(0 AS FLOAT)
     END AS [b1],

@@ -2,7 +2,12 @@
 
 The generated function makes one pass over each lead's events, dispatching on
 the event type, then evaluates the bindings as straight-line code. Text inputs
-arrive lower-cased (see `runtime.prepare`), so comparisons are plain `==`.
+arrive lower-cased (see `runtime.engines.run_python`), so comparisons are plain `==`.
+
+The events arrive as one flat iterator of `(age_us, type, fields...)` tuples
+grouped by lead in lead order, with `counts[i]` events for lead `i`; only events
+with age >= 0 are passed. Grouping is done column-wise by the caller (a stable
+sort), so the hot loop does no dictionary lookups and no age filtering.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 from ..compiler import ir
 from ..compiler.regex import compile_portable
@@ -20,13 +26,20 @@ US_PER_DAY = 86_400_000_000
 
 @dataclass
 class PythonEvaluator:
-    """A compiled model: `fn(leads, events_by_lead, as_of_us)` -> list of output tuples."""
+    """A compiled model: `fn(leads, counts, events, as_of_us)` -> output tuples in lead order.
+
+    `leads` yields `(key, *lead_fields)`; `events` yields `(age_us, type, *event_fields)`
+    for the leads in order, `counts[i]` of them for the i-th lead.
+    """
 
     source: str
     fn: Callable
-    lead_fields: list[str]  # order of fields after the key in each lead tuple
-    event_fields: list[str]  # order of fields after (time_us, type) in each event tuple
+    lead_fields: list[str]  # the fields after the key in each lead tuple (those the model uses)
+    event_fields: list[str]  # the fields after (age_us, type) in each event tuple
     columns: list[str]  # output columns after the key
+    folded: frozenset[str]  # "lead:NAME"/"event:NAME" text fields compared by value (lower them)
+    uses_type: bool  # whether the event type is read (else it may be passed as None)
+    event_used: frozenset[str]  # event fields read (the others may be passed as None)
 
 
 class _Gen:
@@ -42,6 +55,8 @@ class _Gen:
         self.local = {f"f:{n}": f"f{i}" for i, n in enumerate(self.lead_fields)}
         self.local.update({f"e:{n}": f"e{i}" for i, n in enumerate(self.event_fields)})
         self.local.update({f"b:{b.name}": f"b{i}" for i, b in enumerate(model.bindings)})
+        self.alias: dict[str, str] = {}  # binding -> the name it renames (lead evaluator only)
+        self.used_lead_fields = self.lead_fields
 
     def const(self, value, kind: str) -> str:
         key = (kind, value)
@@ -60,6 +75,16 @@ class _Gen:
 
     def nullable(self, e: ir.E) -> bool:
         return ir.nullable(e, self.aggs, self.bindings)
+
+    def is_int(self, e: ir.E) -> bool:
+        """Whether `e` is a Python int at run time: an age or an event count."""
+        if e.op == "ev_age":
+            return True
+        if e.op == "ref":
+            b = self.bindings.get(e.args[0])
+            return b is not None and self.is_int(b.expr)
+        return e.op == "agg" and e.args[0] in self.aggs and \
+            self.aggs[e.args[0]].fn in ("count", "count_distinct")
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.E) -> str:
@@ -80,7 +105,7 @@ class _Gen:
         if op == "agg":
             return a[0]
         if op == "ref":
-            return self.local[f"b:{a[0]}"]
+            return self.alias.get(a[0]) or self.local[f"b:{a[0]}"]
         if op in ("add", "sub", "mul", "div"):
             sym = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
             left, right = self.expr(a[0]), self.expr(a[1])
@@ -107,7 +132,18 @@ class _Gen:
                 return f"(None if ({tv} := {self.expr(a[0])}) is None else -{tv})"
             return f"(-{self.expr(a[0])})"
         if op in ("min", "max"):
-            return f"{op}({self.expr(a[0])}, {self.expr(a[1])})"
+            # inline min()/max() (a call costs more than the test); same result: the first
+            # argument unless the second is strictly smaller (larger)
+            first, second = self.expr(a[0]), self.expr(a[1])
+            sym = "<" if op == "min" else ">"
+            first_v, second_v = first, second
+            if not _literal(second):
+                ts = self.t()
+                second_v, second = f"({ts} := {second})", ts
+            if not _literal(first):
+                tf = self.t()
+                first_v, first = f"({tf} := {first})", tf
+            return f"({second} if {second_v} {sym} {first_v} else {first})"
         if op in ("floor", "whole_days", "days", "age_us"):
             inner = self.expr(a[0])
             body = {"floor": "float(_floor({v}))",
@@ -133,7 +169,11 @@ class _Gen:
             left, right = self.expr(left_e), self.expr(right_e)
             if left_e.type == ir.BOOL and right_e.op == "const" and sym == "==":
                 return f"({left} is {right})"
+            if self.is_int(left_e) and right_e.op == "const" and float(right_e.args[0]).is_integer():
+                right = str(int(right_e.args[0]))  # int against int compares faster, same result
             ln, rn = self.nullable(left_e), self.nullable(right_e)
+            if sym == "==" and right_e.op == "const" and right_e.args[0] is not None:
+                ln = False  # None == value is already false
             if not (ln or rn):
                 return f"({left} {sym} {right})"
             tl, tr = self.t(), self.t()
@@ -151,6 +191,10 @@ class _Gen:
         if op == "in":
             return f"({self.expr(a[0])} in {self.const(a[1], 'set')})"
         if op == "is_null":
+            if a[0].op == "const":  # `0 is None` would be a SyntaxWarning printed to users
+                return str(a[0].args[0] is None)
+            if not self.nullable(a[0]):  # e.g. `(0.0 + 0.0) is None`: also a SyntaxWarning
+                return "False"
             return f"({self.expr(a[0])} is None)"
         if op == "str_test":
             test, value_e, needle_e = a
@@ -214,15 +258,14 @@ class _Gen:
             lines.append(f"{indent}{a.id}_set.add({v})")
         else:
             cmp_ = "<" if a.fn == "min" else ">"
-            if not nullable_v:
+            if not nullable_v and not v.isidentifier():
                 lines.append(f"{indent}_v = {v}")
-            lines.append(f"{indent}if {a.id} is None or _v {cmp_} {a.id}:")
-            lines.append(f"{indent}    {a.id} = _v")
+                v = "_v"
+            lines.append(f"{indent}if {a.id} is None or {v} {cmp_} {a.id}:")
+            lines.append(f"{indent}    {a.id} = {v}")
         return lines
 
-    def event_loop(self) -> list[str]:
-        if not self.m.aggregates:
-            return []
+    def event_loop(self, indent: str) -> list[str]:
         by_type: dict[str, list[tuple[ir.Aggregate, ir.E]]] = {}
         any_type: list[tuple[ir.Aggregate, ir.E]] = []
         for a in self.m.aggregates:
@@ -232,15 +275,9 @@ class _Gen:
             else:
                 for t in types:
                     by_type.setdefault(t, []).append((a, rest))
-        used = [f"e{i}" for i in range(len(self.event_fields))]
-        unpack = ", ".join(["_time", "typ"] + used)
-        lines = [
-            "        for ev in get_events(key, ()):",
-            f"            {unpack} = ev",
-            "            age = as_of_us - _time",
-            "            if age < 0:",
-            "                continue",
-        ]
+        unpack = ", ".join(["age", "typ"] + [f"e{i}" for i in range(len(self.event_fields))])
+        lines = [f"{indent}for {unpack} in _islice(events, n):"]
+        indent += "    "
 
         def block(entries, indent):
             out = []
@@ -255,45 +292,123 @@ class _Gen:
         first = True
         for t, entries in by_type.items():
             kw = "if" if first else "elif"
-            lines.append(f"            {kw} typ == {t!r}:")
-            lines += block(entries, "                ")
+            lines.append(f"{indent}{kw} typ == {t!r}:")
+            lines += block(entries, indent + "    ")
             first = False
-        lines += block(any_type, "            ")
+        lines += block(any_type, indent)
         return lines
 
     # ------------------------------------------------------------ function
     def source(self) -> str:
-        fields = ", ".join(["key"] + [self.local[f"f:{n}"] for n in self.lead_fields])
+        used = [self.local[f"f:{n}"] for n in self.used_lead_fields]
+        fields = "(" + ", ".join(["key"] + used) + ("," if not used else "") + ")"
         lines = [
-            "def evaluate(leads, events_by_lead, as_of_us):",
+            "def evaluate(leads, counts, events, as_of_us):",
             "    out = []",
             "    append = out.append",
-            "    get_events = events_by_lead.get",
-            "    for lead in leads:",
-            f"        {fields}{',' if not self.lead_fields else ''} = lead",
         ]
+        if self.m.aggregates:
+            lines.append(f"    for {fields}, n in zip(leads, counts):")
+        else:
+            lines.append(f"    for {fields} in leads:")
         for a in self.m.aggregates:
             init = {"count": "0", "sum": "0.0", "min": "None", "max": "None",
                     "count_distinct": "0"}[a.fn]
             lines.append(f"        {a.id} = {init}")
             if a.fn == "count_distinct":
                 lines.append(f"        {a.id}_set = set()")
-        lines += self.event_loop()
+        if self.m.aggregates:
+            lines.append("        if n:")
+            lines += self.event_loop("            ")
         for a in self.m.aggregates:
             if a.fn == "count_distinct":
                 lines.append(f"        {a.id} = len({a.id}_set)")
-        for b in self.m.bindings:
-            lines.append(f"        {self.local['b:' + b.name]} = {self.expr(b.expr)}")
-        outs = ", ".join(["key"] + [self.local["b:" + name] for _, name in self.m.outputs])
-        lines.append(f"        append(({outs}))")
+        lines += self.binding_lines("        ")
+        lines.append(f"        append({self.output_tuple()})")
         lines.append("    return out")
         return "\n".join(lines) + "\n"
+
+    def binding_lines(self, indent: str) -> list[str]:
+        """The bindings as assignments, given locals for the lead fields and aggregates."""
+        if not self.alias:  # a binding that only renames an aggregate or binding is not assigned
+            for b in self.m.bindings:
+                if b.expr.op == "agg":
+                    self.alias[b.name] = b.expr.args[0]
+                elif b.expr.op == "ref":
+                    self.alias[b.name] = self.expr(b.expr)
+        out_names = {name for _, name in self.m.outputs}
+        lines = []
+        for b in self.m.bindings:
+            if b.name in self.alias and b.name not in out_names:
+                continue
+            lines.append(f"{indent}{self.local['b:' + b.name]} = {self.expr(b.expr)}")
+        return lines
+
+    def output_tuple(self) -> str:
+        return "(" + ", ".join(["key"] + [self.local["b:" + name] for _, name in self.m.outputs]) + ")"
+
+
+def _literal(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
+def _walk(root: ir.E, out: list[tuple[ir.E, str]]) -> None:
+    """Append (node, parent op) for every node under `root`."""
+    stack: list[tuple[object, str]] = [(root, "")]
+    while stack:
+        e, parent = stack.pop()
+        if isinstance(e, ir.E):
+            out.append((e, parent))
+            if e.op not in ("const", "field", "ev_field", "ev_type", "ev_age", "agg", "ref"):
+                stack.extend((a, e.op) for a in e.args)
+        elif isinstance(e, tuple):
+            stack.extend((x, parent) for x in e)
+
+
+def field_usage(model: ir.Model, events_only: bool = False,
+                ) -> tuple[list[str], list[str], frozenset[str], bool]:
+    """(lead fields used, event fields used, text fields compared by value, type used).
+
+    A text field that is only tested for presence need not be lower-cased. With
+    `events_only`, only the aggregates are read (lead fields are then not reported).
+    """
+    nodes: list[tuple[ir.E, str]] = []
+    for a in model.aggregates:
+        _walk(a.where, nodes)
+        if a.value is not None:
+            _walk(a.value, nodes)
+    if not events_only:
+        for b in model.bindings:
+            _walk(b.expr, nodes)
+    lead: set[str] = set()
+    event: set[str] = set()
+    folded: set[str] = set()
+    uses_type = False
+    s = model.schema
+    for e, parent in nodes:
+        if e.op == "field":
+            lead.add(e.args[0])
+            if s.lead_fields.get(e.args[0]) == "text" and parent != "is_null":
+                folded.add("lead:" + e.args[0])
+        elif e.op == "ev_field":
+            event.add(e.args[0])
+            if s.event_fields.get(e.args[0]) == "text" and parent != "is_null":
+                folded.add("event:" + e.args[0])
+        elif e.op == "ev_type":
+            uses_type = True
+    return (sorted(lead), sorted(event), frozenset(folded), uses_type)
 
 
 def compile_python(model: ir.Model) -> PythonEvaluator:
     gen = _Gen(model)
+    lead_used, event_used, folded, uses_type = field_usage(model)
+    gen.used_lead_fields = lead_used
     src = gen.source()
-    namespace: dict[str, object] = {"_floor": math.floor, **gen.consts}
+    namespace: dict[str, object] = {"_floor": math.floor, "_islice": islice, **gen.consts}
     exec(compile(src, f"<leadscore:{model.name}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return PythonEvaluator(src, namespace["evaluate"], gen.lead_fields, gen.event_fields,
-                           [c for c, _ in model.outputs])
+    return PythonEvaluator(src, namespace["evaluate"], lead_used, gen.event_fields,
+                           [c for c, _ in model.outputs], folded, uses_type, frozenset(event_used))

@@ -18,6 +18,7 @@ from sqlglot import exp
 from ..compiler import ir
 from ..compiler.regex import compile_portable
 from .dialects import DUCKDB, Dialect, Unsupported
+from .python import field_usage
 
 US_PER_DAY = 86_400_000_000
 CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -25,7 +26,7 @@ ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
 
 
 def _id(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
+    return exp.to_identifier(name, quoted=True, copy=False)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -70,6 +71,9 @@ class _SqlGen:
         self.event_cols = {n: f"e{i}" for i, n in enumerate(sorted(model.schema.event_fields))}
         self.binding_cols = {b.name: f"b{i}" for i, b in enumerate(model.bindings)}
         self.as_of_us = as_of_us
+        # LEAST/GREATEST inputs are never null, so any engine's null rule will do; this keeps
+        # sqlglot from guarding DuckDB's (null-ignoring) LEAST with a CASE repeating both operands
+        self.plain = {"ignore_nulls": True} if dialect.sqlglot == "duckdb" else {}
 
     def as_of(self) -> exp.Expression:
         if self.as_of_us is None:
@@ -104,6 +108,16 @@ class _SqlGen:
         if not self.d.bool_values and e.op in ("const", "field", "ref"):
             return exp.EQ(this=node, expression=exp.Literal.number(1))
         return node
+
+    def cond(self, e: ir.E) -> exp.Expression:
+        """`e` where only its truth matters (WHEN, FILTER, WHERE): a null test there already
+        acts as false, so the COALESCE(..., FALSE) of two-valued logic is left out, except
+        under NOT, where null and false differ."""
+        if e.op in ("and", "or"):
+            return _balanced(exp.And if e.op == "and" else exp.Or, [_p(self.cond(x)) for x in e.args])
+        if e.op in ("cmp", "in", "str_test", "regex"):
+            return self.test(e, raw=True)
+        return self.pred(e)
 
     def value(self, e: ir.E) -> exp.Expression:
         """`e` where the SQL expects a value (a column, a comparison operand)."""
@@ -149,9 +163,9 @@ class _SqlGen:
         if op == "neg":
             return exp.Neg(this=_p(self.expr(a[0])))
         if op == "min":
-            return exp.Least(this=self.expr(a[0]), expressions=[self.expr(a[1])])
+            return exp.Least(this=self.expr(a[0]), expressions=[self.expr(a[1])], **self.plain)
         if op == "max":
-            return exp.Greatest(this=self.expr(a[0]), expressions=[self.expr(a[1])])
+            return exp.Greatest(this=self.expr(a[0]), expressions=[self.expr(a[1])], **self.plain)
         if op == "floor":
             return exp.Floor(this=self.expr(a[0]))
         if op == "pow":
@@ -165,44 +179,65 @@ class _SqlGen:
             return exp.Div(this=self.d.double(_p(self.expr(a[0]))), expression=self.num(US_PER_DAY))
         if op == "age_us":
             return exp.Sub(this=self.as_of(), expression=_p(self.expr(a[0])))
-        if op == "cmp":
-            sym, left, right = a
-            node = CMP[sym](this=self.value(left), expression=self.value(right))
-            return self.never_null(node, left, right)
+        if op in ("cmp", "in", "str_test", "regex"):
+            return self.test(e)
         if op in ("and", "or"):
             return _balanced(exp.And if op == "and" else exp.Or, [_p(self.pred(x)) for x in a])
         if op == "not":
             return exp.Not(this=_p(self.pred(a[0])))
-        if op == "in":
-            value, items = a
-            node = exp.In(this=self.expr(value),
-                          expressions=[self.expr(ir.const(v, value.type)) for v in items])
-            return self.never_null(node, value)
         if op == "is_null":
             return exp.Is(this=self.expr(a[0]), expression=exp.Null())
-        if op == "str_test":
+        if op == "case":
+            whens, else_ = a
+            return exp.Case(ifs=[exp.If(this=self.cond(c), true=self.value(v)) for c, v in whens],
+                            default=self.value(else_))
+        raise AssertionError(f"unknown IR op {op!r}")
+
+    def test(self, e: ir.E, raw: bool = False) -> exp.Expression:
+        """A comparison, membership, text or regex test; false on null unless `raw`."""
+        op, a = e.op, e.args
+        if op == "cmp":
+            sym, left, right = a
+            lv, rv = self.value(left), self.value(right)
+            if left.op == "ev_age" and right.op == "const" and float(right.args[0]).is_integer():
+                rv = exp.Literal.number(int(right.args[0]))  # integer ages: no cast per row
+            node = CMP[sym](this=lv, expression=rv)
+            parts = (left, right)
+        elif op == "in":
+            value, items = a
+            lits = [self.expr(ir.const(v, value.type)) for v in items]
+            node = (exp.EQ(this=self.expr(value), expression=lits[0]) if len(lits) == 1
+                    else exp.In(this=self.expr(value), expressions=lits))
+            parts = (value,)
+        elif op == "str_test":
             test, value, needle = a
             build = {"starts_with": self.d.starts_with, "ends_with": self.d.ends_with,
                      "contains": self.d.contains}[test]
-            return self.never_null(build(self.expr(value), self.expr(needle)), value, needle)
-        if op == "regex":
+            node = build(self.expr(value), self.expr(needle))
+            parts = (value, needle)
+        else:
             value, pattern = a
             try:
                 node = self.d.regex_search(self.expr(value), compile_portable(pattern))
             except Unsupported as err:
                 raise SqlUnsupported(f"`matches` cannot be compiled for {self.d.name}: {err}",
                                      self.m.regexes.get(pattern)) from None
-            return self.never_null(node, value)
-        if op == "case":
-            whens, else_ = a
-            return exp.Case(ifs=[exp.If(this=self.pred(c), true=self.value(v)) for c, v in whens],
-                            default=self.value(else_))
-        raise AssertionError(f"unknown IR op {op!r}")
+            parts = (value,)
+        return node if raw else self.never_null(node, *parts)
 
     # ------------------------------------------------------------ query
     def aggregate(self, a: ir.Aggregate) -> exp.Expression:
-        cond = self.pred(a.where)
+        if a.where == ir.TRUE:
+            if a.fn == "count":
+                return exp.Count(this=exp.Star())
+            value = self.value(a.value)
+            if a.fn == "count_distinct":
+                return exp.Count(this=exp.Distinct(expressions=[value]))
+            return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[a.fn](this=value)
+        cond = self.cond(a.where)
         if a.fn == "count":
+            if self.d.name == "duckdb":  # a FILTER clause skips the CASE per row
+                return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
             inner = exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))])
             return exp.Count(this=inner)
         value = exp.Case(ifs=[exp.If(this=cond, true=self.value(a.value))])
@@ -220,36 +255,45 @@ class _SqlGen:
         if self.m.aggregates:
             age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
             ev_cols: list[exp.Expression] = [
-                exp.alias_(_col(s.event_lead), "k", quoted=True),
-                exp.alias_(self.d.lower(_col(s.event_type)), "typ", quoted=True),
-                exp.alias_(age, "age", quoted=True),
+                exp.alias_(_col(s.event_lead), "k", quoted=True, copy=False),
+                exp.alias_(self.d.lower(_col(s.event_type)), "typ", quoted=True, copy=False),
+                exp.alias_(age, "age", quoted=True, copy=False),
             ]
+            _, used, folded, _ = field_usage(self.m, events_only=True)
             for name, col in self.event_cols.items():
-                ev_cols.append(exp.alias_(self.field_value(name, s.event_fields[name]), col,
-                                          quoted=True))
-            ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(
-                exp.GTE(this=age.copy(), expression=exp.Literal.number(0)), copy=False)
+                if name not in used:
+                    continue
+                type_ = s.event_fields[name]
+                if type_ == "text" and f"event:{name}" not in folded:
+                    type_ = "raw"  # only tested for presence: lower-casing cannot change that
+                ev_cols.append(exp.alias_(self.field_value(name, type_), col, quoted=True, copy=False))
+            keep: exp.Expression = exp.GTE(this=age.copy(), expression=exp.Literal.number(0))
+            window = self.window()
+            if window is not None:  # every aggregate looks back at most `window`: skip older
+                keep = exp.And(this=keep, expression=exp.LT(
+                    this=age.copy(), expression=exp.Literal.number(window)))
+            ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(keep, copy=False)
             ctes.append(("ev", ev))
-            agg_cols = [_col("k")] + [exp.alias_(self.aggregate(a), a.id, quoted=True)
+            agg_cols = [_col("k")] + [exp.alias_(self.aggregate(a), a.id, quoted=True, copy=False)
                                       for a in self.m.aggregates]
             ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev"), copy=False)
                          .group_by(_col("k"), copy=False)))
 
-        base_cols: list[exp.Expression] = [exp.alias_(key_col, "k", quoted=True)]
+        base_cols: list[exp.Expression] = [exp.alias_(key_col, "k", quoted=True, copy=False)]
         for name, col in self.lead_cols.items():
             base_cols.append(exp.alias_(self.field_value(name, s.lead_fields[name], "l"), col,
-                                        quoted=True))
+                                        quoted=True, copy=False))
         for a in self.m.aggregates:
             value: exp.Expression = _col(a.id, "agg")
             if a.fn in ("count", "count_distinct"):
                 value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
             elif a.fn == "sum":
                 value = exp.Coalesce(this=self.d.double(value), expressions=[self.num(0)])
-            base_cols.append(exp.alias_(value, a.id, quoted=True))
+            base_cols.append(exp.alias_(value, a.id, quoted=True, copy=False))
         base = exp.select(*base_cols).from_(
-            exp.alias_(_table(leads), "l", table=True, quoted=True), copy=False)
+            exp.alias_(_table(leads), "l", table=True, quoted=True, copy=False), copy=False)
         if self.m.aggregates:
-            base = base.join(exp.alias_(_table("agg"), "agg", table=True, quoted=True),
+            base = base.join(exp.alias_(_table("agg"), "agg", table=True, quoted=True, copy=False),
                              on=exp.EQ(this=key_col.copy(), expression=_col("k", "agg")),
                              join_type="left", copy=False)
         ctes.append(("base", base))
@@ -257,19 +301,38 @@ class _SqlGen:
         prev = "base"
         for i, stage in enumerate(self.m.stages):
             cols = [exp.Star()] + [exp.alias_(self.value(b.expr), self.binding_cols[b.name],
-                                              quoted=True) for b in stage]
+                                              quoted=True, copy=False) for b in stage]
             name = f"s{i}"
             ctes.append((name, exp.select(*cols).from_(_table(prev), copy=False)))
             prev = name
 
-        final_cols = [exp.alias_(_col("k"), s.lead_key, quoted=True)]
-        final_cols += [exp.alias_(_col(self.binding_cols[b]), column, quoted=True)
+        final_cols = [exp.alias_(_col("k"), s.lead_key, quoted=True, copy=False)]
+        final_cols += [exp.alias_(_col(self.binding_cols[b]), column, quoted=True, copy=False)
                        for column, b in self.m.outputs]
         query = exp.select(*final_cols).from_(_table(prev), copy=False).order_by(_col("k"),
                                                                                  copy=False)
         for name, cte in ctes:
             query = query.with_(_id(name), as_=cte, copy=False)
         return self.d.finish(query)
+
+    def window(self) -> int | None:
+        """The longest `within` window (microseconds) if every aggregate has one, else None."""
+        longest = 0
+        for a in self.m.aggregates:
+            items, stack = [], [a.where]
+            while stack:
+                x = stack.pop()
+                if x.op == "and":
+                    stack.extend(x.args)
+                else:
+                    items.append(x)
+            bounds = [x.args[2].args[0] for x in items
+                      if x.op == "cmp" and x.args[0] == "<" and x.args[1].op == "ev_age"
+                      and x.args[2].op == "const" and float(x.args[2].args[0]).is_integer()]
+            if not bounds:
+                return None
+            longest = max(longest, int(min(bounds)))
+        return longest
 
     def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:
         col = _col(name, table)
@@ -292,5 +355,6 @@ def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None
 
 def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
            leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
+    # the tree is ours and thrown away: sqlglot need not copy it before printing
     return build_query(model, dialect, as_of_us, leads, events).sql(dialect=dialect.sqlglot,
-                                                                   pretty=pretty)
+                                                                   pretty=pretty, copy=False)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -29,14 +33,50 @@ def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
     sys.exit(code)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a CI timeout), raised so it unwinds like Ctrl-C: temporary files go."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    if threading.current_thread() is not threading.main_thread():  # signals: main thread only
+        yield
+        return
+
+    def on_term(signum, frame):
+        raise _Terminated
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _internal(err: BaseException) -> None:
+    _fail(f"internal error: {type(err).__name__}: {str(err)[:500]}\n"
+          "  rerun with --debug for the traceback, and please report it", EXIT_USAGE)
+
+
 def _guard(fn):
     """Turn compile and data errors into messages; hide tracebacks unless --debug."""
+    return click.option("--debug", is_flag=True, hidden=True,
+                        help="Show the Python traceback of internal errors.")(_guarded(fn))
+
+
+def _guarded(fn):
+    if getattr(fn, "_leadscore_guarded", False):
+        return fn
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        debug = kwargs.pop("debug", False)
+        debug = kwargs.pop("debug", False) or _debug_env()
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and debug:  # the group's last guard must let the traceback through
+            ctx.meta["leadscore.debug"] = True
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_unwinds():
+                return fn(*args, **kwargs)
         except CompileError as err:
             click.echo(err.render(color=_color(sys.stderr)), err=True)
             n = sum(1 for d in err.diagnostics if d.severity == "error")
@@ -49,19 +89,87 @@ def _guard(fn):
         except SqlUnsupported as err:
             click.echo(_located(err), err=True)
             sys.exit(EXIT_FINDINGS)
-        except KeyboardInterrupt:
-            click.echo("interrupted; no output was written", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as err:
+            # outputs are written to a temporary file and renamed: none is left half-written
+            what = "terminated" if isinstance(err, _Terminated) else "interrupted"
+            click.echo(f"{what}; no file was left half-written", err=True)
+            sys.exit(143 if isinstance(err, _Terminated) else 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except OSError as err:
+            if err.errno == errno.EPIPE:  # `leadscore compile ... | head`: click exits quietly
+                raise
+            if debug:
+                raise
+            # a file that cannot be read or written (permissions, a full disk): not a bug
+            where = f"{err.filename}: " if err.filename else ""
+            _fail(f"{where}{err.strerror or err}", EXIT_USAGE)
         except Exception as err:  # an internal error: short message, traceback on request
             if debug:
                 raise
-            _fail(f"internal error: {type(err).__name__}: {err}\n"
-                  "  rerun with --debug for the traceback, and please report it", EXIT_USAGE)
+            _internal(err)
 
-    return click.option("--debug", is_flag=True, hidden=True,
-                        help="Show the Python traceback of internal errors.")(wrapper)
+    wrapper._leadscore_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _debug_env() -> bool:
+    return os.environ.get("LEADSCORE_DEBUG", "") not in ("", "0")
+
+
+class _OneLineUsageError(click.UsageError):
+    """A usage error as one line, `error: ... (see `leadscore run --help`)`, exit 2."""
+
+    def __init__(self, err: click.UsageError) -> None:
+        super().__init__(err.format_message(), err.ctx)
+
+    def show(self, file=None) -> None:
+        where = self.ctx.command_path if self.ctx else "leadscore"
+        message = " ".join(self.format_message().split())  # click's own texts may wrap
+        click.echo(f"error: {message} (see `{where} --help`)", err=True)
+
+
+_SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class _Group(click.Group):
+    """The `leadscore` group: one-line usage errors, and a last guard for every command."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # a command written without @_guard still gets its messages, exit codes and --debug
+        if cmd.callback is not None and not getattr(cmd.callback, "_leadscore_guarded", False):
+            cmd.callback = _guarded(cmd.callback)
+            if not any(p.name == "debug" for p in cmd.params):
+                cmd.params.append(click.Option(["--debug"], is_flag=True, hidden=True,
+                                               help="Show the Python traceback of internal errors."))
+        super().add_command(cmd, name)
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except _SHOWS_HELP:  # `leadscore` alone prints the help: that is no error message
+            raise
+        except click.UsageError as err:
+            raise _OneLineUsageError(err) from None
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (_OneLineUsageError, _SHOWS_HELP):
+            raise
+        except click.UsageError as err:
+            raise _OneLineUsageError(err) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except OSError as err:
+            if err.errno == errno.EPIPE or _debug_env() or ctx.meta.get("leadscore.debug"):
+                raise
+            _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}", EXIT_USAGE)
+        except Exception as err:  # not caught by the command's guard: still no traceback
+            if _debug_env() or ctx.meta.get("leadscore.debug"):
+                raise
+            _internal(err)
 
 
 def _located(err: SqlUnsupported) -> str:
@@ -91,7 +199,7 @@ def _as_of(value: str | None) -> tuple[int, str]:
         raise click.BadParameter(str(err), param_hint="--as-of") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="leadscore", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="leadscore")
 def main() -> None:
     """Lead scoring models as code: check, compile and run `.score` files."""

@@ -105,11 +105,13 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 @click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also list the input columns not in the schema (ignored) and every rejected row.")
 @_guard
 def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: str | None,
             engine: str, db: str | None, into: str | None, out: str | None,
             rejects_path: str | None, strict: bool, delimiter: str | None, top: int,
-            accounts_path: str | None = None) -> None:
+            accounts_path: str | None = None, verbose: bool = False) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -129,8 +131,11 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
                                  + ", ".join(FORMATS), param_hint="--out")
-    if delimiter is not None and len(delimiter) != 1:
-        raise click.BadParameter("the delimiter is one character", param_hint="--delimiter")
+    if delimiter in ("\\t", "tab"):  # a tab is hard to type in a shell
+        delimiter = "\t"
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
+        raise click.BadParameter("the delimiter is one character other than a quote or a line "
+                                 "break (`\\t` for a tab)", param_hint="--delimiter")
     if into and engine not in IN_DATABASE:
         raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
     if leads_path is None and (db is None or engine not in IN_DATABASE):
@@ -151,8 +156,15 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                              into)
     for line in _summary(result, as_of_text, engine):
         click.echo(line, err=True)
+    if verbose:
+        for side, path, data in (("leads", leads_path, result.leads),
+                                 ("events", events_path, result.events)):
+            extra = getattr(data, "extra", None)
+            if extra:
+                click.echo(f"{side}: {path}: {len(extra)} column{'s' if len(extra) != 1 else ''} "
+                           f"not in the schema (ignored): {', '.join(extra)}", err=True)
     if result.rejects:
-        shown = result.rejects[:10]
+        shown = result.rejects if verbose else result.rejects[:10]
         for r in shown:
             click.echo(f"  rejected {r}", err=True)
         if len(result.rejects) > len(shown):

@@ -12,10 +12,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..compiler import ir
+from ..compiler.diagnostics import did_you_mean
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -37,7 +40,10 @@ class Reject:
     def __str__(self) -> str:
         where = f"{self.file}:{self.row}"
         col = f" column {self.column!r}" if self.column else ""
-        val = f" value {self.value!r}" if self.value is not None else ""
+        value = self.value
+        if value is not None and len(value) > 80:  # a runaway field: enough to find it
+            value = value[:77] + "…"
+        val = f" value {value!r}" if value is not None else ""
         return f"{where}:{col}{val}: {self.reason}"
 
 
@@ -48,6 +54,7 @@ class Leads:
     rows: list[int]  # source row number per lead
     read: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # columns not in the schema (ignored)
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Events:
     columns: dict[str, list[Any]]
     read: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # columns not in the schema (ignored)
 
 
 def to_us(dt: datetime) -> int:
@@ -85,11 +93,34 @@ def parse_timestamp(text: str) -> int:
 
 
 def convert(value: Any, type_: str) -> Any:
-    """Convert one raw value (CSV text or a typed value) to the schema type; None is missing."""
+    """Convert one raw value (CSV text or a typed value) to the schema type; None is missing.
+
+    Anything that does not fit raises ValueError with the reason a user reads.
+    """
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, (bytes, bytearray, memoryview)):  # Parquet binary columns
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("found binary data that is not UTF-8 text") from None
+    if isinstance(value, (list, tuple, dict, set)):  # Parquet list, struct and map columns
+        raise ValueError(f"expected {_TYPE_WORDS[type_]}, found a {type(value).__name__}")
+    try:
+        return _convert(value, type_)
+    except OverflowError:
+        raise ValueError("the number is too large") from None
+    except TypeError:
+        raise ValueError(f"expected {_TYPE_WORDS[type_]}, found a {type(value).__name__}") from None
+
+
+_TYPE_WORDS = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true/false",
+               "timestamp": "a timestamp"}
+
+
+def _convert(value: Any, type_: str) -> Any:
     if type_ == "text":
         if isinstance(value, str):
             return value if value != "" else None
@@ -103,16 +134,18 @@ def convert(value: Any, type_: str) -> Any:
     if type_ == "int":
         if isinstance(value, bool):
             raise ValueError("expected a whole number, found a boolean")
-        if isinstance(value, int):
-            return float(value)
-        if isinstance(value, float):
-            if not value.is_integer():
+        if isinstance(value, (int, float, Decimal)):
+            if not math.isfinite(value) or value != int(value):  # int(Decimal) would truncate
                 raise ValueError("expected a whole number")
-            return value
-        try:
-            return float(int(value))
-        except ValueError:
-            raise ValueError("expected a whole number") from None
+            f = float(value)
+        else:
+            try:
+                f = float(int(value))
+            except ValueError:
+                raise ValueError("expected a whole number") from None
+        if not math.isfinite(f):
+            raise OverflowError
+        return f
     if type_ == "float":
         if isinstance(value, bool):
             raise ValueError("expected a number, found a boolean")
@@ -137,13 +170,25 @@ def convert(value: Any, type_: str) -> Any:
             return to_us(value)
         if isinstance(value, date):
             return to_us(datetime(value.year, value.month, value.day))
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             raise ValueError("expected an ISO 8601 timestamp, found a number")
         return parse_timestamp(str(value))
     raise AssertionError(type_)
 
 
 # ---------------------------------------------------------------- reading records
+class BadRecord(list):
+    """A CSV record that cannot be split into fields: rejected with `reason`, never dropped.
+
+    An (empty) list, so code that only wants values sees a row of missing values.
+    """
+
+    def __init__(self, reason: str, raw: str) -> None:
+        super().__init__()
+        self.reason = reason
+        self.raw = raw
+
+
 def _csv_records(path: Path, delimiter: str | None) -> tuple[list[str], Iterable[tuple[int, list]]]:
     raw = path.read_bytes()
     try:
@@ -156,29 +201,82 @@ def _csv_records(path: Path, delimiter: str | None) -> tuple[list[str], Iterable
         raise DataError(f"{path}: {err}") from None
 
 
+def _unclosed(lines: list[str], delimiter: str) -> bool:
+    """Whether a quoted field opened in `lines` is still open at the end of them."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    while True:
+        try:
+            for _ in reader:
+                pass
+            return False
+        except csv.Error as err:  # strict mode also objects to `"a"b`; keep looking
+            if "end of data" in str(err):
+                return True
+
+
+def _shown(line: str) -> str:
+    line = line.rstrip("\r\n")
+    return line if len(line) <= 200 else line[:200] + "…"
+
+
 def csv_text_records(text: str, delimiter: str | None = None):
-    """(header, numbered records) of CSV text; row numbers are file line numbers."""
+    """(header, numbered records) of CSV text; row numbers are file line numbers.
+
+    A record that cannot be read becomes a `BadRecord` and reading goes on: a field over
+    the csv module's size limit, or a quote opened and never closed (which would otherwise
+    swallow every following row into one value).
+    """
+    lines = io.StringIO(text, newline="").readlines()  # "\n", "\r\n" and "\r", as csv counts
+    start = 0
+    while start < len(lines) and not lines[start].strip():  # blank lines before the header
+        start += 1
+    if start == len(lines):
+        raise DataError("the file is empty (expected a header row)")
     if delimiter is None:
-        first = text.split("\n", 1)[0]
-        delimiter = max([",", ";", "\t", "|"], key=first.count) if first else ","
+        first = lines[start]
+        delimiter = max([",", ";", "\t", "|"], key=first.count)
         if first.count(delimiter) == 0:
             delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(lines[start:], delimiter=delimiter)
     try:
         header = next(reader)
-    except StopIteration:
-        raise DataError("the file is empty (expected a header row)") from None
+    except csv.Error as err:
+        raise DataError(f"line {start + 1}: cannot read the header row: {err}") from None
+    body = start + reader.line_num  # index of the first line after the header
+    if body == len(lines) and _unclosed(lines[start:], delimiter):
+        raise DataError(f"line {start + 1}: the header row opens a quote that is never closed")
     header = [h.strip() for h in header]
+    return header, _csv_rows(lines, body, delimiter)
 
-    def rows():
-        line = reader.line_num + 1
-        for rec in reader:
-            if rec or reader.line_num == line:  # skip blank lines, never quoted empties
-                if rec:
-                    yield line, rec
-            line = reader.line_num + 1
 
-    return header, rows()
+def _csv_rows(lines: list[str], start: int, delimiter: str):
+    """Records of lines[start:] as (line number, fields); blank lines are skipped."""
+    while start < len(lines):
+        reader = csv.reader(islice(lines, start, None), delimiter=delimiter)
+        done = 0  # lines this reader has consumed
+        restart = None
+        while restart is None:
+            try:
+                for rec in reader:
+                    at = start + done + 1  # the line the record starts on
+                    done = reader.line_num
+                    if start + done == len(lines) and len(rec) and _unclosed(lines[at - 1:],
+                                                                             delimiter):
+                        yield at, BadRecord("a quoted value starts on this row and is never "
+                                            "closed", _shown(lines[at - 1]))
+                        restart = at  # read on from the next line: no row is swallowed
+                        break
+                    if rec:
+                        yield at, rec
+                else:
+                    break
+            except csv.Error as err:
+                at = start + done + 1
+                done = reader.line_num
+                yield at, BadRecord(f"cannot read this row as CSV: {err}", _shown(lines[at - 1]))
+        if restart is None:
+            return
+        start = restart
 
 
 def _parquet_records(path: Path) -> tuple[list[str], Iterable[tuple[int, list]]]:
@@ -189,7 +287,13 @@ def _parquet_records(path: Path) -> tuple[list[str], Iterable[tuple[int, list]]]
     except Exception as err:  # pyarrow raises several types for unreadable files
         raise DataError(f"{path}: cannot read Parquet: {err}") from None
     header = list(table.column_names)
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    columns = []
+    for i, name in enumerate(header):
+        try:
+            columns.append(table.column(i).to_pylist())
+        except (ValueError, OverflowError, TypeError, ArithmeticError) as err:  # dates past 9999
+            raise DataError(f"{path}: column {name!r} ({table.schema.field(i).type}) has values "
+                            f"Python cannot hold: {err}") from None
 
     def rows():
         for i in range(table.num_rows):
@@ -204,30 +308,82 @@ def records(path: str | Path, delimiter: str | None = None):
         raise DataError(f"{p}: no such file")
     if p.is_dir():
         raise DataError(f"{p}: is a directory, not a data file")
-    if p.suffix.lower() in (".parquet", ".pq"):
-        return _parquet_records(p)
-    return _csv_records(p, delimiter)
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            return _parquet_records(p)
+        return _csv_records(p, delimiter)
+    except OSError as err:  # unreadable (permissions, a device, ...): the user's to fix
+        raise DataError(f"{p}: cannot read: {err.strerror or err}") from None
 
 
 def _require(header: list[str], wanted: dict[str, str], path: str, schema: ir.Schema,
-             side: str) -> dict[str, int]:
+             side: str) -> tuple[dict[str, int], list[str]]:
+    """Column positions of the schema's columns, and the file's other (ignored) columns."""
     index: dict[str, int] = {}
+    twice: list[str] = []
     for i, name in enumerate(header):
+        if name in index and name in wanted and name is not None and name not in twice:
+            twice.append(name)
         index.setdefault(name, i)
+    if twice:  # which one holds the data is a guess: refuse rather than pick
+        cols = "; ".join(f"{c!r} is column " + " and ".join(str(i + 1) for i, h in enumerate(header)
+                                                             if h == c) for c in twice)
+        raise DataError(f"{path}: the header names a column twice: {cols}")
     missing = [c for c in wanted if c not in index]
     if missing:
+        present = [h for h in header if h]
         lines = []
         for c in missing:
             origin = schema.origins.get(f"{side}:{c}")
-            lines.append(f"  {c!r}" + (f" (declared at {origin})" if origin else ""))
+            hint = did_you_mean(c, [h for h in present if h not in wanted])
+            lines.append(f"  {c!r}" + (f" (declared at {origin})" if origin else "")
+                         + (f"; {hint}" if hint else ""))
+        has = ", ".join(present[:50]) + (f", … ({len(present)} columns)" if len(present) > 50 else "")
         raise DataError(f"{path}: missing column{'s' if len(missing) > 1 else ''}:\n"
-                        + "\n".join(lines) + f"\n  the file has: {', '.join(header)}")
-    return index
+                        + "\n".join(lines) + f"\n  the file has: {has or '(no column names)'}")
+    extra = list(dict.fromkeys(h or f"(unnamed column {i + 1})" for i, h in enumerate(header)
+                               if h not in wanted))
+    return index, extra
 
 
 def _strict_stop(reject: Reject, strict: bool) -> None:
     if strict:
         raise DataError(f"{reject} (stopped by --strict)")
+
+
+def _key(value: Any) -> str | None:
+    """A lead key as text: the same lead whether a file stores it as text, int or float."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():  # pandas turns an int column with gaps into floats: 7.0 is 7
+            return str(int(value))
+    return convert(value, "text").strip() or None
+
+
+def _shape(path: str, rowno: int, rec: list, width: int) -> Reject | None:
+    """A row that cannot be lined up with the header."""
+    if isinstance(rec, BadRecord):
+        return Reject(path, rowno, None, rec.raw, rec.reason)
+    if len(rec) > width:
+        spill = [v for v in rec[width:] if v is not None and str(v).strip()]
+        if spill:  # trailing empty fields (`a,b,c,`) are harmless, values are not
+            return Reject(path, rowno, None, str(spill[0]),
+                          f"the row has {len(rec)} values but the header {width} columns "
+                          "(a delimiter inside an unquoted value?)")
+    return None
+
+
+def _convert_fields(path: str, rowno: int, rec: list, fields: list[tuple[str, str, int]],
+                    values: list[Any]) -> Reject | None:
+    for name, type_, i in fields:
+        try:
+            values.append(convert(rec[i], type_))
+        except ValueError as err:
+            return Reject(path, rowno, name, None if rec[i] is None else str(rec[i]), str(err))
+    return None
 
 
 def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
@@ -239,33 +395,31 @@ def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None
 def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
                        strict: bool = False) -> Leads:
     wanted = {schema.lead_key: "key", **schema.lead_fields}
-    index = _require(header, wanted, path, schema, "lead")
-    out = Leads([], {name: [] for name in schema.lead_fields}, [])
+    index, extra = _require(header, wanted, path, schema, "lead")
+    out = Leads([], {name: [] for name in schema.lead_fields}, [], extra=extra)
     seen: dict[str, int] = {}
     key_i = index[schema.lead_key]
     fields = [(name, type_, index[name]) for name, type_ in schema.lead_fields.items()]
     width = len(header)
     for rowno, rec in rows:
         out.read += 1
-        reject = None
-        if len(rec) < width:
-            rec = list(rec) + [None] * (width - len(rec))
-        key = rec[key_i]
-        key = None if key is None else str(key).strip()
-        if not key:
-            reject = Reject(path, rowno, schema.lead_key, None, "the lead key is missing")
-        elif key in seen:
-            reject = Reject(path, rowno, schema.lead_key, key,
-                            f"duplicate lead key (first seen in row {seen[key]})")
-        values = []
+        reject = _shape(path, rowno, rec, width)
+        values: list[Any] = []
         if reject is None:
-            for name, type_, i in fields:
-                try:
-                    values.append(convert(rec[i], type_))
-                except ValueError as err:
-                    reject = Reject(path, rowno, name, None if rec[i] is None else str(rec[i]),
-                                    str(err))
-                    break
+            if len(rec) < width:
+                rec = list(rec) + [None] * (width - len(rec))
+            try:
+                key = _key(rec[key_i])
+            except ValueError as err:
+                reject = Reject(path, rowno, schema.lead_key, str(rec[key_i]), str(err))
+            else:
+                if not key:
+                    reject = Reject(path, rowno, schema.lead_key, None, "the lead key is missing")
+                elif key in seen:
+                    reject = Reject(path, rowno, schema.lead_key, key,
+                                    f"duplicate lead key (first seen in row {seen[key]})")
+        if reject is None:
+            reject = _convert_fields(path, rowno, rec, fields, values)
         if reject is not None:
             out.rejects.append(reject)
             _strict_stop(reject, strict)
@@ -288,51 +442,56 @@ def events_from_records(path: str, header: list[str], rows, schema: ir.Schema,
                         strict: bool = False) -> Events:
     wanted = {schema.event_lead: "text", schema.event_time: "timestamp",
               schema.event_type: "text", **schema.event_fields}
-    index = _require(header, wanted, path, schema, "event")
-    out = Events([], [], [], {name: [] for name in schema.event_fields})
+    index, extra = _require(header, wanted, path, schema, "event")
+    out = Events([], [], [], {name: [] for name in schema.event_fields}, extra=extra)
     lead_i, time_i, type_i = (index[schema.event_lead], index[schema.event_time],
                               index[schema.event_type])
     fields = [(name, type_, index[name]) for name, type_ in schema.event_fields.items()]
     width = len(header)
     for rowno, rec in rows:
         out.read += 1
-        if len(rec) < width:
-            rec = list(rec) + [None] * (width - len(rec))
-        reject = None
+        reject = _shape(path, rowno, rec, width)
         values: list[Any] = []
-        lead = rec[lead_i]
-        lead = None if lead is None else str(lead).strip()
-        typ = convert(rec[type_i], "text")
-        if not lead:
-            reject = Reject(path, rowno, schema.event_lead, None, "the event's lead key is missing")
-        elif typ is None:
-            reject = Reject(path, rowno, schema.event_type, None, "the event type is missing")
-        else:
-            try:
-                t = convert(rec[time_i], "timestamp")
-                if t is None:
-                    raise ValueError("the event time is missing")
-            except ValueError as err:
-                reject = Reject(path, rowno, schema.event_time,
-                                None if rec[time_i] is None else str(rec[time_i]), str(err))
         if reject is None:
-            for name, type_, i in fields:
-                try:
-                    values.append(convert(rec[i], type_))
-                except ValueError as err:
-                    reject = Reject(path, rowno, name, None if rec[i] is None else str(rec[i]),
-                                    str(err))
-                    break
+            if len(rec) < width:
+                rec = list(rec) + [None] * (width - len(rec))
+            reject = _event_head(path, rowno, rec, schema, lead_i, type_i, time_i, values)
+        if reject is None:
+            reject = _convert_fields(path, rowno, rec, fields, values)
         if reject is not None:
             out.rejects.append(reject)
             _strict_stop(reject, strict)
             continue
+        lead, typ, t = values[:3]
         out.leads.append(lead)
         out.times.append(t)
         out.types.append(typ)
-        for (name, _, _), v in zip(fields, values):
+        for (name, _, _), v in zip(fields, values[3:]):
             out.columns[name].append(v)
     return out
+
+
+def _event_head(path: str, rowno: int, rec: list, schema: ir.Schema, lead_i: int, type_i: int,
+                time_i: int, values: list[Any]) -> Reject | None:
+    """The lead, type and time of an event (appended to `values`), or why the row is rejected."""
+    for name, i, what in ((schema.event_lead, lead_i, "the event's lead key"),
+                          (schema.event_type, type_i, "the event type")):
+        try:
+            v = _key(rec[i]) if i == lead_i else convert(rec[i], "text")
+        except ValueError as err:
+            return Reject(path, rowno, name, str(rec[i]), str(err))
+        if v is None:
+            return Reject(path, rowno, name, None, f"{what} is missing")
+        values.append(v)
+    try:
+        t = convert(rec[time_i], "timestamp")
+        if t is None:
+            raise ValueError("the event time is missing")
+    except ValueError as err:
+        return Reject(path, rowno, schema.event_time,
+                      None if rec[time_i] is None else str(rec[time_i]), str(err))
+    values.append(t)
+    return None
 
 
 def _dict_rows(rows: Any, columns: list[str]) -> tuple[list[str], Iterable[tuple[int, list]]]:

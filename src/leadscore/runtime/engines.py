@@ -6,6 +6,9 @@ Both take the same validated `Leads` and `Events` and return the same rows:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import Any
 
 from ..backends.python import PythonEvaluator, compile_python
@@ -16,38 +19,169 @@ from .data import Events, Leads
 ENGINES = ("duckdb", "python", "sqlite", "postgres", "mysql", "spark", "clickhouse", "datafusion")
 
 
-def _lower(v: Any) -> Any:
-    return fold(v) if isinstance(v, str) else v
+COLUMNAR_MIN_EVENTS = 20_000  # below this, grouping in plain Python beats numpy's setup cost
+PROGRESS_STEP = 50_000  # leads per progress report
+
+
+class _FoldMemo(dict):
+    """Lower-cased text, computed once per distinct value: `map(memo.__getitem__, column)`
+    runs at C speed for the repeats that dominate real columns (types, pages, countries)."""
+
+    def __missing__(self, value: Any) -> Any:
+        out = self[value] = fold(value) if isinstance(value, str) else value
+        return out
+
+
+def _folded(values: list) -> list:
+    return list(map(_FoldMemo().__getitem__, values))
+
+
+def _fold_all(uniques: list) -> list:
+    return [u if u is None else u.lower() if u.isascii() else fold(u) for u in uniques]
+
+
+def _dictionary(values: Any, lower: bool) -> tuple[list, Any]:
+    """(distinct values, lower-cased if asked, then None; each value's position in them)."""
+    import pyarrow as pa
+
+    if isinstance(values, list):
+        values = pa.array(values, pa.string())
+    d = values.dictionary_encode()
+    uniques = d.dictionary.to_pylist()
+    uniques = (_fold_all(uniques) if lower else uniques) + [None]
+    return uniques, d.indices.fill_null(len(uniques) - 1).to_numpy(zero_copy_only=False)
+
+
+def _gather(values: Sequence, idx: list[int]) -> Sequence:
+    if len(idx) > 1:
+        return itemgetter(*idx)(values)
+    return [values[i] for i in idx]
+
+
+def _take(values: Any, kind: str, idx: list[int], order: Any) -> Sequence:
+    """values[i] for i in idx (a list) or order (the same, as numpy), at C speed; `kind`
+    "text" or "lower" (lower-cased text) goes through a dictionary of distinct values, so
+    that the evaluator sees one shared Python string per distinct value (fast to gather,
+    fast to compare) and each distinct value is lower-cased once."""
+    if isinstance(values, repeat):
+        return values
+    if kind != "raw":
+        uniques, codes = _dictionary(values, kind == "lower")
+        return _gather(uniques, codes[order].tolist())
+    if not isinstance(values, list):  # an Arrow array
+        return values.take(order).to_pylist()
+    return _gather(values, idx)
+
+
+def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
+                  columns: list[tuple[Any, str]]) -> tuple[list[int], list[Sequence]]:
+    """(events per lead in lead order, columns reordered to match): events grouped by lead,
+    in file order within a lead, keeping only known leads and age >= 0; column 0 is the age.
+
+    `keys`, `leads` and `times` are lists or Arrow arrays; so is each of `columns`, given
+    with its kind: "raw", "text" or "lower" (text to lower-case).
+    """
+    if n >= COLUMNAR_MIN_EVENTS or not isinstance(leads, list):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def as_arrow(values: Any, type_: Any) -> Any:
+            return pa.array(values, type_) if isinstance(values, list) else values
+
+        codes = pc.index_in(as_arrow(leads, pa.string()), value_set=as_arrow(keys, pa.string()))
+        code = codes.fill_null(-1).to_numpy(zero_copy_only=False)
+        t = as_arrow(times, pa.int64()).to_numpy(zero_copy_only=False)
+        age = as_of_us - t
+        keep = np.flatnonzero((code >= 0) & (age >= 0))
+        kept = code[keep]
+        order = keep[np.argsort(kept, kind="stable")]  # stable: file order within a lead
+        counts = np.bincount(kept, minlength=len(keys)).tolist()
+        raw_lists = any(isinstance(c, list) and kind == "raw" for c, kind in columns)
+        idx = order.tolist() if raw_lists else []
+        return counts, [age[order].tolist()] + [_take(c, kind, idx, order) for c, kind in columns]
+    index = {k: i for i, k in enumerate(keys)}
+    buckets: list[list[int] | None] = [None] * len(keys)
+    for j, (lead, t) in enumerate(zip(leads, times)):
+        i = index.get(lead)
+        if i is None or t > as_of_us:
+            continue
+        b = buckets[i]
+        if b is None:
+            buckets[i] = [j]
+        else:
+            b.append(j)
+    idx = [j for b in buckets if b is not None for j in b]
+    counts = [0 if b is None else len(b) for b in buckets]
+    out: list[Sequence] = [[as_of_us - times[j] for j in idx]]
+    for c, kind in columns:
+        c = _take(c, "raw", idx, None)
+        out.append(_folded(c) if kind == "lower" and not isinstance(c, repeat) else c)
+    return counts, out
 
 
 def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
-               evaluator: PythonEvaluator | None = None) -> list[tuple]:
+               evaluator: PythonEvaluator | None = None,
+               progress: Callable[[str, int, int], None] | None = None) -> list[tuple]:
     ev = evaluator or compile_python(model)
-    lead_types = model.schema.lead_fields
-    lead_cols = [
-        [_lower(v) for v in leads.columns[n]] if lead_types[n] == "text" else leads.columns[n]
-        for n in ev.lead_fields
-    ]
-    lead_rows = list(zip(leads.keys, *lead_cols)) if lead_cols else [(k,) for k in leads.keys]
-    ev_types = model.schema.event_fields
-    ev_cols = [
-        [_lower(v) for v in events.columns[n]] if ev_types[n] == "text" else events.columns[n]
-        for n in ev.event_fields
-    ]
-    by_lead: dict[str, list[tuple]] = {}
-    types = [fold(t) for t in events.types]
-    for row in zip(events.leads, events.times, types, *ev_cols):
-        bucket = by_lead.get(row[0])
-        if bucket is None:
-            bucket = by_lead[row[0]] = []
-        bucket.append(row[1:])
-    rows = ev.fn(lead_rows, by_lead, as_of_us)
-    rows.sort(key=lambda r: r[0])
+    s = model.schema
+    lt = getattr(leads, "table", None)
+    keys = leads.keys
+
+    def lead_col(n: str) -> Sequence:
+        values = lt.column(n).combine_chunks() if lt is not None else leads.columns[n]
+        if s.lead_fields[n] == "text" and (lt is not None or len(values) >= COLUMNAR_MIN_EVENTS):
+            uniques, codes = _dictionary(values, f"lead:{n}" in ev.folded)
+            return _gather(uniques, codes.tolist())
+        if lt is not None:
+            return values.to_pylist()
+        return _folded(values) if f"lead:{n}" in ev.folded else values
+
+    lead_rows = zip(keys, *[lead_col(n) for n in ev.lead_fields])
+    if not model.aggregates:
+        rows = ev.fn(lead_rows, (), iter(()), as_of_us)
+        rows.sort(key=itemgetter(0))
+        return rows
+    et = getattr(events, "table", None)
+    n = et.num_rows if et is not None else len(events.leads)
+
+    def event_col(name: str) -> Any:
+        if et is not None:  # an Arrow array: _group_events reorders it without Python objects
+            col = et.column(name)
+            return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        return events.types if name == s.event_type else events.columns[name]
+
+    cols: list[tuple[Any, str]] = [(event_col(s.event_type), "lower") if ev.uses_type
+                                   else (repeat(None, n), "raw")]
+    for name in ev.event_fields:
+        if name not in ev.event_used:
+            cols.append((repeat(None, n), "raw"))
+        elif s.event_fields[name] == "text":
+            cols.append((event_col(name), "lower" if f"event:{name}" in ev.folded else "text"))
+        else:
+            cols.append((event_col(name), "raw"))
+    if et is not None:
+        ev_leads, times = event_col(s.event_lead), event_col(s.event_time)
+        key_arr = lt.column(s.lead_key) if lt is not None else keys
+    else:
+        ev_leads, times, key_arr = events.leads, events.times, keys
+    counts, grouped = _group_events(key_arr, ev_leads, times, n, as_of_us, cols)
+    events_iter = zip(*grouped)
+    if progress is None:
+        rows = ev.fn(lead_rows, counts, events_iter, as_of_us)
+    else:  # in slices of leads, reporting after each; the events iterator carries on
+        rows = []
+        for start in range(0, len(keys), PROGRESS_STEP):
+            rows += ev.fn(islice(lead_rows, PROGRESS_STEP), counts[start:start + PROGRESS_STEP],
+                          events_iter, as_of_us)
+            progress("scoring on python", min(start + PROGRESS_STEP, len(keys)), len(keys))
+    rows.sort(key=itemgetter(0))
     return rows
 
 
 def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
-        engine: str = "duckdb", db: str | None = None, into: str | None = None) -> list[tuple]:
+        engine: str = "duckdb", db: str | None = None, into: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None) -> list[tuple]:
     """Score on `engine`.
 
     `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
@@ -57,7 +191,7 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
     if engine == "python":
         if leads is None or db or into:
             raise ValueError("the python engine scores files; --db and --into need a database")
-        return run_python(model, leads, events, as_of_us)
+        return run_python(model, leads, events, as_of_us, progress=progress)
     from .warehouses import RUNNERS
 
     if engine in RUNNERS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,16 +32,60 @@ def json_value(v: Any) -> Any:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write to a temporary file beside `path`, then rename over it: all or nothing."""
+    """Write to a temporary file beside `path`, then rename over it: all or nothing.
+
+    A failure or Ctrl-C at any point leaves `path` as it was (an existing file is replaced
+    only on success) and removes the temporary file.
+    """
+    if path.exists() and not path.is_file():
+        # renaming over /dev/null or a directory would replace it with a regular file
+        from .data import DataError
+
+        raise DataError(f"{path} exists and is not a regular file; choose another output path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    held = _hold_signals()  # a Ctrl-C between creating the file and `try` would orphan it
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except BaseException:
+        _release_signals(held)
+        raise
+    try:
+        _release_signals(held)  # a signal that came meanwhile is raised here, then cleaned up
         write(Path(tmp))
+        _settle(Path(tmp), path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_HELD = {getattr(signal, n) for n in ("SIGINT", "SIGTERM") if hasattr(signal, n)}
+
+
+def _hold_signals() -> set | None:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no masks
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(previous: set | None) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _settle(tmp: Path, path: Path) -> None:
+    """On disk before the rename (a crash cannot leave an empty file behind the new name),
+    with the mode of the file it replaces, or of a new file (mkstemp's is 0600)."""
+    with tmp.open("rb+") as f:
+        os.fsync(f.fileno())
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o22)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
 
 
 def write_rows(path: str | Path, columns: list[str], rows: Iterable[tuple],

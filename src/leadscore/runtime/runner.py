@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compiler import ir
-from ..compiler.text import fold
+from . import fastload
+from .columnar import event_counts
 from .data import Events, Leads, Reject, empty_events, read_events, read_leads
 from .engines import run
+from .fastload import Progress
 
 
 @dataclass
@@ -51,25 +53,29 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
 def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
                 as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
                 strict: bool = False, db: str | None = None,
-                into: str | None = None) -> RunResult:
+                into: str | None = None, progress: Progress | None = None) -> RunResult:
+    """Load, validate, count and score. `progress(stage, done, total)` is called as the run
+    goes (see runtime/progress.py for a terminal bar); it never changes the result."""
     schema = model.schema
-    leads = read_leads(leads_path, schema, delimiter, strict)
+    # the columnar reader when it can prove its result equal to data.py's, else data.py
+    leads = fastload.read_leads(leads_path, schema, delimiter, strict, progress) or \
+        read_leads(leads_path, schema, delimiter, strict)
     if schema.has_events and events_path is not None:
-        events = read_events(events_path, schema, delimiter, strict)
+        events = fastload.read_events(events_path, schema, delimiter, strict, progress) or \
+            read_events(events_path, schema, delimiter, strict)
     else:
         events = empty_events(schema)
     stats = RunStats(leads_read=leads.read, leads_rejected=len(leads.rejects),
                      events_read=events.read, events_rejected=len(events.rejects))
-    known = set(leads.keys)
-    declared = set(schema.event_types)
-    for lead, t, typ in zip(events.leads, events.times, events.types):
-        if lead not in known:
-            stats.events_unknown_lead += 1
-        elif t > as_of_us:
-            stats.events_after_as_of += 1
-        elif declared and fold(typ) not in declared:
-            stats.undeclared_types[fold(typ)] += 1
-    rows = run(model, leads, events, as_of_us, engine, db, into)
+    if schema.has_events:
+        unknown, late, undeclared = event_counts(schema, leads, events, as_of_us)
+        stats.events_unknown_lead, stats.events_after_as_of = unknown, late
+        stats.undeclared_types = undeclared
+    if progress:
+        progress(f"scoring on {engine}", 0, len(leads.keys))
+    rows = run(model, leads, events, as_of_us, engine, db, into, progress=progress)
+    if progress:
+        progress(f"scoring on {engine}", len(rows), len(rows))
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)

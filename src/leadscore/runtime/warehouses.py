@@ -382,16 +382,10 @@ def run_duckdb(model, leads, events, as_of_us, db: str | None = None,
     return _normalize(rows, model)
 
 def _arrow(model, leads, events, tz: str | None = "UTC"):
-    import pyarrow as pa
+    # column-wise: timestamps cast from int64, and the fast loader's tables used as they are
+    from .columnar import arrow_tables
 
-    arrow_type = {"key": pa.string(), "text": pa.string(), "int": pa.float64(),
-                  "float": pa.float64(), "bool": pa.bool_(), "timestamp": pa.timestamp("us", tz)}
-    lead_cols, ev_cols = _columns(model, leads, events)
-
-    def table(cols):
-        return pa.table({n: pa.array(v, arrow_type[t]) for n, t, v in cols}) if cols else None
-
-    return table(lead_cols), table(ev_cols)
+    return arrow_tables(model, leads, events, tz)
 
 
 def run_datafusion(model, leads, events, as_of_us, db: str | None = None,

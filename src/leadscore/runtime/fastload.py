@@ -1,0 +1,630 @@
+"""A columnar fast path for reading lead and event files: Arrow's CSV and Parquet readers
+with vectorized validation, giving the same `Leads`/`Events` and the same rejects as
+`runtime.data`, several times faster on large files.
+
+The contract is strict: whatever this module returns, `data.read_leads`/`read_events`
+would have returned too (tests/test_fastload.py checks it on hostile files). It gets there
+by doing only what it can prove equal, and handing everything else to `data.py`:
+
+- The common value shapes are converted column-wise: ISO 8601 timestamps such as
+  `2026-03-01T09:30:00Z`, plain integers and decimals, true/false words, keys without
+  surrounding spaces. Any other value (a reject, or an unusual spelling that `data.py`
+  accepts, such as ` 42` or `2026-03-01T09:30:00+0530`) sends its row, as raw text, through
+  `data.py`'s own row functions, with its row number; that is also how every reject is made.
+- A file whose layout could make Arrow and Python's csv module split rows differently
+  (blank lines, a quoted value spanning lines, malformed quotes, lone `\\r` line ends, NUL
+  bytes, a row with a different number of fields, a value over the csv field limit, a
+  header that is not one plain line) is read by `data.py` entirely: `read_*` returns None.
+
+The result keeps the Arrow table (`.table`), so engines that speak Arrow (DuckDB, the
+Python evaluator's grouping) skip building Python lists; the lists are built on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..compiler import ir
+from . import data
+from .data import Events, Leads, Reject
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+_TRUE = sorted(data._TRUE)
+_FALSE = sorted(data._FALSE)
+# a key (or lead reference) whose first and last characters are not whitespace to Python
+_PLAIN_KEY = r"^[!-~\pL\pN](?s:.*[!-~\pL\pN])?$"
+_INT = r"^[+-]?[0-9]{1,18}$"
+_FLOAT = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$"
+_TIMESTAMP = (r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})"
+              r"(?:[T ](?P<h>[0-9]{2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})"
+              r"(?:\.(?P<f>[0-9]{1,6}))?)?(?P<z>Z|[+-][0-9]{2}:[0-9]{2})?)?$")
+US = 1_000_000
+
+
+# ---------------------------------------------------------------- lazy Leads / Events
+class ArrowLeads(Leads):
+    """`Leads` backed by an Arrow table: key column, then the schema's fields typed
+    (text: string, int/float: float64, bool: bool, timestamp: int64 microseconds)."""
+
+    def __init__(self, table: pa.Table, key: str, rows: np.ndarray, read: int,
+                 rejects: list[Reject], extra: list[str]):
+        self.table = table
+        self.key_column = key
+        self._rows = rows
+        self.read = read
+        self.rejects = rejects
+        self.extra = extra
+        self._lists: dict[str, Any] = {}
+
+    def _list(self, name: str) -> Any:
+        if name not in self._lists:
+            if name == "keys":
+                self._lists[name] = self.table.column(self.key_column).to_pylist()
+            elif name == "rows":
+                self._lists[name] = self._rows.tolist()
+            else:
+                self._lists[name] = {n: self.table.column(n).to_pylist()
+                                     for n in self.table.column_names if n != self.key_column}
+        return self._lists[name]
+
+    keys = property(lambda self: self._list("keys"),
+                    lambda self, v: self._lists.__setitem__("keys", v))
+    rows = property(lambda self: self._list("rows"),
+                    lambda self, v: self._lists.__setitem__("rows", v))
+    columns = property(lambda self: self._list("columns"),
+                       lambda self, v: self._lists.__setitem__("columns", v))
+
+
+class ArrowEvents(Events):
+    """`Events` backed by an Arrow table: lead, time (int64 microseconds), type, fields."""
+
+    def __init__(self, table: pa.Table, names: tuple[str, str, str], read: int,
+                 rejects: list[Reject], extra: list[str]):
+        self.table = table
+        self.names = names  # (lead, time, type) column names
+        self.read = read
+        self.rejects = rejects
+        self.extra = extra
+        self._lists: dict[str, Any] = {}
+
+    def _list(self, name: str) -> Any:
+        if name not in self._lists:
+            lead, time, typ = self.names
+            if name == "columns":
+                self._lists[name] = {n: self.table.column(n).to_pylist()
+                                     for n in self.table.column_names if n not in self.names}
+            else:
+                col = {"leads": lead, "times": time, "types": typ}[name]
+                self._lists[name] = self.table.column(col).to_pylist()
+        return self._lists[name]
+
+    leads = property(lambda self: self._list("leads"),
+                     lambda self, v: self._lists.__setitem__("leads", v))
+    times = property(lambda self: self._list("times"),
+                     lambda self, v: self._lists.__setitem__("times", v))
+    types = property(lambda self: self._list("types"),
+                     lambda self, v: self._lists.__setitem__("types", v))
+    columns = property(lambda self: self._list("columns"),
+                       lambda self, v: self._lists.__setitem__("columns", v))
+
+
+class _Fallback(Exception):
+    """The file needs data.py's row-by-row reader."""
+
+
+# ---------------------------------------------------------------- raw columns
+class _Raw:
+    """The schema's columns of one file as Arrow arrays, before conversion."""
+
+    def __init__(self, path: str, header: list[str], columns: dict[str, pa.Array],
+                 first_row: int, typed: bool):
+        self.path = path
+        self.header = header
+        self.columns = columns  # schema column -> array (string for CSV; typed for Parquet)
+        self.n = len(next(iter(columns.values()))) if columns else 0
+        self.first_row = first_row  # row number of the first record
+        self.typed = typed
+        self.extra: list[str] = []  # the file's columns not in the schema
+
+
+def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
+             delimiter: str | None, progress: Progress | None) -> _Raw:
+    import pyarrow.csv as pacsv
+
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    # layouts where Python's csv module and Arrow could disagree on rows: data.py reads them
+    if not raw or b"\x00" in raw or raw[:1] in (b"\n", b"\r"):
+        raise _Fallback
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        raise _Fallback
+    try:
+        raw.decode("utf-8")  # data.py refuses the whole file otherwise
+    except UnicodeDecodeError:
+        raise _Fallback from None
+    nl = raw.find(b"\n")
+    head = raw if nl < 0 else raw[:nl + 1]
+    body = b"" if nl < 0 else raw[nl + 1:]
+    head_text = head.decode("utf-8")
+    if not head_text.strip() or head_text.count('"') % 2:
+        raise _Fallback
+    if delimiter is None:
+        delimiter = max([",", ";", "\t", "|"], key=head_text.count)
+        if head_text.count(delimiter) == 0:
+            delimiter = ","
+    header = [h.strip() for h in next(csv.reader([head_text], delimiter=delimiter))]
+    width = len(header)
+    if b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r")):
+        raise _Fallback
+    index = require(header)
+    lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    names = [f"c{i}" for i in range(width)]
+    wanted = list(index)
+    keep = [names[index[w]] for w in wanted]
+    if progress:
+        progress(f"reading {path.name}", 0, len(raw))
+    if not body:
+        return _Raw(str(path), header, {w: pa.array([], pa.string()) for w in wanted}, 2, False)
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True,
+                                           block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"',
+                                             double_quote=True, newlines_in_values=False,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=keep, column_types=dict.fromkeys(keep, pa.string()),
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Fallback from None  # ragged rows, bad UTF-8, ...: data.py says which
+    if table.num_rows != lines:
+        raise _Fallback
+    if b'"' in body and not _well_quoted(body, delimiter):
+        raise _Fallback
+    limit = csv.field_size_limit()
+    cols = {}
+    for w, name in zip(wanted, keep):
+        col = table.column(name).combine_chunks() if table.num_rows else pa.array([], pa.string())
+        if len(col) and pc.max(pc.binary_length(col)).as_py() > limit:
+            raise _Fallback  # the csv module rejects such a row; data.py reports it
+        cols[w] = col
+    if progress:
+        progress(f"reading {path.name}", len(raw), len(raw))
+    out = _Raw(str(path), header, cols, 2, typed=False)
+    out.n = table.num_rows
+    return out
+
+
+def _well_quoted(body: bytes, delimiter: str) -> bool:
+    """Whether every quote in `body` opens or closes a field, or is a doubled quote inside
+    one, on a single line: the CSV both readers split the same way."""
+    d = re.escape(delimiter)
+    field = f'(?:"(?:[^"\\n]|"")*"|[^"{d}\\r\\n]*)'
+    pattern = f"^{field}(?:{d}{field})*\\r?$"
+    text = body.decode("utf-8", errors="replace")
+    lines = pc.split_pattern(pa.array([text]), "\n").values
+    if text.endswith("\n"):
+        lines = lines.slice(0, len(lines) - 1)
+    return bool(pc.all(pc.match_substring_regex(lines, pattern)).as_py())
+
+
+def _parquet_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
+                 progress: Progress | None) -> _Raw:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        header = list(pf.schema_arrow.names)
+    except Exception:  # unreadable: data.py reports it
+        raise _Fallback from None
+    if len(set(header)) != len(header):
+        raise _Fallback
+    wanted = list(require(header))
+    if progress:
+        progress(f"reading {path.name}", 0, 1)
+    try:
+        table = pf.read(columns=list(dict.fromkeys(wanted)))
+    except Exception:
+        raise _Fallback from None
+    if progress:
+        progress(f"reading {path.name}", 1, 1)
+    cols = {w: table.column(w).combine_chunks() for w in wanted}
+    out = _Raw(str(path), header, cols, 1, typed=True)
+    out.n = table.num_rows
+    return out
+
+
+# ---------------------------------------------------------------- column conversion
+def _match(col: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(col, pattern), False).to_numpy(
+        zero_copy_only=False)
+
+
+def _empty(col: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.equal(col, ""), True).to_numpy(zero_copy_only=False)
+
+
+def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.nulls(len(values), values.type), values)
+
+
+def _key(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(key text, rows that need data.py): keys without surrounding whitespace are kept."""
+    if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        raise _Fallback  # ints and floats as keys: data.py normalizes 7.0 to "7"
+    ok = _match(col, _PLAIN_KEY)
+    return col.cast(pa.string()), ~ok
+
+
+def _text(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = col.cast(pa.string())
+        return _null_where(col, _empty(col)), np.zeros(len(col), bool)
+    if pa.types.is_null(col.type):
+        return pa.nulls(len(col), pa.string()), np.zeros(len(col), bool)
+    raise _Fallback
+
+
+def _number(col: pa.Array, whole: bool) -> tuple[pa.Array, np.ndarray]:
+    n = len(col)
+    if pa.types.is_null(col.type):
+        return pa.nulls(n, pa.float64()), np.zeros(n, bool)
+    if pa.types.is_integer(col.type):
+        if pa.types.is_uint64(col.type) or pa.types.is_int64(col.type):
+            big = pc.fill_null(pc.greater(pc.abs(col.cast(pa.float64())), 2.0 ** 53), False)
+            if pc.any(big).as_py():
+                raise _Fallback  # float(int) rounding of huge ints: let data.py do it
+        return col.cast(pa.float64()), np.zeros(n, bool)
+    if pa.types.is_floating(col.type):
+        values = col.cast(pa.float64())
+        bad = ~pc.fill_null(pc.is_finite(values), True).to_numpy(zero_copy_only=False)
+        nan = pc.fill_null(pc.is_nan(values), False).to_numpy(zero_copy_only=False)
+        bad &= ~nan
+        if whole:
+            frac = pc.not_equal(values, pc.floor(values))
+            bad |= pc.fill_null(frac, False).to_numpy(zero_copy_only=False) & ~nan
+        return _null_where(values, nan | bad), bad
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise _Fallback
+    col = col.cast(pa.string())
+    empty = _empty(col)
+    ok = _match(col, _INT if whole else _FLOAT)
+    safe = pc.if_else(pa.array(ok), col, pa.scalar("0"))
+    if whole:
+        values = safe.cast(pa.int64()).cast(pa.float64())
+    else:
+        values = safe.cast(pa.float64())
+        finite = pc.is_finite(values).to_numpy(zero_copy_only=False)
+        ok &= finite
+    return _null_where(values, ~ok), ~ok & ~empty
+
+
+def _bool(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    n = len(col)
+    if pa.types.is_boolean(col.type):
+        return col, np.zeros(n, bool)
+    if pa.types.is_null(col.type):
+        return pa.nulls(n, pa.bool_()), np.zeros(n, bool)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise _Fallback
+    low = pc.utf8_lower(col.cast(pa.string()))
+    yes = pc.fill_null(pc.is_in(low, pa.array(_TRUE)), False).to_numpy(zero_copy_only=False)
+    no = pc.fill_null(pc.is_in(low, pa.array(_FALSE)), False).to_numpy(zero_copy_only=False)
+    empty = _empty(col)
+    values = pa.array(yes)
+    return _null_where(values, ~(yes | no)), ~(yes | no | empty)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _timestamp(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    n = len(col)
+    if pa.types.is_null(col.type):
+        return pa.nulls(n, pa.int64()), np.zeros(n, bool)
+    if pa.types.is_timestamp(col.type):
+        if col.type.unit == "ns":
+            ns = pc.fill_null(col.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+            if (ns % 1000).any():
+                raise _Fallback  # sub-microsecond times: data.py decides
+        return col.cast(pa.timestamp("us", col.type.tz)).cast(pa.int64()), np.zeros(n, bool)
+    if pa.types.is_date32(col.type):
+        days = col.cast(pa.int32()).cast(pa.int64())
+        return pc.multiply(days, 86_400 * US), np.zeros(n, bool)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise _Fallback
+    col = col.cast(pa.string())
+    empty = _empty(col)
+    values, ok = _iso_fixed(col)
+    rest = np.flatnonzero(~ok & ~empty)
+    if len(rest):  # other spellings: a regex over those rows only
+        more, more_ok = _iso_regex(col.take(pa.array(rest)))
+        values[rest] = more
+        ok[rest] = more_ok
+    return _null_where(pa.array(values, pa.int64()), ~ok), ~ok & ~empty
+
+
+# ISO 8601 layouts by length: (fraction digits, zone) where zone is "", "Z" or "+HH:MM";
+# length 10 is a bare date. Every position's character class is checked below.
+_LAYOUTS = {10: None, 19: (0, ""), 20: (0, "Z"), 25: (0, "+"), 23: (3, ""), 24: (3, "Z"),
+            29: (3, "+"), 26: (6, ""), 27: (6, "Z"), 32: (6, "+")}
+
+
+def _iso_fixed(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds, parsed) for the fixed-width spellings in _LAYOUTS, from the raw bytes."""
+    n = len(col)
+    values = np.zeros(n, np.int64)
+    ok = np.zeros(n, bool)
+    if n == 0 or col.buffers()[2] is None:
+        return values, ok
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset:col.offset + n + 1]
+    chars = np.frombuffer(col.buffers()[2], dtype=np.uint8)
+    lengths = np.diff(offsets)
+    if col.null_count:
+        lengths = np.where(col.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+    for length, layout in _LAYOUTS.items():
+        rows = np.flatnonzero(lengths == length)
+        if not len(rows):
+            continue
+        starts = offsets[:-1][rows]
+        good = np.ones(len(rows), bool)
+
+        def at(p: int, starts: np.ndarray = starts) -> np.ndarray:
+            return chars[starts + p]
+
+        def num(*pos: int, starts: np.ndarray = starts, good: np.ndarray = good) -> np.ndarray:
+            """The decimal number at these positions; clears `good` where one is no digit."""
+            out = np.zeros(len(starts), np.int64)
+            for p in pos:
+                d = chars[starts + p] - np.uint8(48)  # wraps below '0': one test suffices
+                good &= d <= 9
+                out = out * 10 + d
+            return out
+
+        good &= (at(4) == 45) & (at(7) == 45)  # '-'
+        y, mo, day = num(0, 1, 2, 3), num(5, 6), num(8, 9)
+        frac, zone = (0, "") if layout is None else layout
+        h = mi = sec = micro = off = 0
+        if layout is not None:
+            sep = at(10)
+            good &= ((sep == 84) | (sep == 32)) & (at(13) == 58) & (at(16) == 58)  # T or ' ', ':'
+            h, mi, sec = num(11, 12), num(14, 15), num(17, 18)
+            good &= (h <= 23) & (mi <= 59) & (sec <= 59)
+            end = 19
+            if frac:
+                good &= at(19) == 46  # '.'
+                micro = num(*range(20, 20 + frac)) * 10 ** (6 - frac)
+                end = 20 + frac
+            if zone == "Z":
+                good &= at(end) == 90
+            elif zone == "+":
+                sign = at(end)
+                good &= ((sign == 43) | (sign == 45)) & (at(end + 3) == 58)
+                zh, zm = num(end + 1, end + 2), num(end + 4, end + 5)
+                good &= (zh <= 23) & (zm <= 59)
+                off = np.where(sign == 45, -1, 1) * (zh * 3_600 + zm * 60)
+        good &= _valid_date(y, mo, day)
+        days = _days_from_civil(y, np.clip(mo, 1, 12), day)
+        us = (days * 86_400 + h * 3_600 + mi * 60 + sec - off) * US + micro
+        values[rows] = np.where(good, us, 0)
+        ok[rows] = good
+    return values, ok
+
+
+def _valid_date(y: np.ndarray, mo: np.ndarray, d: np.ndarray) -> np.ndarray:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    dim = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mo, 1, 12) - 1]
+    dim = dim + ((mo == 2) & leap)
+    return (y >= 1000) & (y <= 9998) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim)
+
+
+def _iso_regex(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds, parsed) for the other spellings _TIMESTAMP accepts."""
+    n = len(col)
+    parts = pc.extract_regex(col, _TIMESTAMP)
+    ok = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
+    if not ok.any():
+        return np.zeros(n, np.int64), ok
+
+    def num(name: str, default: int = 0) -> np.ndarray:
+        s = pc.struct_field(parts, name)
+        s = pc.if_else(pc.fill_null(pc.equal(s, ""), True), pa.scalar(str(default)), s)
+        return s.cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+    y, mo, d = num("y"), num("mo", 1), num("d", 1)
+    h, mi, s = num("h"), num("mi"), num("s")
+    frac = pc.fill_null(pc.struct_field(parts, "f"), "")
+    flen = pc.utf8_length(frac).to_numpy(zero_copy_only=False)
+    fval = pc.if_else(pc.equal(frac, ""), pa.scalar("0"), frac).cast(pa.int64()).to_numpy(
+        zero_copy_only=False)
+    micro = fval * 10 ** (6 - flen)
+    z = pc.fill_null(pc.struct_field(parts, "z"), "")
+    zs = pc.utf8_slice_codeunits(z, 0, 1)
+    sign = np.where(pc.equal(zs, "-").to_numpy(zero_copy_only=False), -1, 1)
+    has_off = pc.greater(pc.utf8_length(z), 1).to_numpy(zero_copy_only=False)
+    zh = pc.if_else(pa.array(has_off), pc.utf8_slice_codeunits(z, 1, 3), pa.scalar("0")).cast(
+        pa.int64()).to_numpy(zero_copy_only=False)
+    zm = pc.if_else(pa.array(has_off), pc.utf8_slice_codeunits(z, 4, 6), pa.scalar("0")).cast(
+        pa.int64()).to_numpy(zero_copy_only=False)
+    ok &= _valid_date(y, mo, d) & (h <= 23) & (mi <= 59) & (s <= 59) & (zh <= 23) & (zm <= 59)
+    days = _days_from_civil(y, np.clip(mo, 1, 12), d)
+    us = ((days * 86_400 + h * 3_600 + mi * 60 + s - sign * (zh * 3_600 + zm * 60)) * US
+          + micro)
+    return np.where(ok, us, 0), ok
+
+
+def _convert(col: pa.Array, type_: str) -> tuple[pa.Array, np.ndarray]:
+    """(typed values, rows that need data.py) for one column."""
+    if type_ == "text":
+        return _text(col)
+    if type_ in ("int", "float"):
+        return _number(col, type_ == "int")
+    if type_ == "bool":
+        return _bool(col)
+    return _timestamp(col)
+
+
+_ARROW = {"text": pa.string(), "int": pa.float64(), "float": pa.float64(), "bool": pa.bool_(),
+          "timestamp": pa.int64(), "key": pa.string()}
+
+
+def _records(raw: _Raw, rows: np.ndarray) -> list[tuple[int, list]]:
+    """The raw records of some rows, for data.py: its values where the schema has columns."""
+    width = len(raw.header)
+    index = {}
+    for i, h in enumerate(raw.header):
+        index.setdefault(h, i)
+    taken = {w: raw.columns[w].take(pa.array(rows)).to_pylist() for w in raw.columns}
+    out = []
+    for j, r in enumerate(rows.tolist()):
+        rec: list[Any] = [None if raw.typed else ""] * width
+        for w, values in taken.items():
+            rec[index[w]] = values[j]
+        out.append((raw.first_row + r, rec))
+    return out
+
+
+def _slow_table(columns: dict[str, list], types: dict[str, str]) -> pa.Table:
+    return pa.table({n: pa.array(v, _ARROW[types[n]]) for n, v in columns.items()})
+
+
+# ---------------------------------------------------------------- leads
+def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+               strict: bool = False, progress: Progress | None = None) -> Leads | None:
+    """Leads read column-wise, or None when the file needs data.read_leads."""
+    try:
+        raw = _raw(Path(path), {schema.lead_key: "key", **schema.lead_fields}, schema, "lead",
+                   delimiter, progress)
+        if raw is None:
+            return None
+        return _leads(raw, schema, strict)
+    except (_Fallback, pa.ArrowInvalid):
+        return None
+
+
+def _raw(path: Path, wanted: dict[str, str], schema: ir.Schema, side: str,
+         delimiter: str | None, progress: Progress | None) -> _Raw | None:
+    if not path.is_file():
+        return None
+
+    def require(header: list[str]) -> dict[str, int]:
+        """Positions of the wanted columns; data.py's own errors for missing ones."""
+        index, extra = data._require(header, wanted, str(path), schema, side)
+        extras.extend(extra)
+        return {w: index[w] for w in wanted}
+
+    extras: list[str] = []
+    if path.suffix.lower() in (".parquet", ".pq"):
+        out = _parquet_raw(path, require, progress)
+    else:
+        out = _csv_raw(path, require, delimiter, progress)
+    out.extra = extras
+    return out
+
+
+def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
+    key_name = schema.lead_key
+    keys, slow = _key(raw.columns[key_name])
+    # rows sharing a key go to data.py together, in order, so that it reports duplicates
+    codes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    slow |= np.bincount(codes, minlength=len(keys))[codes] > 1 if len(keys) else slow
+    typed = {key_name: keys}
+    for name, type_ in schema.lead_fields.items():
+        typed[name], bad = _convert(raw.columns[name], type_)
+        slow |= bad
+    rows = np.arange(raw.first_row, raw.first_row + raw.n)
+    fast = np.flatnonzero(~slow)
+    table = pa.table(typed)
+    rejects: list[Reject] = []
+    if len(fast) < raw.n:
+        flagged = np.flatnonzero(slow)
+        records = _records(raw, flagged)
+        fast_keys = set(table.column(key_name).take(pa.array(fast)).to_pylist())
+        key_at = raw.header.index(key_name)
+        for _, rec in records:
+            try:
+                k = data._key(rec[key_at])
+            except ValueError:
+                continue
+            if k in fast_keys:
+                raise _Fallback  # " L1" and "L1" are one key: only a sequential read can tell
+        got = data.leads_from_records(raw.path, raw.header, records, schema, strict)
+        rejects = got.rejects
+        extra_t = _slow_table({key_name: got.keys, **got.columns},
+                              {key_name: "key", **schema.lead_fields})
+        table = pa.concat_tables([table.take(pa.array(fast)), extra_t.cast(table.schema)])
+        rows = np.concatenate([rows[fast], np.asarray(got.rows, dtype=np.int64)])
+        order = np.argsort(rows, kind="stable")
+        table, rows = table.take(pa.array(order)), rows[order]
+    return ArrowLeads(table, key_name, rows, raw.n, rejects, raw.extra)
+
+
+# ---------------------------------------------------------------- events
+def read_events(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                strict: bool = False, progress: Progress | None = None) -> Events | None:
+    """Events read column-wise, or None when the file needs data.read_events."""
+    lead, time, typ = schema.event_lead, schema.event_time, schema.event_type
+    try:
+        raw = _raw(Path(path), {lead: "text", time: "timestamp", typ: "text",
+                                **schema.event_fields}, schema, "event", delimiter, progress)
+        if raw is None:
+            return None
+        return _events(raw, schema, strict)
+    except (_Fallback, pa.ArrowInvalid):
+        return None
+
+
+def _events(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowEvents:
+    lead, time, typ = schema.event_lead, schema.event_time, schema.event_type
+    leads, slow = _key(raw.columns[lead])
+    types, _ = _text(raw.columns[typ])
+    slow |= pc.is_null(types).to_numpy(zero_copy_only=False)
+    times, bad = _timestamp(raw.columns[time])
+    slow |= bad | pc.is_null(times).to_numpy(zero_copy_only=False)
+    typed = {lead: leads, time: times, typ: types}
+    for name, type_ in schema.event_fields.items():
+        typed[name], bad = _convert(raw.columns[name], type_)
+        slow |= bad
+    table = pa.table(typed)
+    rejects: list[Reject] = []
+    if slow.any():
+        flagged = np.flatnonzero(slow)
+        got = data.events_from_records(raw.path, raw.header, _records(raw, flagged), schema,
+                                       strict)
+        rejects = got.rejects
+        if got.leads:  # accepted after all (e.g. ` L1`, or `+0530` offsets): merge in order
+            accepted_rows = _accepted_rows(flagged, raw, got.rejects)
+            extra_t = _slow_table({lead: got.leads, time: got.times, typ: got.types,
+                                   **got.columns},
+                                  {lead: "key", time: "timestamp", typ: "text",
+                                   **schema.event_fields})
+            fast = np.flatnonzero(~slow)
+            table = pa.concat_tables([table.take(pa.array(fast)), extra_t.cast(table.schema)])
+            order = np.argsort(np.concatenate([fast, accepted_rows]), kind="stable")
+            table = table.take(pa.array(order))
+        else:
+            table = table.filter(pa.array(~slow))
+    return ArrowEvents(table, (lead, time, typ), raw.n, rejects, raw.extra)
+
+
+def _accepted_rows(flagged: np.ndarray, raw: _Raw, rejects: list[Reject]) -> np.ndarray:
+    rejected = {r.row - raw.first_row for r in rejects}
+    return np.array([r for r in flagged.tolist() if r not in rejected], dtype=np.int64)

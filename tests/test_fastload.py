@@ -1,0 +1,228 @@
+"""The columnar loader (runtime/fastload.py) gives exactly what runtime/data.py gives.
+
+Hostile CSV and Parquet files, drawn at random: every value spelling the loader converts
+column-wise, every one it must hand to data.py (rejects included, with their row numbers),
+and the layouts it must refuse (then data.py reads the file). Also: the Python evaluator's
+columnar grouping equals its plain-Python grouping.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import leadscore
+from conftest import ROOT
+from generators import example_count
+from leadscore.runtime import data, engines, fastload
+
+SCHEMA = leadscore.loads("""
+schema {
+  lead { key id  created created_at  field name: text  field size: int  field rate: float
+         field ok: bool }
+  event { lead who  time at  type kind  types a, b  field page: text  field n: int
+          field when: timestamp }
+}
+score s { rule "r" +1 when size > 3
+          rule "e" +1 per event a within 3d }
+""").ir.schema
+
+TIMES = ["2026-03-01T10:00:00Z", "2026-03-01 10:00:00", "2026-03-01", "2026-03-01T10:00:00.5Z",
+         "2026-03-01T10:00:00.123456+05:30", "2026-03-01T10:00:00-08:00", "2026-03-01T10:00",
+         "2026-02-29T00:00:00Z", "2024-02-29T23:59:59.999Z", "2026-02-30T00:00:00Z",
+         "2026-03-01T24:00:00Z", "2026-13-01", " 2026-03-01T10:00:00Z", "20260301",
+         "2026-03-01T10:00:00+0530", "2026-03-01T10:00:00.1234567Z", "0999-12-31", "yesterday",
+         "2026-03-01T10:00:60Z", "2026-03-01x10:00:00", "1970-01-01T00:00:00Z", ""]
+INTS = ["0", "7", "-3", "+5", "007", " 12", "1_000", "1.0", "1e3", "x", "", "99999999999999999999",
+        "-0", "٣"]
+FLOATS = ["0", "1.5", "-2.25", ".5", "5.", "1e3", "1E-3", "1e400", "nan", "inf", " 2.5", "x", "",
+          "0.1", "-0"]
+BOOLS = ["true", "FALSE", "Yes", "n", "1", "0", " t", "maybe", "", "T"]
+TEXTS = ["plain", "", " spaced ", "ÑANDÚ", "a,b", 'say "hi"', "multi\nline", "tab\there", "ΣΑΣ",
+         "x" * 5]
+KEYS = ["L1", "L2", "L3", " L1", "L1 ", "", "Ñ9", "l1", "k\u00a0", "7", "L2"]
+KINDS = ["a", "B", "c", "", " a"]
+
+values = {"key": st.sampled_from(KEYS), "text": st.sampled_from(TEXTS), "int": st.sampled_from(INTS),
+          "float": st.sampled_from(FLOATS), "bool": st.sampled_from(BOOLS),
+          "timestamp": st.sampled_from(TIMES), "kind": st.sampled_from(KINDS)}
+LEAD_COLS = [("id", "key"), ("created_at", "timestamp"), ("name", "text"), ("size", "int"),
+             ("rate", "float"), ("ok", "bool")]
+EVENT_COLS = [("who", "key"), ("at", "timestamp"), ("kind", "kind"), ("page", "text"),
+              ("n", "int"), ("when", "timestamp")]
+
+
+@st.composite
+def csv_files(draw, columns):
+    """CSV text: mostly well-formed (csv.writer), sometimes with extra columns, CRLF line
+    ends, a BOM, another delimiter, blank lines or a quote that is never closed."""
+    cols = list(columns)
+    if draw(st.booleans()):
+        cols.insert(draw(st.integers(0, len(cols))), ("extra", "text"))
+    rows = draw(st.lists(st.tuples(*[values[t] for _, t in cols]), max_size=12))
+    delimiter = draw(st.sampled_from([",", ",", ";", "\t"]))
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=delimiter, lineterminator=draw(st.sampled_from(["\n", "\r\n"])),
+                   quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])))
+    w.writerow([n for n, _ in cols])
+    w.writerows(rows)
+    text = out.getvalue()
+    damage = draw(st.sampled_from(["none"] * 6 + ["blank", "bom", "unclosed", "short", "stray"]))
+    if damage == "blank" and rows:
+        text = text.replace("\n", "\n\n", 1)
+    elif damage == "bom":
+        text = "\ufeff" + text
+    elif damage == "unclosed" and rows:
+        text = text.rstrip("\r\n") + delimiter + '"open\n'
+    elif damage == "short" and rows:
+        text += "L9\n"
+    elif damage == "stray" and rows:
+        text = text.replace(delimiter, delimiter + 'x"y', 1)
+    return text
+
+
+def _same(fast, slow, fields):
+    for f in fields:
+        assert getattr(fast, f) == getattr(slow, f), f
+
+
+@settings(max_examples=example_count(300), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(csv_files(LEAD_COLS), csv_files(EVENT_COLS), st.booleans())
+def test_csv_fast_path_equals_data_py(tmp_path_factory, leads_csv, events_csv, strict):
+    folder = tmp_path_factory.mktemp("csv")
+    lp, ep = folder / "leads.csv", folder / "events.csv"
+    lp.write_text(leads_csv, encoding="utf-8", newline="")
+    ep.write_text(events_csv, encoding="utf-8", newline="")
+    _compare(lp, ep, strict)
+
+
+def _compare(lp: Path, ep: Path, strict: bool) -> None:
+    for read_fast, read_slow, fields in (
+            (fastload.read_leads, data.read_leads, ("keys", "columns", "rows", "read", "rejects",
+                                                    "extra")),
+            (fastload.read_events, data.read_events, ("leads", "times", "types", "columns", "read",
+                                                      "rejects", "extra"))):
+        path = lp if read_fast is fastload.read_leads else ep
+        try:
+            slow = read_slow(path, SCHEMA, None, strict)
+        except data.DataError as err:
+            with pytest.raises(data.DataError) as fast_err:
+                fast = read_fast(path, SCHEMA, None, strict)
+                if fast is None:  # handed to data.py, which raises
+                    raise data.DataError(str(err)) from None
+            assert str(fast_err.value) == str(err)
+            continue
+        fast = read_fast(path, SCHEMA, None, strict)
+        event("columnar" if fast is not None else "handed to data.py")
+        if fast is not None:
+            event("columnar with rows from data.py" if slow.rejects or fast.read != len(
+                getattr(slow, "keys", None) or getattr(slow, "leads", [])) else "columnar only")
+            _same(fast, slow, fields)
+
+
+PARQUET_TYPES = {
+    "key": [pa.string()], "text": [pa.string(), pa.large_string()],
+    "int": [pa.int64(), pa.int32(), pa.float64(), pa.string()],
+    "float": [pa.float64(), pa.float32(), pa.int64(), pa.string()],
+    "bool": [pa.bool_(), pa.string()],
+    "timestamp": [pa.timestamp("us", "UTC"), pa.timestamp("ms"), pa.timestamp("ns", "UTC"),
+                  pa.date32(), pa.string()],
+    "kind": [pa.string()],
+}
+
+
+def _typed(type_: pa.DataType, kind: str, raw: str):
+    if raw == "" and kind != "key":
+        return None
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return raw
+    try:
+        if pa.types.is_integer(type_):
+            return int(float(raw))
+        if pa.types.is_floating(type_):
+            return float(raw)
+        if pa.types.is_boolean(type_):
+            return data.convert(raw, "bool")
+        us = data.convert(raw, "timestamp")
+        return None if us is None else us
+    except (ValueError, OverflowError):
+        return None
+
+
+@st.composite
+def parquet_tables(draw, columns):
+    names, arrays = [], []
+    n = draw(st.integers(0, 10))
+    for name, kind in columns:
+        type_ = draw(st.sampled_from(PARQUET_TYPES[kind]))
+        raws = draw(st.lists(values[kind], min_size=n, max_size=n))
+        if pa.types.is_timestamp(type_) or pa.types.is_date32(type_):
+            us = [_typed(type_, kind, r) for r in raws]
+            arr = pa.array(us, pa.int64())
+            if pa.types.is_date32(type_):
+                arr = pa.array([None if u is None else u // 86_400_000_000 for u in us], pa.int32())
+                arr = arr.cast(pa.date32())
+            else:
+                unit = type_.unit
+                scale = {"us": 1, "ms": 1000, "ns": None}[unit]
+                vals = [None if u is None else (u * 1000 if scale is None else u // scale)
+                        for u in us]
+                vals = [v if v is None or abs(v) < 2**62 else None for v in vals]
+                arr = pa.array(vals, pa.int64()).cast(type_)
+        elif pa.types.is_integer(type_):
+            vals = [_typed(type_, kind, r) for r in raws]
+            vals = [v if v is None or abs(v) < 2**31 else None for v in vals]
+            arr = pa.array(vals, type_)
+        else:
+            arr = pa.array([_typed(type_, kind, r) for r in raws], type_)
+        names.append(name)
+        arrays.append(arr)
+    return pa.table(dict(zip(names, arrays)))
+
+
+@settings(max_examples=example_count(200), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(parquet_tables(LEAD_COLS), parquet_tables(EVENT_COLS), st.booleans())
+def test_parquet_fast_path_equals_data_py(tmp_path_factory, leads, events, strict):
+    folder = tmp_path_factory.mktemp("pq")
+    lp, ep = folder / "leads.parquet", folder / "events.parquet"
+    pq.write_table(leads, lp)
+    pq.write_table(events, ep)
+    _compare(lp, ep, strict)
+
+
+def test_example_files_take_the_fast_path():
+    model = leadscore.load(ROOT / "examples" / "reference.score").ir
+    leads = fastload.read_leads(ROOT / "examples" / "data" / "leads.csv", model.schema)
+    events = fastload.read_events(ROOT / "examples" / "data" / "events.csv", model.schema)
+    assert isinstance(leads, fastload.ArrowLeads) and isinstance(events, fastload.ArrowEvents)
+    slow_l = data.read_leads(ROOT / "examples" / "data" / "leads.csv", model.schema)
+    slow_e = data.read_events(ROOT / "examples" / "data" / "events.csv", model.schema)
+    _same(leads, slow_l, ("keys", "columns", "rows", "read", "rejects", "extra"))
+    _same(events, slow_e, ("leads", "times", "types", "columns", "read", "rejects", "extra"))
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_python_engine_groups_alike_either_way(monkeypatch, columnar):
+    """The evaluator's two groupings (numpy above COLUMNAR_MIN_EVENTS, dicts below) agree,
+    from lists and from the fast loader's Arrow tables."""
+    model = leadscore.load(ROOT / "examples" / "reference.score").ir
+    folder = ROOT / "examples" / "data"
+    as_of = data.parse_timestamp("2026-03-01T00:00:00Z")
+    slow = (data.read_leads(folder / "leads.csv", model.schema),
+            data.read_events(folder / "events.csv", model.schema))
+    fast = (fastload.read_leads(folder / "leads.csv", model.schema),
+            fastload.read_events(folder / "events.csv", model.schema))
+    expected = engines.run_python(model, *slow, as_of)
+    monkeypatch.setattr(engines, "COLUMNAR_MIN_EVENTS", 0 if columnar else 10**9)
+    assert engines.run_python(model, *slow, as_of) == expected
+    assert engines.run_python(model, *fast, as_of) == expected
+    assert engines.run(model, *fast, as_of, "duckdb") == expected
