@@ -354,15 +354,15 @@ WITH "ev" AS (
   FROM "s5"
 )
 SELECT
-  "k" AS "id",
-  "b6" AS "fit",
-  "b27" AS "engagement",
-  "b28" AS "total",
-  "b30" AS "segment",
-  "b41" AS "tier",
-  "b42" AS "held_from",
-  "b29" AS "disqualified_by",
-  "b43" AS "grade"
+  "s6"."k" AS "id",
+  "s6"."b6" AS "fit",
+  "s6"."b27" AS "engagement",
+  "s6"."b28" AS "total",
+  "s6"."b30" AS "segment",
+  "s6"."b41" AS "tier",
+  "s6"."b42" AS "held_from",
+  "s6"."b29" AS "disqualified_by",
+  "s6"."b43" AS "grade"
 FROM "s6"
 ORDER BY
-  "k";
+  "s6"."k";

@@ -131,14 +131,14 @@ WITH [ev] AS (
   FROM [s4]
 )
 SELECT
-  [k] AS [id],
-  [b2] AS [fit],
-  [b9] AS [interest],
-  [b10] AS [total],
-  [b12] AS [segment],
-  [b16] AS [tier],
-  [b17] AS [held_from],
-  [b11] AS [disqualified_by]
+  [s5].[k] AS [id],
+  [s5].[b2] AS [fit],
+  [s5].[b9] AS [interest],
+  [s5].[b10] AS [total],
+  [s5].[b12] AS [segment],
+  [s5].[b16] AS [tier],
+  [s5].[b17] AS [held_from],
+  [s5].[b11] AS [disqualified_by]
 FROM [s5]
 ORDER BY
-  [k];
+  [s5].[k];

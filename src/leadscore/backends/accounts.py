@@ -135,9 +135,10 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | No
                                                 quoted=True) for b in stage]
         ctes.append((f"acct_s{i}", exp.select(*stage_cols).from_(_table(prev), copy=False)))
         prev = f"acct_s{i}"
-    final = [exp.alias_(_col("acct_k"), acc.field, quoted=True)]
-    final += [exp.alias_(_col(gen.binding_cols[b]), c, quoted=True) for c, b in acc.outputs]
-    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k"), copy=False)
+    final = [exp.alias_(_col("acct_k", prev), acc.field, quoted=True)]
+    final += [exp.alias_(_col(gen.binding_cols[b], prev), c, quoted=True) for c, b in acc.outputs]
+    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k", prev),
+                                                                        copy=False)
     for name, cte in ctes:
         query = query.with_(_id(name), as_=cte, copy=False)
     return dialect.finish(query)

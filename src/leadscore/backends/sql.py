@@ -306,11 +306,13 @@ class _SqlGen:
             ctes.append((name, exp.select(*cols).from_(_table(prev), copy=False)))
             prev = name
 
-        final_cols = [exp.alias_(_col("k"), s.lead_key, quoted=True, copy=False)]
-        final_cols += [exp.alias_(_col(self.binding_cols[b]), column, quoted=True, copy=False)
-                       for column, b in self.m.outputs]
-        query = exp.select(*final_cols).from_(_table(prev), copy=False).order_by(_col("k"),
-                                                                                 copy=False)
+        # columns qualified by their CTE: an output named like an internal column (a score
+        # called `k`) must not capture it (ClickHouse resolves aliases anywhere in a SELECT)
+        final_cols = [exp.alias_(_col("k", prev), s.lead_key, quoted=True, copy=False)]
+        final_cols += [exp.alias_(_col(self.binding_cols[b], prev), column, quoted=True,
+                                  copy=False) for column, b in self.m.outputs]
+        query = exp.select(*final_cols).from_(_table(prev), copy=False).order_by(
+            _col("k", prev), copy=False)
         for name, cte in ctes:
             query = query.with_(_id(name), as_=cte, copy=False)
         return self.d.finish(query)
