@@ -186,7 +186,7 @@ def end_to_end(rep: Report, folder: Path, n_leads: int, as_of: str, repeat: int)
 
 
 def peers(rep: Report, model, leads, events, as_of_us: int, sample: int,
-          ours: dict[str, float]) -> None:
+          ours: dict[str, Callable[[], float]]) -> None:
     from bench import peers as p
     from leadscore.runtime.data import Events, Leads
     from leadscore.runtime.engines import run_python
@@ -217,7 +217,8 @@ def peers(rep: Report, model, leads, events, as_of_us: int, sample: int,
         if whole and bad == 0:
             fastest_whole = max(fastest_whole, sample / t)
     if fastest_whole:
-        for engine, r in ours.items():
+        for engine, measure in ours.items():  # again now: the same machine load as the peers
+            r = measure()
             ratio = r / fastest_whole
             rep.add("peers", f"leadscore {engine} / fastest whole-job peer", f"{ratio:.0f}x",
                     ">= 20x", ratio >= 20)
@@ -323,8 +324,10 @@ for _ in range(int(sys.argv[3])):
     con.execute(f"CREATE OR REPLACE TABLE result AS {{query}}")
     times.append(time.perf_counter() - t)
 done.set()
-check = con.execute("SELECT count(*), sum(hash(id, segment, tier, held_from, disqualified_by, "
-                    "grade)), sum(round(total, 6)) FROM result").fetchone()
+# totals rounded: DuckDB adds doubles in parallel, so their last bits vary from run to run
+check = con.execute("SELECT count(*), sum(hash(id, round(fit, 6), round(engagement, 6), "
+                    "round(total, 6), segment, tier, held_from, disqualified_by, grade)) "
+                    "FROM result").fetchone()
 print(json.dumps({{"seconds": min(times), "peak_mb": hwm(), "spilled_mb": spilled[0] / 2**20,
     "check": [str(c) for c in check]}}))
 """
@@ -501,7 +504,17 @@ def main() -> None:
             end_to_end(rep, tmp, n, AS_OF_TEXT, 1 if quick else 2)
         if "peers" not in skip:
             print("peer rule engines (the whole job on a sample of leads)", flush=True)
-            peers(rep, model, leads, events, AS_OF_US, 500 if quick else 3000, ours)
+            again = {}
+            if "python" in ours:
+                from leadscore.backends.python import compile_python
+                from leadscore.runtime.engines import run_python
+
+                ev = compile_python(model)
+                again["python"] = lambda: n / best(
+                    lambda: run_python(model, leads, events, AS_OF_US, ev), repeat)
+            if "duckdb" in ours:
+                again["duckdb"] = lambda: ours["duckdb"]
+            peers(rep, model, leads, events, AS_OF_US, 500 if quick else 3000, again)
         if "stream" not in skip:
             print("real-time scoring: Model.stream()", flush=True)
             streaming(rep, make(5_000 if quick else 20_000, seed=7))

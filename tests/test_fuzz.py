@@ -8,7 +8,8 @@ inside the file it names and renders. Never another exception, never a hang: eac
 runs under an alarm (`LEADSCORE_FUZZ_TIMEOUT` seconds, default 10).
 
 The data side gets the same treatment: random CSV bytes and structured-but-messy CSV files for
-leads and events load (with rejects), or raise `DataError`; loaded data then scores.
+leads and events load (with rejects), or raise `DataError`; loaded data then scores, and the
+columnar reader the runner tries first (runtime/fastload.py) gives the same answer or hands over.
 
 Bounded for CI. For a long local run (see docs/robustness.md):
 
@@ -39,6 +40,7 @@ from leadscore.backends.sql import SqlUnsupported, to_sql
 from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file, compile_source, ir
 from leadscore.compiler.diagnostics import SHOWN_LINE
+from leadscore.runtime import fastload
 from leadscore.runtime.data import DataError, read_events, read_leads
 from leadscore.runtime.engines import run_python
 
@@ -202,7 +204,7 @@ def _check_located(err: CompileError, what: str) -> None:
         assert 1 <= s.column <= len(lines[s.line - 1]) + 1, (
             f"{s}: column outside its line ({len(lines[s.line - 1])} characters): {d.message}")
         assert (s.end_line, s.end_column) >= (s.line, s.column), f"{s}: the span ends before it starts"
-        if "\n" in d.message:  # known: a syntax error quoting a whole `{...}` (see KNOWN)
+        if "\n" in d.message:  # known bug (2) above
             event("known bug: a message of several lines")
         shown = d.render(err.sources).split("\n")[d.message.count("\n"):]
         line = lines[s.line - 1].removesuffix("\r").replace("\t", " ")
@@ -365,6 +367,8 @@ def load_and_score(leads: tuple[bytes, str | None], events: tuple[bytes, str | N
     lp, ep = tmp / "leads.csv", tmp / "events.csv"
     lp.write_bytes(leads[0])
     ep.write_bytes(events[0])
+    _same_as_fastload(lp, leads[1], strict, "leads")
+    _same_as_fastload(ep, events[1], strict, "events")
     try:
         with time_limit():
             try:
@@ -388,6 +392,29 @@ def load_and_score(leads: tuple[bytes, str | None], events: tuple[bytes, str | N
     assert [r[0] for r in rows] == sorted(ls.keys)
     event(f"data: loaded, {'some' if ls.rejects or es.rejects else 'no'} rejects")
     return "ok"
+
+
+def _same_as_fastload(path: Path, delimiter: str | None, strict: bool, side: str) -> None:
+    """The columnar reader the runner tries first gives data.py's answer, or hands over."""
+    fast_read, slow_read, fields = {
+        "leads": (fastload.read_leads, read_leads,
+                  ("keys", "columns", "rows", "read", "rejects", "extra")),
+        "events": (fastload.read_events, read_events,
+                   ("leads", "times", "types", "columns", "read", "rejects", "extra"))}[side]
+    try:
+        slow = slow_read(path, MODEL.schema, delimiter, strict)
+    except DataError as err:
+        try:
+            fast = fast_read(path, MODEL.schema, delimiter, strict)
+        except DataError as fast_err:
+            assert str(fast_err) == str(err)
+            return
+        assert fast is None, f"fastload read a file data.py refuses: {err}"
+        return
+    fast = fast_read(path, MODEL.schema, delimiter, strict)
+    event(f"fastload: {'columnar' if fast is not None else 'handed to data.py'}")
+    for f in fields if fast is not None else ():
+        assert getattr(fast, f) == getattr(slow, f), f"fastload differs from data.py in {f}"
 
 
 @fuzz(200)

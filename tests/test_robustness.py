@@ -734,3 +734,60 @@ def test_a_long_chain_of_lets_checks_without_recursion_error():
         crashed = True  # failed outside the handler: a 1 000-frame traceback takes pytest 20 s
     if crashed:
         pytest.fail("RecursionError checking 300 chained lets")
+
+
+# ---------------------------------------------------------------- measuring limits (not a test)
+def large_models() -> dict[str, str]:
+    """The very large models whose timings docs/robustness.md records."""
+    def rules(n: int, per_score: int = 100) -> str:
+        scores = []
+        for s in range(0, n, per_score):
+            body = "\n".join(f'  rule "r{i}" +{i % 7 + 1} when employees >= {i} and title matches '
+                             f'"t{i}"' for i in range(s, min(n, s + per_score)))
+            scores.append(f"score s{s // per_score} {{\n{body}\n}}")
+        return SCHEMA5 + "\n".join(scores) + "\ntiers { cold; warm at 50; hot at 100 }\n"
+
+    events = "\n".join(f'  rule "e{i}" +1 per event page_view where page == "/p{i}" within '
+                       f"{i % 90 + 1}d cap 5" for i in range(2000))
+    ors = " or ".join(f'title == "title {i}"' for i in range(20_000))
+    items = ", ".join(f'"c{i}"' for i in range(20_000))
+    lets = ["let l0 = employees > 0"] + [f"let l{i} = l{i - 1} and employees > {i}"
+                                         for i in range(1, 200)]
+    return {
+        "2 000 event rules (aggregates) in one score": SCHEMA5 + f"score e {{\n{events}\n}}\n",
+        "5 000 rules in 50 scores": rules(5000),
+        "20 000 rules in 200 scores": rules(20_000),
+        "one rule, a 20 000-way `or`": SCHEMA5 + f'score fit {{\n  rule "r" +1 when {ors}\n}}\n',
+        "one rule, a 20 000-item `in [...]`":
+            SCHEMA5 + f'score fit {{\n  rule "r" +1 when industry in [{items}]\n}}\n',
+        "a chain of 200 `let`s": SCHEMA5 + "\n".join(lets) + '\nscore f { rule "r" +1 when l199 }\n',
+    }
+
+
+def measure_limits() -> None:  # pragma: no cover - `python tests/test_robustness.py`
+    import resource
+
+    from leadscore.backends.dialects import DUCKDB
+    from leadscore.backends.python import compile_python
+    from leadscore.backends.sql import to_sql
+
+    print("| model | source | check + compile | Python codegen | SQL codegen | peak memory |")
+    for name, text in large_models().items():
+        cells = [name, f"{len(text) / 1e6:.2f} MB"]
+        try:
+            t0 = time.perf_counter()
+            model = compile_source(text, "large.score")
+            t1 = time.perf_counter()
+            compile_python(model)
+            t2 = time.perf_counter()
+            to_sql(model, DUCKDB, 1772323200000000)
+            t3 = time.perf_counter()
+            cells += [f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", f"{t3 - t2:.1f}"]
+        except (CompileError, RecursionError) as err:
+            cells += [type(err).__name__, "", ""]
+        cells.append(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    measure_limits()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,40 +42,32 @@ def _atomic_write(path: Path, write) -> None:
 
         raise DataError(f"{path} exists and is not a regular file; choose another output path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    held = _hold_signals()  # a Ctrl-C between creating the file and `try` would orphan it
+    # The name is chosen before the file exists and created inside `try`, so a Ctrl-C at any
+    # instant after creating it is cleaned up (a signal mask would not do: Arrow's threads can
+    # take the signal, and the main thread raises wherever it is).
+    tmp = _temp_name(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except BaseException:
-        _release_signals(held)
-        raise
-    try:
-        _release_signals(held)  # a signal that came meanwhile is raised here, then cleaned up
-        write(Path(tmp))
-        _settle(Path(tmp), path)
+        while True:
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                break
+            except FileExistsError:  # not ours: never removed, another name tried
+                tmp = _temp_name(path)
+        write(tmp)
+        _settle(tmp, path)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
-_HELD = {getattr(signal, n) for n in ("SIGINT", "SIGTERM") if hasattr(signal, n)}
-
-
-def _hold_signals() -> set | None:
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no masks
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-
-
-def _release_signals(previous: set | None) -> None:
-    if previous is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+def _temp_name(path: Path) -> Path:
+    return path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
 
 
 def _settle(tmp: Path, path: Path) -> None:
     """On disk before the rename (a crash cannot leave an empty file behind the new name),
-    with the mode of the file it replaces, or of a new file (mkstemp's is 0600)."""
+    with the mode of the file it replaces, or the usual mode of a new file (not 0600)."""
     with tmp.open("rb+") as f:
         os.fsync(f.fileno())
     try:
