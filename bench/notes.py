@@ -170,15 +170,16 @@ load average (above) moves several of these figures by 20-50% between runs.
   sqlglot generator call instead of a node tree per binding.
 - **Python evaluator vs the fastest whole-job peer** (target 20x). The fastest peer is
   json-logic as `datalogic-py`, whose core is Rust: 5 000-6 300 leads/s here, so the target
-  needs 100 000-126 000 leads/s from the Python evaluator, which scores about 100 000 leads/s
-  (both measured in the same minutes); DuckDB is 50-70x. In the evaluator's profile about 45%
+  needs 100 000-126 000 leads/s from the Python evaluator, which scores 88 000-101 000
+  leads/s (re-measured right after the peers, under the same load): 15-22x across full runs;
+  DuckDB is 37-72x. In the evaluator's profile about 45%
   is the generated loop itself (one pass over 1 000 000 events: type dispatch, window and
   page tests), 10% the stable argsort that groups events by lead, 10% matching event lead
   keys to leads (Arrow `index_in`), the rest building the reordered columns. What would close
   it: a vectorized aggregation pass (numpy `bincount` per aggregate over the grouped
   columns, with the regex and text tests evaluated once per distinct value) feeding the
   same generated bindings; the per-event Python loop is the floor of the current design.
-- **10 000 000 events on DuckDB in 5 s**: 5.06-5.10 s on a quiet machine (the query; loading
+- **10 000 000 events on DuckDB in 5 s**: 4.5-5.1 s across full runs (the query; loading
   the Parquet files into DuckDB tables is not counted). DuckDB's profile puts ~80% in the
   `HASH_GROUP_BY` over 1 000 000 groups (13 filtered aggregates), ~6% in the final
   `ORDER BY` of 1 000 000 keys, the rest in the scan and lower-casing the type and page.
