@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..compiler.regex import compile_portable
+from ..gcpause import gc_paused
 from .dialects import DUCKDB, Dialect, Unsupported
 from .python import field_usage
 
@@ -25,12 +26,25 @@ CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=
 ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
 
 
+# The query has tens of thousands of nodes for a large model: they are built with the
+# constructors directly, not sqlglot's builder helpers (which parse, copy or check their inputs).
 def _id(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True, copy=False)
+    return exp.Identifier(this=name, quoted=True)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=_id(name), table=_id(table) if table else None)
+
+
+def _alias(node: exp.Expression, name: str) -> exp.Alias:
+    return exp.Alias(this=node, alias=_id(name))
+
+
+def _number(value: int | str) -> exp.Expression:
+    text = str(value)
+    if text.isdigit():
+        return exp.Literal(this=text, is_string=False)
+    return exp.Literal.number(text)  # a sign or exponent: sqlglot's own rules
 
 
 def _p(node: exp.Expression) -> exp.Expression:
@@ -47,10 +61,11 @@ def _balanced(cls, items: list[exp.Expression]) -> exp.Expression:
     return cls(this=_balanced(cls, items[:mid]), expression=_balanced(cls, items[mid:]))
 
 
-def _table(name: str) -> exp.Table:
+def _table(name: str, alias: str | None = None) -> exp.Table:
     parts = name.split(".")
     return exp.Table(this=_id(parts[-1]), db=_id(parts[-2]) if len(parts) > 1 else None,
-                     catalog=_id(parts[-3]) if len(parts) > 2 else None)
+                     catalog=_id(parts[-3]) if len(parts) > 2 else None,
+                     alias=exp.TableAlias(this=_id(alias)) if alias else None)
 
 
 class SqlUnsupported(Exception):
@@ -78,11 +93,11 @@ class _SqlGen:
     def as_of(self) -> exp.Expression:
         if self.as_of_us is None:
             return exp.Placeholder(this="as_of_us")
-        return exp.Literal.number(self.as_of_us)
+        return _number(self.as_of_us)
 
     def num(self, value: float) -> exp.Expression:
         text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
-        return self.d.double(exp.Literal.number(text))
+        return self.d.double(_number(text))
 
     def nullable(self, e: ir.E) -> bool:
         return ir.nullable(e, self.aggs, self.bindings)
@@ -91,7 +106,7 @@ class _SqlGen:
         """Two-valued logic: a test on a null value is false, not unknown."""
         if any(self.nullable(p) for p in parts):
             if not self.d.bool_values:
-                return exp.EQ(this=self.as_flag(pred), expression=exp.Literal.number(1))
+                return exp.EQ(this=self.as_flag(pred), expression=_number(1))
             return exp.Coalesce(this=pred, expressions=[exp.false()])
         return pred
 
@@ -99,14 +114,13 @@ class _SqlGen:
     # turn them back into predicates where a condition is expected.
     @staticmethod
     def as_flag(pred: exp.Expression) -> exp.Expression:
-        return exp.Case(ifs=[exp.If(this=pred, true=exp.Literal.number(1))],
-                        default=exp.Literal.number(0))
+        return exp.Case(ifs=[exp.If(this=pred, true=_number(1))], default=_number(0))
 
     def pred(self, e: ir.E) -> exp.Expression:
         """`e` (a condition) where the SQL expects a predicate."""
         node = self.expr(e)
         if not self.d.bool_values and e.op in ("const", "field", "ref"):
-            return exp.EQ(this=node, expression=exp.Literal.number(1))
+            return exp.EQ(this=node, expression=_number(1))
         return node
 
     def cond(self, e: ir.E) -> exp.Expression:
@@ -135,7 +149,7 @@ class _SqlGen:
                 return exp.Null()
             if isinstance(v, bool):
                 if not self.d.bool_values:
-                    return exp.Literal.number(1 if v else 0)
+                    return _number(1 if v else 0)
                 return exp.true() if v else exp.false()
             if isinstance(v, str):
                 return exp.Literal.string(v)
@@ -200,7 +214,7 @@ class _SqlGen:
             sym, left, right = a
             lv, rv = self.value(left), self.value(right)
             if left.op == "ev_age" and right.op == "const" and float(right.args[0]).is_integer():
-                rv = exp.Literal.number(int(right.args[0]))  # integer ages: no cast per row
+                rv = _number(int(right.args[0]))  # integer ages: no cast per row
             node = CMP[sym](this=lv, expression=rv)
             parts = (left, right)
         elif op == "in":
@@ -238,7 +252,7 @@ class _SqlGen:
         if a.fn == "count":
             if self.d.name == "duckdb":  # a FILTER clause skips the CASE per row
                 return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
-            inner = exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))])
+            inner = exp.Case(ifs=[exp.If(this=cond, true=_number(1))])
             return exp.Count(this=inner)
         value = exp.Case(ifs=[exp.If(this=cond, true=self.value(a.value))])
         if a.fn == "count_distinct":
@@ -250,14 +264,13 @@ class _SqlGen:
     def query(self, leads: str, events: str) -> exp.Select:
         s = self.m.schema
         ctes: list[tuple[str, exp.Select]] = []
-        key_col = _col(s.lead_key, "l")
 
         if self.m.aggregates:
             age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
             ev_cols: list[exp.Expression] = [
-                exp.alias_(_col(s.event_lead), "k", quoted=True, copy=False),
-                exp.alias_(self.d.lower(_col(s.event_type)), "typ", quoted=True, copy=False),
-                exp.alias_(age, "age", quoted=True, copy=False),
+                _alias(_col(s.event_lead), "k"),
+                _alias(self.d.lower(_col(s.event_type)), "typ"),
+                _alias(age, "age"),
             ]
             _, used, folded, _ = field_usage(self.m, events_only=True)
             for name, col in self.event_cols.items():
@@ -266,51 +279,48 @@ class _SqlGen:
                 type_ = s.event_fields[name]
                 if type_ == "text" and f"event:{name}" not in folded:
                     type_ = "raw"  # only tested for presence: lower-casing cannot change that
-                ev_cols.append(exp.alias_(self.field_value(name, type_), col, quoted=True, copy=False))
-            keep: exp.Expression = exp.GTE(this=age.copy(), expression=exp.Literal.number(0))
+                ev_cols.append(_alias(self.field_value(name, type_), col))
+            keep: exp.Expression = exp.GTE(this=age.copy(), expression=_number(0))
             window = self.window()
             if window is not None:  # every aggregate looks back at most `window`: skip older
                 keep = exp.And(this=keep, expression=exp.LT(
-                    this=age.copy(), expression=exp.Literal.number(window)))
+                    this=age.copy(), expression=_number(window)))
             ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(keep, copy=False)
             ctes.append(("ev", ev))
-            agg_cols = [_col("k")] + [exp.alias_(self.aggregate(a), a.id, quoted=True, copy=False)
+            agg_cols = [_col("k")] + [_alias(self.aggregate(a), a.id)
                                       for a in self.m.aggregates]
             ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev"), copy=False)
                          .group_by(_col("k"), copy=False)))
 
-        base_cols: list[exp.Expression] = [exp.alias_(key_col, "k", quoted=True, copy=False)]
+        base_cols: list[exp.Expression] = [_alias(_col(s.lead_key, "l"), "k")]
         for name, col in self.lead_cols.items():
-            base_cols.append(exp.alias_(self.field_value(name, s.lead_fields[name], "l"), col,
-                                        quoted=True, copy=False))
+            base_cols.append(_alias(self.field_value(name, s.lead_fields[name], "l"), col))
         for a in self.m.aggregates:
             value: exp.Expression = _col(a.id, "agg")
             if a.fn in ("count", "count_distinct"):
-                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+                value = exp.Coalesce(this=value, expressions=[_number(0)])
             elif a.fn == "sum":
                 value = exp.Coalesce(this=self.d.double(value), expressions=[self.num(0)])
-            base_cols.append(exp.alias_(value, a.id, quoted=True, copy=False))
-        base = exp.select(*base_cols).from_(
-            exp.alias_(_table(leads), "l", table=True, quoted=True, copy=False), copy=False)
+            base_cols.append(_alias(value, a.id))
+        base = exp.select(*base_cols).from_(_table(leads, "l"), copy=False)
         if self.m.aggregates:
-            base = base.join(exp.alias_(_table("agg"), "agg", table=True, quoted=True, copy=False),
-                             on=exp.EQ(this=key_col.copy(), expression=_col("k", "agg")),
+            base = base.join(_table("agg", "agg"),
+                             on=exp.EQ(this=_col(s.lead_key, "l"), expression=_col("k", "agg")),
                              join_type="left", copy=False)
         ctes.append(("base", base))
 
         prev = "base"
         for i, stage in enumerate(self.m.stages):
-            cols = [exp.Star()] + [exp.alias_(self.value(b.expr), self.binding_cols[b.name],
-                                              quoted=True, copy=False) for b in stage]
+            cols = [exp.Star()] + [_alias(self.value(b.expr), self.binding_cols[b.name])
+                                   for b in stage]
             name = f"s{i}"
             ctes.append((name, exp.select(*cols).from_(_table(prev), copy=False)))
             prev = name
 
         # columns qualified by their CTE: an output named like an internal column (a score
         # called `k`) must not capture it (ClickHouse resolves aliases anywhere in a SELECT)
-        final_cols = [exp.alias_(_col("k", prev), s.lead_key, quoted=True, copy=False)]
-        final_cols += [exp.alias_(_col(self.binding_cols[b], prev), column, quoted=True,
-                                  copy=False) for column, b in self.m.outputs]
+        final_cols = [_alias(_col("k", prev), s.lead_key)]
+        final_cols += [_alias(_col(self.binding_cols[b], prev), column) for column, b in self.m.outputs]
         query = exp.select(*final_cols).from_(_table(prev), copy=False).order_by(
             _col("k", prev), copy=False)
         for name, cte in ctes:
@@ -357,6 +367,5 @@ def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None
 
 def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
            leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
-    # the tree is ours and thrown away: sqlglot need not copy it before printing
-    return build_query(model, dialect, as_of_us, leads, events).sql(dialect=dialect.sqlglot,
-                                                                   pretty=pretty, copy=False)
+    with gc_paused():  # a large model's query is tens of thousands of nodes
+        return dialect.render(build_query(model, dialect, as_of_us, leads, events), pretty)

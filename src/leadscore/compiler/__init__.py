@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..gcpause import gc_paused
 from . import ir
 from .check import check
 from .diagnostics import CompileError, Diagnostic, Source, Span
@@ -18,12 +19,13 @@ __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "comp
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
     every diagnostic."""
-    resolved = resolve(text, path, read_source)
-    result = check(resolved.module)
-    errors = [d for d in result.diagnostics if d.severity == "error"]
-    if errors or result.checked is None:
-        raise CompileError(result.diagnostics, resolved.sources)
-    model = lower(result.checked)
+    with gc_paused():
+        resolved = resolve(text, path, read_source)
+        result = check(resolved.module)
+        errors = [d for d in result.diagnostics if d.severity == "error"]
+        if errors or result.checked is None:
+            raise CompileError(result.diagnostics, resolved.sources)
+        model = lower(result.checked)
     model.sources = resolved.files
     return model
 

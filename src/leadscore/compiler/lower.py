@@ -21,6 +21,8 @@ class _Lowering:
         self.c = checked
         self.aggregates: dict[tuple, ir.Aggregate] = {
             (a.fn, a.where, a.value): a for a in checked.aggregates}
+        # the same aggregates by id, kept alongside: rebuilding it per binding was quadratic
+        self.aggs_by_id: dict[str, ir.Aggregate] = {a.id: a for a in checked.aggregates}
         self.bindings: dict[str, ir.Binding] = {}
         self.rules: list[ir.RuleInfo] = []
         self.gates: dict[str, list[dict]] = {}
@@ -32,18 +34,16 @@ class _Lowering:
         if a is None:
             a = ir.Aggregate(f"a{len(self.aggregates)}", fn, where, value)
             self.aggregates[key] = a
+            self.aggs_by_id[a.id] = a
         return ir.E("agg", (a.id,), ir.NUMBER)
 
     def bind(self, name: str, expr: ir.E) -> ir.E:
         stage = 0
         for r in _refs(expr):
             stage = max(stage, self.bindings[r].stage + 1)
-        b = ir.Binding(name, expr, ir.nullable(expr, self._aggs_by_id(), self.bindings), stage)
+        b = ir.Binding(name, expr, ir.nullable(expr, self.aggs_by_id, self.bindings), stage)
         self.bindings[name] = b
         return ir.ref(name, expr.type)
-
-    def _aggs_by_id(self) -> dict[str, ir.Aggregate]:
-        return {a.id: a for a in self.aggregates.values()}
 
     def sum_chain(self, name: str, parts: list[ir.E]) -> ir.E:
         """Left-to-right sum; long sums are cut into bound partial sums to keep trees shallow."""
@@ -164,7 +164,7 @@ class _Lowering:
         if c.clamp is not None:
             lo, hi = c.clamp
             clamped = ir.call("max", ir.num(lo), ir.call("min", total, ir.num(hi)))
-            if ir.nullable(total, self._aggs_by_id(), self.bindings):
+            if ir.nullable(total, self.aggs_by_id, self.bindings):
                 clamped = ir.case([(ir.E("is_null", (total,), ir.BOOL), ir.const(None, ir.NUMBER))],
                                   clamped, ir.NUMBER)
             total = clamped

@@ -6,7 +6,6 @@ Both take the same validated `Leads` and `Events` and return the same rows:
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from itertools import islice, repeat
 from operator import itemgetter
@@ -15,6 +14,7 @@ from typing import Any
 from ..backends.python import PythonEvaluator, compile_python
 from ..compiler import ir
 from ..compiler.text import fold
+from ..gcpause import gc_paused
 from .data import Events, Leads
 
 ENGINES = ("duckdb", "python", "sqlite", "postgres", "mysql", "spark", "clickhouse", "datafusion")
@@ -126,13 +126,8 @@ def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
                progress: Callable[[str, int, int], None] | None = None) -> list[tuple]:
     # The run allocates millions of tuples and lists but no reference cycles: the cyclic
     # collector would only walk the growing heap again and again (quadratic on big inputs).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _run_python(model, leads, events, as_of_us, evaluator, progress)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,

@@ -64,3 +64,8 @@ class Dialect:
     def finish(self, query: exp.Select) -> exp.Select:
         """A last look at the whole query, for engine settings."""
         return query
+
+    def render(self, query: exp.Expression, pretty: bool) -> str:
+        """The query as SQL text. The tree is printed in place, not copied: callers build it
+        for this and throw it away (sqlglot may rewrite parts of it while printing)."""
+        return query.sql(dialect=self.sqlglot, pretty=pretty, copy=False)
