@@ -126,6 +126,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         --db postgresql://postgres@127.0.0.1/test --into analytics.lead_scores
     """
     from ..runtime.output import FORMATS, write_rows
+    from ..runtime.progress import terminal_progress
     from ..runtime.runner import score_files, score_in_database
 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
@@ -152,8 +153,13 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if leads_path is None:
         result = score_in_database(m, as_of_us, engine, db, into)
     else:
-        result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict, db,
-                             into)
+        bar = terminal_progress()  # None unless stderr is an interactive terminal
+        try:
+            result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict,
+                                 db, into, progress=bar)
+        finally:  # erased before the summary or an error message takes the line
+            if bar is not None:
+                bar.close()
     for line in _summary(result, as_of_text, engine):
         click.echo(line, err=True)
     if verbose:
