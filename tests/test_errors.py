@@ -35,6 +35,7 @@ from click.testing import CliRunner
 from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file
 from leadscore.compiler.diagnostics import SHOWN_LINE
+from leadscore.compiler.parse import MAX_NESTING
 
 ERRORS = Path(__file__).resolve().parent / "errors"
 CASES = sorted(ERRORS.glob("*.score"))
@@ -378,12 +379,12 @@ def test_500_nested_levels_give_a_located_error(tmp_path, condition):
 
 
 def test_500_nested_parentheses_column(tmp_path):
-    # The error points at the first bracket beyond the limit (the 101st `(`).
+    # The error points at the first bracket beyond the limit.
     path = tmp_path / "deep.score"
     prefix = '  rule "deep" +1 when '
     path.write_text(SCHEMA + "score fit {\n" + prefix + "(" * 500 + "employees > 5" + ")" * 500
                     + "\n}\n", encoding="utf-8")
-    check_file(path, 7, len(prefix) + 101, "nested too deeply", hint="let")
+    check_file(path, 7, len(prefix) + MAX_NESTING + 1, "nested too deeply", hint="simpler")
 
 
 def test_500_nots_give_a_located_error(tmp_path):

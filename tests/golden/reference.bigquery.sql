@@ -64,9 +64,7 @@ WITH `ev` AS (
         WHEN `typ` = 'webinar'
         THEN POWER(
           CAST(0.5 AS FLOAT64),
-          (
-            CAST(`age` AS FLOAT64) / CAST(86400000000 AS FLOAT64)
-          ) / CAST(30 AS FLOAT64)
+          CAST(`age` AS FLOAT64) / CAST(86400000000 AS FLOAT64) / CAST(30 AS FLOAT64)
         )
       END
     ) AS `a9`,
@@ -165,15 +163,7 @@ WITH `ev` AS (
 ), `s1` AS (
   SELECT
     *,
-    (
-      (
-        (
-          (
-            `b0` + `b1`
-          ) + `b2`
-        ) + `b3`
-      ) + `b4`
-    ) + `b5` AS `b6`,
+    `b0` + `b1` + `b2` + `b3` + `b4` + `b5` AS `b6`,
     LEAST(CAST(1 AS FLOAT64) * `b7`, CAST(10 AS FLOAT64)) AS `b8`,
     LEAST(CAST(5 AS FLOAT64) * `b9`, CAST(25 AS FLOAT64)) AS `b10`,
     LEAST(CAST(15 AS FLOAT64) * `b11`, CAST(45 AS FLOAT64)) AS `b12`,
@@ -210,23 +200,7 @@ WITH `ev` AS (
   SELECT
     *,
     LEAST(
-      (
-        (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      `b8` + `b10`
-                    ) + `b12`
-                  ) + `b14`
-                ) + `b16`
-              ) + `b18`
-            ) + `b20`
-          ) + `b21`
-        ) + `b23`
-      ) + `b25`,
+      `b8` + `b10` + `b12` + `b14` + `b16` + `b18` + `b20` + `b21` + `b23` + `b25`,
       CAST(150 AS FLOAT64)
     ) AS `b26`,
     CASE

@@ -71,9 +71,7 @@ WITH `ev` AS (
         WHEN `typ` = 'webinar'
         THEN POWER(
           CAST(0.5 AS DOUBLE),
-          (
-            CAST(`age` AS DOUBLE) / CAST(86400000000 AS DOUBLE)
-          ) / CAST(30 AS DOUBLE)
+          CAST(`age` AS DOUBLE) / CAST(86400000000 AS DOUBLE) / CAST(30 AS DOUBLE)
         )
       END
     ) AS `a9`,
@@ -184,15 +182,7 @@ WITH `ev` AS (
 ), `s1` AS (
   SELECT
     *,
-    (
-      (
-        (
-          (
-            `b0` + `b1`
-          ) + `b2`
-        ) + `b3`
-      ) + `b4`
-    ) + `b5` AS `b6`,
+    `b0` + `b1` + `b2` + `b3` + `b4` + `b5` AS `b6`,
     LEAST(CAST(1 AS DOUBLE) * `b7`, CAST(10 AS DOUBLE)) AS `b8`,
     LEAST(CAST(5 AS DOUBLE) * `b9`, CAST(25 AS DOUBLE)) AS `b10`,
     LEAST(CAST(15 AS DOUBLE) * `b11`, CAST(45 AS DOUBLE)) AS `b12`,
@@ -229,23 +219,7 @@ WITH `ev` AS (
   SELECT
     *,
     LEAST(
-      (
-        (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      `b8` + `b10`
-                    ) + `b12`
-                  ) + `b14`
-                ) + `b16`
-              ) + `b18`
-            ) + `b20`
-          ) + `b21`
-        ) + `b23`
-      ) + `b25`,
+      `b8` + `b10` + `b12` + `b14` + `b16` + `b18` + `b20` + `b21` + `b23` + `b25`,
       CAST(150 AS DOUBLE)
     ) AS `b26`,
     CASE

@@ -75,9 +75,7 @@ WITH "ev" AS (
         WHEN "typ" = 'webinar'
         THEN POWER(
           CAST(0.5 AS REAL),
-          (
-            CAST("age" AS REAL) / CAST(86400000000 AS REAL)
-          ) / CAST(30 AS REAL)
+          CAST("age" AS REAL) / CAST(86400000000 AS REAL) / CAST(30 AS REAL)
         )
       END
     ) AS "a9",
@@ -176,15 +174,7 @@ WITH "ev" AS (
 ), "s1" AS (
   SELECT
     *,
-    (
-      (
-        (
-          (
-            "b0" + "b1"
-          ) + "b2"
-        ) + "b3"
-      ) + "b4"
-    ) + "b5" AS "b6",
+    "b0" + "b1" + "b2" + "b3" + "b4" + "b5" AS "b6",
     MIN(CAST(1 AS REAL) * "b7", CAST(10 AS REAL)) AS "b8",
     MIN(CAST(5 AS REAL) * "b9", CAST(25 AS REAL)) AS "b10",
     MIN(CAST(15 AS REAL) * "b11", CAST(45 AS REAL)) AS "b12",
@@ -221,23 +211,7 @@ WITH "ev" AS (
   SELECT
     *,
     MIN(
-      (
-        (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      "b8" + "b10"
-                    ) + "b12"
-                  ) + "b14"
-                ) + "b16"
-              ) + "b18"
-            ) + "b20"
-          ) + "b21"
-        ) + "b23"
-      ) + "b25",
+      "b8" + "b10" + "b12" + "b14" + "b16" + "b18" + "b20" + "b21" + "b23" + "b25",
       CAST(150 AS REAL)
     ) AS "b26",
     CASE

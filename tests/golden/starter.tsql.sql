@@ -74,9 +74,7 @@ WITH [ev] AS (
 ), [s2] AS (
   SELECT
     *,
-    (
-      [b4] + [b6]
-    ) + [b8] AS [b9]
+    [b4] + [b6] + [b8] AS [b9]
   FROM [s1]
 ), [s3] AS (
   SELECT

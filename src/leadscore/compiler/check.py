@@ -8,10 +8,11 @@ every error it finds, each with its span, before giving up.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from . import ast, ir
 from .diagnostics import Diagnostic, Span, did_you_mean
+from .parse import MAX_NESTING
 from .regex import RegexError, compile_portable
 from .text import fold
 
@@ -33,6 +34,9 @@ US_PER_DAY = 86_400_000_000
 MAX_DAYS = 100_000
 MAX_POINTS = 1e12
 RESERVED_TIERS = {"disqualified"}
+# An expression with the lets it uses written out (lets are inlined) nests at most MAX_NESTING
+# levels: the SQL parsers of SQLite and DataFusion take little more.
+MAX_SIZE = 1_000_000  # parts of an expression, lets written out (a let used twice counts twice)
 TYPE_WORDS = {ir.NUMBER: "a number", ir.TEXT: "text", ir.BOOL: "a condition",
               ir.TIMESTAMP: "a timestamp", FILTER: "an event filter"}
 
@@ -169,6 +173,8 @@ class Checker:
         if self.schema is None:
             return None
         self._collect_names(items)
+        if not self._within_limits(items):
+            return None  # checking would recurse past the limit
         for let in self.lets.values():
             self._check_let(let)
         scores = [self._score(s) for s in items if isinstance(s, ast.ScoreDecl)]
@@ -459,6 +465,58 @@ class Checker:
                     continue
                 taken[name] = "a score"
                 self.scores[name] = item
+
+    # ---------------------------------------------------------------- limits
+    def _within_limits(self, items) -> bool:
+        """Report expressions too deep or too large once their lets are written out.
+
+        Measured without recursion, before anything walks the expressions recursively: a
+        chain of lets nests as deep as the expression it stands for, and a let used twice in
+        each of a chain of lets doubles the expression at every step.
+        """
+        before = len(self.diagnostics)
+        measured: dict[str, tuple[int, int]] = {}  # let -> (depth, size) written out
+        too_big: set[str] = set()  # lets already reported: their uses are not
+        for name in _let_order(self.lets):
+            if self._measure(self.lets[name].decl.value, measured, too_big, f"`{name}` is",
+                             name):
+                too_big.add(name)
+                self.lets[name].broken = self.lets[name].checked = True
+        for root in _expression_roots(items):
+            self._measure(root, measured, too_big, "expression")
+        return len(self.diagnostics) == before
+
+    def _measure(self, root: ast.Expr, measured: dict[str, tuple[int, int]], too_big: set[str],
+                 what: str, let: str | None = None) -> bool:
+        """Whether `root` is past a limit (reported here); a let's extent goes to `measured`."""
+        stack = [(root, 1)]
+        deepest = size = 0
+        while stack:
+            node, depth = stack.pop()
+            name = node.name.text if isinstance(node, ast.NameRef) else None
+            if name in too_big:
+                return True
+            if name in measured:
+                inner, parts = measured[name]
+                depth, size = depth - 1 + inner, size + parts
+            else:
+                size += 1
+                stack.extend((child, depth + (0 if _chained(node, child) else 1))
+                             for child in _sub_expressions(node))
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING:
+                how = f" with `{name}` written out" if name in measured else ""
+                self.error(f"{what} nested too deeply{how} (more than {MAX_NESTING} levels)",
+                           node.span, hint=_DEPTH_HINT if how else
+                           "split the expression into rules or simpler conditions")
+                return True
+            if size > MAX_SIZE:
+                self.error(f"{what} too large with its lets written out (more than "
+                           f"{MAX_SIZE:,} parts)", node.span, hint=_DEPTH_HINT)
+                return True
+        if let is not None:
+            measured[let] = (deepest, size)
+        return False
 
     def _check_let(self, let: _Let) -> None:
         if let.checked:
@@ -1112,3 +1170,75 @@ def check(module: ast.Module) -> CheckResult:
     diags = sorted(checker.diagnostics,
                    key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
     return CheckResult(checked, diags)
+
+
+_DEPTH_HINT = "a let is written out where it is used: use fewer lets inside one another"
+_EXPR_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _sub_expressions(node: ast.Node) -> list[ast.Expr]:
+    cls = type(node)
+    names = _EXPR_FIELDS.get(cls)
+    if names is None:
+        names = _EXPR_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name != "span")
+    out: list[ast.Expr] = []
+    for name in names:
+        v = getattr(node, name)
+        if isinstance(v, ast.Expr):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, ast.Expr))
+    return out
+
+
+def _chained(parent: ast.Expr, child: ast.Expr) -> bool:
+    """`a + b + c` is one level: backends write such a chain without nesting it."""
+    return (isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp)
+            and child is parent.left and _PRECEDENCE[child.op] == _PRECEDENCE[parent.op])
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _expression_roots(items: list[ast.Node]) -> list[ast.Expr]:
+    """The outermost expressions of every declaration but the lets."""
+    roots: list[ast.Expr] = []
+    stack: list = [i for i in items if not isinstance(i, ast.LetDecl)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Expr):
+            roots.append(node)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, ast.Node):
+            stack.extend(getattr(node, f.name) for f in fields(node) if f.name != "span")
+    return roots
+
+
+def _let_names(value: ast.Expr, lets) -> set[str]:
+    names, stack = set(), [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.NameRef) and node.name.text in lets:
+            names.add(node.name.text)
+        stack.extend(_sub_expressions(node))
+    return names
+
+
+def _let_order(lets: dict) -> list[str]:
+    """Lets after the lets they use (a cycle is cut; the checker reports it)."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    for root in lets:
+        stack = [(root, False)]
+        while stack:
+            name, leaving = stack.pop()
+            if leaving:
+                state[name] = 2
+                order.append(name)
+            elif name not in state:
+                state[name] = 1
+                stack.append((name, True))
+                stack.extend((d, False) for d in _let_names(lets[name].decl.value, lets)
+                             if d not in state)
+    return order

@@ -20,9 +20,11 @@ class Source:
     text: str
 
     def line(self, lineno: int) -> str:
-        lines = self.text.splitlines()
+        # Lines end at \n only, as the parser counts them: str.splitlines() also splits at a
+        # form feed, \u2028, a lone \r and more, which would show the wrong line.
+        lines = self.text.split("\n")
         if 1 <= lineno <= len(lines):
-            return lines[lineno - 1]
+            return lines[lineno - 1].removesuffix("\r")
         return ""
 
 
@@ -62,7 +64,9 @@ class Diagnostic:
         out = [head]
         src = sources.get(self.span.path) if (sources and self.span) else None
         if src is not None and self.span is not None:
-            text = src.line(self.span.line).replace("\t", " ")
+            # control characters (a tab, a form feed, \u2028) shown as one space each keep the
+            # caret under the right column and the terminal intact
+            text = "".join(c if c.isprintable() else " " for c in src.line(self.span.line))
             col = self.span.column
             width = 1
             if self.span.end_line == self.span.line:
