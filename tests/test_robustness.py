@@ -700,7 +700,7 @@ def test_20000_nested_levels_give_a_located_error(condition):
         pytest.fail("20 000 levels of nesting compiled")
 
 
-# ---------------------------------------------------------------- known compiler bugs (fuzzing)
+# ---------------------------------------------------------------- compiler gaps the fuzzer found (fixed)
 @pytest.mark.parametrize("brk", ["\x0c", "\u2028", "\r", "\x85", "\x1c"],
                          ids=["formfeed", "u2028", "cr", "nel", "fs"])
 def test_the_line_shown_is_the_line_of_the_error(brk):
