@@ -707,6 +707,11 @@ def _keywords(expected: set[str]) -> list[str]:
 def _token_hint(text: str, tok: Token, expected: set[str]) -> str | None:
     shown = str(tok)
     pos = tok.start_pos or 0
+    trailing_event = re.search(r"\bevent[ \t]*(?:#[^\n]*)?\n\s*([A-Za-z_]\w*)[ \t]*$", text[:pos])
+    if trailing_event:  # `require event` ending a tier line, the next tier read as a type
+        name = trailing_event.group(1)
+        return (f"`event` at the end of a line takes `{name}` on the next line as its event type: "
+                f"write `(event)` for any event, or name the type")
     if pos > 0 and text[pos - 1] == '"' and tok.type in ("NAME", "NUMBER", "SIGNED_NUMBER"):
         return ('a string ends right before this word: is the closing quote `"` of an '
                 'earlier string missing?')
