@@ -1180,7 +1180,8 @@ def _sub_expressions(node: ast.Node) -> list[ast.Expr]:
     cls = type(node)
     names = _EXPR_FIELDS.get(cls)
     if names is None:
-        names = _EXPR_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name != "span")
+        # the fields typed to hold expressions (annotations are strings: `Expr | None`, ...)
+        names = _EXPR_FIELDS[cls] = tuple(f.name for f in fields(cls) if "Expr" in str(f.type))
     out: list[ast.Expr] = []
     for name in names:
         v = getattr(node, name)
