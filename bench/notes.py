@@ -157,29 +157,36 @@ microseconds) built in Python; building the documents counts in each engine's ti
 The table's pass/fail column is the verdict of this run; on this shared 2-core machine the
 load average (above) moves several of these figures by 20-50% between runs.
 
-- **Compile time of a 2 000-rule model** (target 1 s; about 1.2 s on a quiet machine). The
-  profile (`python -m cProfile` over `compile_source` on `bench/bigmodel.py`'s model) puts
-  about three quarters of the front end in Lark: `lalr_parser_state.feed_token`,
-  `parse_tree_builder.__call__`, the lexer, then `parse.py`'s `_transform_tree` over the
-  finished tree and `_span_of`; check and lower take about 0.15 s each, and
-  `lower._aggs_by_id` rebuilds a dict of all aggregates for every binding (quadratic). SQL
-  generation is about 0.4 s (sqlglot building and printing ~50 000 nodes; it was 1.5 s before
-  this work) and the Python evaluator 0.13 s. Closing the gap: build the AST inside the LALR
-  parse (Lark's `transformer=` argument: one pass instead of a tree and a transform), cache
-  the aggregate index in `lower.py`; then, for SQL, emit each stage's expressions through one
-  sqlglot generator call instead of a node tree per binding.
-- **Python evaluator vs the fastest whole-job peer** (target 20x). The fastest peer is
-  json-logic as `datalogic-py`, whose core is Rust: 5 000-6 300 leads/s here, so the target
-  needs 100 000-126 000 leads/s from the Python evaluator, which scores 88 000-101 000
-  leads/s (re-measured right after the peers, under the same load): 15-22x across full runs;
-  DuckDB is 37-72x. In the evaluator's profile about 45%
-  is the generated loop itself (one pass over 1 000 000 events: type dispatch, window and
-  page tests), 10% the stable argsort that groups events by lead, 10% matching event lead
-  keys to leads (Arrow `index_in`), the rest building the reordered columns. What would close
-  it: a vectorized aggregation pass (numpy `bincount` per aggregate over the grouped
-  columns, with the regex and text tests evaluated once per distinct value) feeding the
-  same generated bindings; the per-event Python loop is the floor of the current design.
-- **10 000 000 events on DuckDB in 5 s**: 4.5-5.1 s across full runs (the query; loading
+- **Compile time of a 2 000-rule model** (target 1 s): met, 0.52-0.58 s on the Xeon, from
+  1.2-1.3 s on the loaded EPYC before this work (0.76 s on the Xeon). What did it: lowering
+  keeps its aggregate index instead of rebuilding it for every binding (quadratic); the SQL
+  tree is built with sqlglot's constructors (no `to_identifier`/`alias_`/`Literal.number`
+  helpers); DuckDB's simple types are printed once per query (sqlglot's DuckDB printer built
+  five throwaway type objects for every `CAST(... AS DOUBLE)`, half the printing time); the
+  cyclic garbage collector is paused while the compiler builds its trees (full collections
+  over the growing trees were a fifth of the time). What is left: Lark's parse with position
+  tracking (~0.25 s; building the AST inside the LALR parse with `transformer=` would lose
+  the positions of dropped keyword tokens, so spans would change), sqlglot printing
+  (~0.07 s), Python's `compile` of the evaluator (~0.05 s).
+- **Python evaluator vs the fastest whole-job peer** (target 20x; **missed in the latest
+  run: 17x**). The fastest peer is json-logic as `datalogic-py`, whose core is Rust:
+  5 500 leads/s on the loaded EPYC, 7 900 on the Xeon, so the target needs 110 000-160 000
+  leads/s from the Python evaluator, which scores 88 000 (EPYC, 22x) to 137 000 (Xeon, 17x)
+  leads/s on the full data (from the fast loader's Arrow tables, which is what `leadscore run`
+  hands it, 156 000 leads/s on the Xeon: 19.7x, still short). The issue's own figure for json-logic, 1 100 leads/s, is the pure
+  Python package; against it the ratio is over 100x. DuckDB is 37-72x. Profile of
+  `run_python` on the 100 000-lead data (plain lists in, as the bench gives them): 0.30 s
+  the generated function (one pass over 1 000 000 events: type dispatch, window tests,
+  635 000 `startswith` page tests, the newest-event minimum), 0.35 s grouping the events by
+  lead (`_dictionary` 0.15 s: lists to Arrow, dictionary-encoding and lower-casing type and
+  page; the stable argsort 0.08 s; gathering the columns 0.05 s), the rest the lead columns.
+  What would close it: for plain-list input, group without the round trip through Arrow
+  (the fast loader's Arrow tables already skip it: `leadscore run` does); evaluate text
+  tests once per distinct value (a page's `startswith` as a boolean column gathered like the
+  values); then a vectorized aggregation pass (numpy `bincount` per aggregate over the
+  grouped columns) feeding the same generated bindings. The per-event Python loop is the
+  floor of the current design.
+- **10 000 000 events on DuckDB in 5 s**: 2.7-2.8 s on the Xeon, 4.5-5.1 s on the loaded EPYC (the query; loading
   the Parquet files into DuckDB tables is not counted). DuckDB's profile puts ~80% in the
   `HASH_GROUP_BY` over 1 000 000 groups (13 filtered aggregates), ~6% in the final
   `ORDER BY` of 1 000 000 keys, the rest in the scan and lower-casing the type and page.
