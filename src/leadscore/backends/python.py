@@ -40,6 +40,8 @@ class PythonEvaluator:
     folded: frozenset[str]  # "lead:NAME"/"event:NAME" text fields compared by value (lower them)
     uses_type: bool  # whether the event type is read (else it may be passed as None)
     event_used: frozenset[str]  # event fields read (the others may be passed as None)
+    # columns appended to each event tuple: (event field, test of its lower-cased value)
+    derived: list[tuple[str, Callable[[str | None], bool]]]
 
 
 class _Gen:
@@ -57,6 +59,11 @@ class _Gen:
         self.local.update({f"b:{b.name}": f"b{i}" for i, b in enumerate(model.bindings)})
         self.alias: dict[str, str] = {}  # binding -> the name it renames (lead evaluator only)
         self.used_lead_fields = self.lead_fields
+        # Text tests of one event field (starts_with, contains, matches, ...), evaluated by the
+        # caller once per distinct value and passed as boolean columns `d0`, `d1`, ...: a page
+        # column repeats a few hundred values over millions of events.
+        self.derive = False
+        self.derived: dict[tuple, int] = {}
 
     def const(self, value, kind: str) -> str:
         key = (kind, value)
@@ -196,6 +203,8 @@ class _Gen:
             if not self.nullable(a[0]):  # e.g. `(0.0 + 0.0) is None`: also a SyntaxWarning
                 return "False"
             return f"({self.expr(a[0])} is None)"
+        if op in ("str_test", "regex") and self.derive and self._derivable(e):
+            return f"d{self.derived.setdefault(a, len(self.derived))}"
         if op == "str_test":
             test, value_e, needle_e = a
             value, needle = self.expr(value_e), self.expr(needle_e)
@@ -224,6 +233,11 @@ class _Gen:
                 out = f"({self.expr(value)} if {self.expr(cond)} else {out})"
             return out
         raise AssertionError(f"unknown IR op {op!r}")
+
+    def _derivable(self, e: ir.E) -> bool:
+        """A test of an event text field against a constant."""
+        value_e = e.args[1] if e.op == "str_test" else e.args[0]
+        return value_e.op == "ev_field" and (e.op == "regex" or e.args[2].op == "const")
 
     # ------------------------------------------------------------ aggregates
     def split_type(self, where: ir.E) -> tuple[tuple[str, ...] | None, ir.E]:
@@ -275,8 +289,8 @@ class _Gen:
             else:
                 for t in types:
                     by_type.setdefault(t, []).append((a, rest))
-        unpack = ", ".join(["age", "typ"] + [f"e{i}" for i in range(len(self.event_fields))])
-        lines = [f"{indent}for {unpack} in _islice(events, n):"]
+        lines: list[str] = []
+        head = indent
         indent += "    "
 
         def block(entries, indent):
@@ -289,6 +303,7 @@ class _Gen:
                     out += self.update(a, indent + "    ")
             return out
 
+        self.derive = True
         first = True
         for t, entries in by_type.items():
             kw = "if" if first else "elif"
@@ -296,7 +311,22 @@ class _Gen:
             lines += block(entries, indent + "    ")
             first = False
         lines += block(any_type, indent)
-        return lines
+        self.derive = False
+        unpack = ", ".join(["age", "typ"] + [f"e{i}" for i in range(len(self.event_fields))]
+                           + [f"d{i}" for i in range(len(self.derived))])
+        return [f"{head}for {unpack} in _islice(events, n):"] + lines
+
+    def derived_tests(self) -> list[tuple[str, Callable[[str | None], bool]]]:
+        """(event field, test) for each derived column, in column order."""
+        out = []
+        for args in self.derived:  # dicts keep insertion order: d0, d1, ...
+            if len(args) == 3:
+                test, value_e, needle_e = args
+                out.append((value_e.args[0], _text_test(test, needle_e.args[0])))
+            else:
+                value_e, pattern = args
+                out.append((value_e.args[0], _regex_test(compile_portable(pattern).python)))
+        return out
 
     # ------------------------------------------------------------ function
     def source(self) -> str:
@@ -346,6 +376,19 @@ class _Gen:
 
     def output_tuple(self) -> str:
         return "(" + ", ".join(["key"] + [self.local["b:" + name] for _, name in self.m.outputs]) + ")"
+
+
+def _text_test(test: str, needle: str) -> Callable[[str | None], bool]:
+    if test == "starts_with":
+        return lambda v: v is not None and v.startswith(needle)
+    if test == "ends_with":
+        return lambda v: v is not None and v.endswith(needle)
+    return lambda v: v is not None and needle in v
+
+
+def _regex_test(pattern: str) -> Callable[[str | None], bool]:
+    search = re.compile(pattern).search
+    return lambda v: v is not None and search(v) is not None
 
 
 def _literal(code: str) -> bool:
@@ -411,4 +454,5 @@ def compile_python(model: ir.Model) -> PythonEvaluator:
     namespace: dict[str, object] = {"_floor": math.floor, "_islice": islice, **gen.consts}
     exec(compile(src, f"<leadscore:{model.name}>", "exec"), namespace)  # noqa: S102 - our own generated code
     return PythonEvaluator(src, namespace["evaluate"], lead_used, gen.event_fields,
-                           [c for c, _ in model.outputs], folded, uses_type, frozenset(event_used))
+                           [c for c, _ in model.outputs], folded, uses_type, frozenset(event_used),
+                           gen.derived_tests())

@@ -33,6 +33,18 @@ class _FoldMemo(dict):
         return out
 
 
+class _TestMemo(dict):
+    """A test's result per distinct value, like _FoldMemo."""
+
+    def __init__(self, test: Callable[[Any], bool]):
+        super().__init__()
+        self.test = test
+
+    def __missing__(self, value: Any) -> bool:
+        out = self[value] = self.test(value)
+        return out
+
+
 def _folded(values: list) -> list:
     return list(map(_FoldMemo().__getitem__, values))
 
@@ -59,25 +71,32 @@ def _gather(values: Sequence, idx: list[int]) -> Sequence:
     return [values[i] for i in idx]
 
 
-def _take(values: Any, kind: str, idx: list[int], order: Any) -> Sequence:
-    """values[i] for i in idx (a list) or order (the same, as numpy), at C speed; `kind`
-    "text" or "lower" (lower-cased text) goes through a dictionary of distinct values, so
-    that the evaluator sees one shared Python string per distinct value (fast to gather,
-    fast to compare) and each distinct value is lower-cased once."""
+def _take(values: Any, kind: str, idx: list[int], order: Any,
+          tests: Sequence[Callable[[Any], bool]] = ()) -> list[Sequence]:
+    """[values[i] for i in idx (a list) or order (the same, as numpy)], at C speed, then a
+    column of each test's results. `kind` "text" or "lower" (lower-cased text) goes through a
+    dictionary of distinct values, so that the evaluator sees one shared Python string per
+    distinct value (fast to gather, fast to compare), each distinct value is lower-cased once
+    and each test runs once per distinct value."""
     if isinstance(values, repeat):
-        return values
+        return [values]
     if kind != "raw":
         uniques, codes = _dictionary(values, kind == "lower")
-        return _gather(uniques, codes[order].tolist())
+        at = codes[order].tolist()
+        return [_gather(u, at) for u in [uniques] + [[t(v) for v in uniques] for t in tests]]
     if not isinstance(values, list):  # an Arrow array
-        return values.take(order).to_pylist()
-    return _gather(values, idx)
+        return [values.take(order).to_pylist()]
+    return [_gather(values, idx)]
 
 
 def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
-                  columns: list[tuple[Any, str]]) -> tuple[list[int], list[Sequence]]:
+                  columns: list[tuple[Any, str]],
+                  tests: Sequence[tuple[int, Callable[[Any], bool]]] = ()
+                  ) -> tuple[list[int], list[Sequence]]:
     """(events per lead in lead order, columns reordered to match): events grouped by lead,
-    in file order within a lead, keeping only known leads and age >= 0; column 0 is the age.
+    in file order within a lead, keeping only known leads and age >= 0; column 0 is the age,
+    then `columns`, then one column per test of `tests` (the index of the text column it
+    tests, the test), in order.
 
     `keys`, `leads` and `times` are lists or Arrow arrays; so is each of `columns`, given
     with its kind: "raw", "text" or "lower" (text to lower-case).
@@ -100,7 +119,14 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
         counts = np.bincount(kept, minlength=len(keys)).tolist()
         raw_lists = any(isinstance(c, list) and kind == "raw" for c, kind in columns)
         idx = order.tolist() if raw_lists else []
-        return counts, [age[order].tolist()] + [_take(c, kind, idx, order) for c, kind in columns]
+        out: list[Sequence] = [age[order].tolist()]
+        derived: dict[int, list[Sequence]] = {}
+        for i, (c, kind) in enumerate(columns):
+            mine = [test for at, test in tests if at == i]
+            taken = _take(c, kind, idx, order, mine)
+            out.append(taken[0])
+            derived[i] = taken[1:]
+        return counts, out + [derived[at].pop(0) for at, _ in tests]
     index = {k: i for i, k in enumerate(keys)}
     buckets: list[list[int] | None] = [None] * len(keys)
     for j, (lead, t) in enumerate(zip(leads, times)):
@@ -114,11 +140,11 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
             b.append(j)
     idx = [j for b in buckets if b is not None for j in b]
     counts = [0 if b is None else len(b) for b in buckets]
-    out: list[Sequence] = [[as_of_us - times[j] for j in idx]]
+    out = [[as_of_us - times[j] for j in idx]]
     for c, kind in columns:
-        c = _take(c, "raw", idx, None)
+        c = _take(c, "raw", idx, None)[0]
         out.append(_folded(c) if kind == "lower" and not isinstance(c, repeat) else c)
-    return counts, out
+    return counts, out + [list(map(_TestMemo(test).__getitem__, out[1 + at])) for at, test in tests]
 
 
 def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
@@ -175,7 +201,8 @@ def _run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
         key_arr = lt.column(s.lead_key) if lt is not None else keys
     else:
         ev_leads, times, key_arr = events.leads, events.times, keys
-    counts, grouped = _group_events(key_arr, ev_leads, times, n, as_of_us, cols)
+    tests = [(1 + ev.event_fields.index(name), test) for name, test in ev.derived]
+    counts, grouped = _group_events(key_arr, ev_leads, times, n, as_of_us, cols, tests)
     events_iter = zip(*grouped)
     if progress is None:
         rows = ev.fn(lead_rows, counts, events_iter, as_of_us)
