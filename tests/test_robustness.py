@@ -833,29 +833,36 @@ def large_models() -> dict[str, str]:
     }
 
 
-def measure_limits() -> None:  # pragma: no cover - `python tests/test_robustness.py`
-    import resource
-
+def _measure_one(text: str) -> list[str]:  # pragma: no cover - run in a fresh process
     from leadscore.backends.dialects import DUCKDB
     from leadscore.backends.python import compile_python
     from leadscore.backends.sql import to_sql
 
+    try:
+        t0 = time.perf_counter()
+        model = compile_source(text, "large.score")
+        t1 = time.perf_counter()
+        compile_python(model)
+        t2 = time.perf_counter()
+        to_sql(model, DUCKDB, 1772323200000000)
+        t3 = time.perf_counter()
+        cells = [f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", f"{t3 - t2:.1f}"]
+    except CompileError as err:
+        cells = [f"located error: {err.diagnostics[0].message}", "", ""]
+    with open("/proc/self/status") as status:  # this process's own peak, not its parent's
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    return cells + [f"{peak // 1024} MB"]
+
+
+def measure_limits() -> None:  # pragma: no cover - `python tests/test_robustness.py`
+    import multiprocessing
+
     print("| model | source | check + compile | Python codegen | SQL codegen | peak memory |")
+    spawn = multiprocessing.get_context("spawn")
     for name, text in large_models().items():
-        cells = [name, f"{len(text) / 1e6:.2f} MB"]
-        try:
-            t0 = time.perf_counter()
-            model = compile_source(text, "large.score")
-            t1 = time.perf_counter()
-            compile_python(model)
-            t2 = time.perf_counter()
-            to_sql(model, DUCKDB, 1772323200000000)
-            t3 = time.perf_counter()
-            cells += [f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", f"{t3 - t2:.1f}"]
-        except (CompileError, RecursionError) as err:
-            cells += [type(err).__name__, "", ""]
-        cells.append(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
-        print("| " + " | ".join(cells) + " |", flush=True)
+        with spawn.Pool(1) as pool:
+            cells = pool.apply(_measure_one, (text,))
+        print("| " + " | ".join([name, f"{len(text) / 1e6:.2f} MB"] + cells) + " |", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
