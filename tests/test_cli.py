@@ -197,3 +197,51 @@ def test_installed_script_runs():
     proc = subprocess.run([sys.executable, "-m", "leadscore.cli", "check", REF],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+BANK = ROOT / "examples" / "calibration" / "bank-additional.csv"  # no id column, `;`-delimited
+BANK_MODEL = """\
+schema { lead { key row  field job: text  field campaign: int  field poutcome: text } }
+score fit {
+  rule "success before" +30 when poutcome == "success"
+  rule "many calls" -5 when campaign > 5
+}
+"""
+
+
+def test_row_key_numbers_the_rows_of_a_file_without_a_key(tmp_path):
+    model = tmp_path / "bank.score"
+    model.write_text(BANK_MODEL)
+    out = tmp_path / "o.csv"
+    res = invoke("run", str(model), "--leads", str(BANK), "--row-key", "--out", str(out),
+                 "--as-of", "2026-03-01")
+    assert res.exit_code == 0, res.output
+    assert "leads: 4119 read, 4119 scored, 0 rejected" in res.output
+    rows = out.read_text().splitlines()
+    assert rows[0] == "row,fit,total,segment,tier,held_from,disqualified_by"
+    # the key is the file line: the header is line 1; row 2 is a housemaid called once, never
+    # contacted before (poutcome nonexistent)
+    keys = sorted(int(r.split(",")[0]) for r in rows[1:])
+    assert keys == list(range(2, 4121))
+    lines = BANK.read_text().splitlines()
+    by_key = {r.split(",")[0]: r.split(",")[1] for r in rows[1:]}
+    for n in (2, 100, 4120):
+        cells = lines[n - 1].split(";")
+        expected = 30 * (cells[14] == '"success"') - 5 * (int(cells[11]) > 5)
+        assert float(by_key[str(n)]) == expected
+
+
+def test_without_row_key_a_missing_key_column_suggests_it(tmp_path):
+    model = tmp_path / "bank.score"
+    model.write_text(BANK_MODEL)
+    res = invoke("run", str(model), "--leads", str(BANK))
+    assert res.exit_code == 1
+    assert "'row' (declared at" in res.output and "take --row-key" in res.output
+
+
+def test_row_key_refuses_a_file_that_has_the_key(tmp_path):
+    model = tmp_path / "bank.score"
+    model.write_text(BANK_MODEL.replace("key row", "key age"))
+    res = invoke("run", str(model), "--leads", str(BANK), "--row-key")
+    assert res.exit_code == 1
+    assert "has a column 'age', the schema's key" in res.output and "Traceback" not in res.output

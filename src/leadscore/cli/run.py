@@ -104,6 +104,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
               help="Also write the account roll-up (the model's `account by` block) here.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
+@click.option("--row-key", is_flag=True,
+              help="The leads file has no key column: each row's number (its line) is the key.")
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also list the input columns not in the schema (ignored) and every rejected row.")
@@ -111,7 +113,7 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: str | None,
             engine: str, db: str | None, into: str | None, out: str | None,
             rejects_path: str | None, strict: bool, delimiter: str | None, top: int,
-            accounts_path: str | None = None, verbose: bool = False) -> None:
+            accounts_path: str | None = None, verbose: bool = False, row_key: bool = False) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -139,6 +141,8 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                                  "break (`\\t` for a tab)", param_hint="--delimiter")
     if into and engine not in IN_DATABASE:
         raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
+    if row_key and leads_path is None:
+        raise click.UsageError("--row-key numbers the rows of a --leads file")
     if leads_path is None and (db is None or engine not in IN_DATABASE):
         raise click.UsageError("pass --leads PATH, or --db with --engine "
                                f"{' or '.join(IN_DATABASE)} to score the schema's tables there")
@@ -156,7 +160,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         bar = terminal_progress()  # None unless stderr is an interactive terminal
         try:
             result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict,
-                                 db, into, progress=bar)
+                                 db, into, progress=bar, row_key=row_key)
         finally:  # erased before the summary or an error message takes the line
             if bar is not None:
                 bar.close()

@@ -336,6 +336,8 @@ def _require(header: list[str], wanted: dict[str, str], path: str, schema: ir.Sc
         for c in missing:
             origin = schema.origins.get(f"{side}:{c}")
             hint = did_you_mean(c, [h for h in present if h not in wanted])
+            if hint is None and side == "lead" and wanted[c] == "key":
+                hint = "for a file without a key column, run, fit and calibrate take --row-key"
             lines.append(f"  {c!r}" + (f" (declared at {origin})" if origin else "")
                          + (f"; {hint}" if hint else ""))
         has = ", ".join(present[:50]) + (f", … ({len(present)} columns)" if len(present) > 50 else "")
@@ -387,8 +389,18 @@ def _convert_fields(path: str, rowno: int, rec: list, fields: list[tuple[str, st
 
 
 def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
-               strict: bool = False) -> Leads:
+               strict: bool = False, row_key: bool = False) -> Leads:
+    """Leads from a CSV or Parquet file; with `row_key`, the file has no key column and each
+    row's number (the file line it starts on) is its key."""
     header, rows = records(path, delimiter)
+    if row_key:
+        if schema.lead_key in header:
+            raise DataError(f"{path}: has a column {schema.lead_key!r}, the schema's key: use it "
+                            "(leave out --row-key) or rename it")
+        width = len(header)
+        header = header + [schema.lead_key]
+        rows = ((rowno, list(rec) + [None] * (width - len(rec)) + [str(rowno)])
+                for rowno, rec in rows)
     return leads_from_records(str(path), header, rows, schema, strict)
 
 

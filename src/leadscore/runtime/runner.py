@@ -53,13 +53,16 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
 def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
                 as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
                 strict: bool = False, db: str | None = None,
-                into: str | None = None, progress: Progress | None = None) -> RunResult:
+                into: str | None = None, progress: Progress | None = None,
+                row_key: bool = False) -> RunResult:
     """Load, validate, count and score. `progress(stage, done, total)` is called as the run
-    goes (see runtime/progress.py for a terminal bar); it never changes the result."""
+    goes (see runtime/progress.py for a terminal bar); it never changes the result. With
+    `row_key`, the leads file has no key column: each row's number is its key."""
     schema = model.schema
     # the columnar reader when it can prove its result equal to data.py's, else data.py
-    leads = fastload.read_leads(leads_path, schema, delimiter, strict, progress) or \
-        read_leads(leads_path, schema, delimiter, strict)
+    leads = (None if row_key else fastload.read_leads(leads_path, schema, delimiter, strict,
+                                                      progress)) or \
+        read_leads(leads_path, schema, delimiter, strict, row_key)
     if schema.has_events and events_path is not None:
         events = fastload.read_events(events_path, schema, delimiter, strict, progress) or \
             read_events(events_path, schema, delimiter, strict)
