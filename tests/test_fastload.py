@@ -210,13 +210,14 @@ def test_example_files_take_the_fast_path():
     _same(events, slow_e, ("leads", "times", "types", "columns", "read", "rejects", "extra"))
 
 
-# Text tests of event fields, which the Python evaluator gets as columns computed once per
-# distinct value (asset is often missing in the example data)
+# Regex tests of event fields, which the Python evaluator gets as columns computed once per
+# distinct value: `/Pricing` must match in any case, a missing asset never, and each rule
+# holds for some events of the example data and not for others.
 EVENT_TEXT_TESTS = (ROOT / "examples" / "reference.score").read_text(encoding="utf-8") + """
 score text_tests {
-  rule "docs" +1 per event where page contains "doc"
-  rule "pdf" +2 per event where asset ends_with ".pdf" or asset matches "^wp-[0-9]+$"
-  rule "pages" +4 per event page_view where page matches "^/(lp|blog)/" and not (page starts_with "/lp/x")
+  rule "pricing" +1 per event where page matches "^/pricing$"
+  rule "guides" +2 per event where asset matches "guide|list" or asset matches "^bench"
+  rule "pages" +4 per event page_view where page matches "^/(lp|blog)/" and not (page matches "trial")
 }
 """
 

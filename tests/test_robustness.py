@@ -731,9 +731,8 @@ def _at_depth(depth: int) -> dict[str, str]:
     return {
         "nots": "not " * k + "employees > 5",
         "minus": "employees > " + "-" * k + "5",
-        # the innermost parentheses hold a chain of 60 `+`, which counts as one level: e > 1
-        "sums": f"employees * {k + 60} > " + "(employees + " * k + "employees + " * 59 + "1"
-                + ")" * k,
+        "sums": f"employees * {k + 1} > " + "(employees + " * k + "1" + ")" * k,  # e > 1
+        "divisions": "employees * 2 > " + "(1 / " * k + "employees" + ")" * k,  # e > 0
         "ands": "(employees > 1 and " * k + "title starts_with \"v\"" + ")" * k,
         "or-and": "(industry == \"saas\" or employees > 1 and " * (k // 2) + "employees > 0"
                   + ")" * (k // 2),
@@ -742,11 +741,13 @@ def _at_depth(depth: int) -> dict[str, str]:
 
 def _run_deep(tmp_path: Path, engine: str, depth: int):
     """Every shape nested `depth` levels, and a chain of lets as deep, in one model."""
-    lets = "let l0 = employees > 5\n" + "".join(f"let l{i} = not l{i - 1}\n"
-                                                 for i in range(1, depth - 1))
+    # each use of a let is a level: `when lM` is 1 + 1 + 2M + 2 levels deep
+    m = (depth - 4) // 2
+    lets = "let l0 = not employees > 5\n" + "".join(f"let l{i} = not l{i - 1}\n"
+                                                     for i in range(1, m + 1))
     rules = "".join(f'  rule "{name}" +{2 ** i} when {cond}\n'
                     for i, (name, cond) in enumerate(_at_depth(depth).items()))
-    rules += f'  rule "lets" +{2 ** len(_at_depth(depth))} when l{depth - 2}\n'
+    rules += f'  rule "lets" +{2 ** len(_at_depth(depth))} when l{m}\n'
     model = write(tmp_path / "deep.score", SCHEMA5 + lets + "score fit {\n" + rules + "}\n")
     leads = write(tmp_path / "l.csv", "id,industry,title,employees\n"
                   "a,saas,VP Sales,100\nb,retail,intern,0\nc,,,\nd,SaaS,vp,3\n")
@@ -765,10 +766,13 @@ def test_the_deepest_expressions_allowed_give_one_answer_on_every_engine(tmp_pat
     res, out = _run_deep(tmp_path, engine, MAX_NESTING)
     assert res.exit_code == 0, res.output
     got = {row["id"]: row["fit"] for row in csv.DictReader(out.open())}
-    # an even number of `not`s and of `-`s cancels out: `nots`, `minus` and `lets` hold for
-    # employees > 5; `sums` for employees > 1; `ands` for that and a title starting with v;
-    # `or-and` for industry saas (any case). Missing values make every condition false.
-    assert got == {"a": "63", "b": "0", "c": "0", "d": "28"}, got
+    # an even number of `not`s, `-`s and `1 /`s cancels out: `nots` and `minus` hold for
+    # employees > 5; `sums` for employees > 1; `divisions` for employees > 0 (b's 0 is a
+    # division by zero: missing); `ands` for employees > 1 and a title starting with v;
+    # `or-and` for industry saas (any case); missing values make these false. `lets` is an odd
+    # number of `not`s of employees > 5: true for b, c (missing > 5 is false) and d.
+    assert MAX_NESTING % 4 == 0  # the parities above
+    assert got == {"a": "63", "b": "64", "c": "64", "d": "124"}, got
 
 
 @pytest.mark.parametrize("shape", sorted(_at_depth(MAX_NESTING)))
@@ -789,7 +793,7 @@ def test_a_long_chain_of_lets_is_one_located_error():
     with pytest.raises(CompileError) as err:
         compile_source(text, "lets.score")
     [d] = err.value.diagnostics  # the first let over the limit; the ones built on it are quiet
-    first = MAX_NESTING - 1
+    first = MAX_NESTING // 2  # each let adds two levels (its `and` and the use of the last)
     assert d.message == (f"`l{first}` is nested too deeply with `l{first - 1}` written out "
                          f"(more than {MAX_NESTING} levels)")
     assert (d.span.line, d.span.column) == (6 + first, len(f"let l{first} = ") + 1)
@@ -799,10 +803,87 @@ def test_a_long_chain_of_lets_is_one_located_error():
 def test_lets_that_double_at_every_step_are_an_error_not_an_exponential_wait():
     lets = ["let l0 = employees > 0"] + [f"let l{i} = l{i - 1} and l{i - 1}" for i in range(1, 40)]
     text = SCHEMA5 + "\n".join(lets) + '\nscore fit {\n  rule "r" +1 when l39\n}\n'
-    with pytest.raises(CompileError) as err:
+    with pytest.raises(CompileError) as err:  # written out, 2^40 parts: it would never end
         compile_source(text, "lets.score")
-    [d] = err.value.diagnostics
-    assert d.message.startswith("`l") and "too large with its lets written out" in d.message
+    [d] = err.value.diagnostics  # too deep long before too large
+    first = MAX_NESTING // 2
+    assert d.message.startswith(f"`l{first}` is nested too deeply with `l{first - 1}` written out")
+
+
+def _compile_error(text: str) -> list:
+    try:
+        compile_source(text, "x.score")
+    except CompileError as err:
+        assert all(d.span is not None for d in err.diagnostics)
+        return err.diagnostics
+    return []
+
+
+def test_a_chain_of_plain_aliases_is_an_error_not_a_recursion_error():
+    lets = ["let a0 = employees"] + [f"let a{i} = a{i - 1}" for i in range(1, 200)]
+    [d] = _compile_error(SCHEMA5 + "\n".join(lets) + '\nscore f {\n  rule "r" +1 when a199 > 3\n}\n')
+    assert "nested too deeply" in d.message and d.span.line > 6
+
+
+def test_a_cycle_of_250_lets_is_reported_as_a_cycle():
+    lets = ["let a0 = a249"] + [f"let a{i} = a{i - 1}" for i in range(1, 250)]
+    [d] = _compile_error(SCHEMA5 + "\n".join(lets) + '\nscore f {\n  rule "r" +1 when a0 > 3\n}\n')
+    assert d.message == ("`a0` is defined in terms of itself: a0 -> a249 -> a248 -> a247 -> … "
+                         "-> a2 -> a1 -> a0")
+    assert (d.span.line, d.span.column) == (6, 5)
+
+
+def test_lets_joining_chains_end_to_end_count_every_operator():
+    chain = " + 1" * 10
+    lets = ["let a0 = employees" + chain] + [f"let a{i} = a{i - 1}{chain}" for i in range(1, 10)]
+    [d] = _compile_error(SCHEMA5 + "\n".join(lets) + '\nscore f {\n  rule "r" +1 when a9 > 3\n}\n')
+    assert "nested too deeply with `a0` written out" in d.message
+
+
+def test_within_on_a_chain_of_filter_lets_counts_a_level_each():
+    lets = ['let f0 = event page_view where page == "x"'] + [
+        f"let f{i} = f{i - 1} within {i + 1}d" for i in range(1, 30)]
+    [d] = _compile_error(SCHEMA5 + "\n".join(lets)
+                         + '\nscore f {\n  rule "r" +1 when count(f29) > 0\n}\n')
+    assert "nested too deeply" in d.message
+
+
+def test_an_event_field_in_a_filter_is_not_the_let_of_the_same_name():
+    # `page` inside the filter is the event field, so neither a cycle nor too deep
+    deep = "1 - (" * (MAX_NESTING - 4) + "employees" + ")" * (MAX_NESTING - 4)
+    text = (SCHEMA5 + f"let page = {deep} > 3\n"
+            'let pricing = event where not not not not page == "/pricing"\n'
+            "score f {\n  rule \"r\" +1 per pricing\n  rule \"p\" +1 when page\n}\n")
+    assert _compile_error(text) == []
+
+
+def test_a_wide_let_used_everywhere_is_bounded_for_the_whole_model():
+    # 5 000 parts written out in each of 100 rules: 500 000 parts of SQL and Python
+    wide = " or ".join(f'title == "t{i}"' for i in range(1_700))
+    rules = "".join(f'  rule "r{j}" +1 when wide and employees > {j}\n' for j in range(100))
+    [d] = _compile_error(SCHEMA5 + f"let wide = {wide}\nscore f {{\n" + rules + "}\n")
+    assert d.message == ("expression too large with its lets written out (a model may have "
+                         "300,000 parts)")
+    assert d.span.line > 7
+
+
+def test_nested_divisions_do_not_repeat_the_divisor_in_sql():
+    from leadscore.backends.dialects import SQLITE
+    from leadscore.backends.sql import to_sql
+
+    model = compile_source(SCHEMA5 + 'score f {\n  rule "r" +1 when '
+                           + "1 / (" * 14 + "employees" + ")" * 14 + " > 1\n}\n")
+    assert len(to_sql(model, SQLITE)) < 5_000
+
+
+@pytest.mark.parametrize("text", [
+    'score s {\n  rule "r" +1 per event\n    page_view wher page == "x"\n}\n',
+    "tiers { cold  # leads with no event\n  warm 10 }\n",
+], ids=["filter-on-two-lines", "event-in-a-comment"])
+def test_the_trailing_event_hint_is_only_for_a_gate(text):
+    with pytest.raises(CompileError) as err:
+        compile_source(SCHEMA5 + text, "x.score")
+    assert "as its event type" not in (err.value.diagnostics[0].hint or "")
 
 
 # ---------------------------------------------------------------- measuring limits (not a test)

@@ -59,9 +59,10 @@ class _Gen:
         self.local.update({f"b:{b.name}": f"b{i}" for i, b in enumerate(model.bindings)})
         self.alias: dict[str, str] = {}  # binding -> the name it renames (lead evaluator only)
         self.used_lead_fields = self.lead_fields
-        # Text tests of one event field (starts_with, contains, matches, ...), evaluated by the
-        # caller once per distinct value and passed as boolean columns `d0`, `d1`, ...: a page
-        # column repeats a few hundred values over millions of events.
+        # Regex tests of one event field, evaluated by the caller once per distinct value and
+        # passed as boolean columns `d0`, `d1`, ...: a page column repeats a few hundred values
+        # over millions of events. (Not the cheap tests: starts_with in the loop costs less than
+        # a column of results per test.)
         self.derive = False
         self.derived: dict[tuple, int] = {}
 
@@ -203,7 +204,7 @@ class _Gen:
             if not self.nullable(a[0]):  # e.g. `(0.0 + 0.0) is None`: also a SyntaxWarning
                 return "False"
             return f"({self.expr(a[0])} is None)"
-        if op in ("str_test", "regex") and self.derive and self._derivable(e):
+        if op == "regex" and self.derive and a[0].op == "ev_field":
             return f"d{self.derived.setdefault(a, len(self.derived))}"
         if op == "str_test":
             test, value_e, needle_e = a
@@ -233,11 +234,6 @@ class _Gen:
                 out = f"({self.expr(value)} if {self.expr(cond)} else {out})"
             return out
         raise AssertionError(f"unknown IR op {op!r}")
-
-    def _derivable(self, e: ir.E) -> bool:
-        """A test of an event text field against a constant."""
-        value_e = e.args[1] if e.op == "str_test" else e.args[0]
-        return value_e.op == "ev_field" and (e.op == "regex" or e.args[2].op == "const")
 
     # ------------------------------------------------------------ aggregates
     def split_type(self, where: ir.E) -> tuple[tuple[str, ...] | None, ir.E]:
@@ -317,16 +313,9 @@ class _Gen:
         return [f"{head}for {unpack} in _islice(events, n):"] + lines
 
     def derived_tests(self) -> list[tuple[str, Callable[[str | None], bool]]]:
-        """(event field, test) for each derived column, in column order."""
-        out = []
-        for args in self.derived:  # dicts keep insertion order: d0, d1, ...
-            if len(args) == 3:
-                test, value_e, needle_e = args
-                out.append((value_e.args[0], _text_test(test, needle_e.args[0])))
-            else:
-                value_e, pattern = args
-                out.append((value_e.args[0], _regex_test(compile_portable(pattern).python)))
-        return out
+        """(event field, test) for each derived column, in column order (d0, d1, ...)."""
+        return [(value_e.args[0], _regex_test(compile_portable(pattern).python))
+                for value_e, pattern in self.derived]
 
     # ------------------------------------------------------------ function
     def source(self) -> str:
@@ -376,14 +365,6 @@ class _Gen:
 
     def output_tuple(self) -> str:
         return "(" + ", ".join(["key"] + [self.local["b:" + name] for _, name in self.m.outputs]) + ")"
-
-
-def _text_test(test: str, needle: str) -> Callable[[str | None], bool]:
-    if test == "starts_with":
-        return lambda v: v is not None and v.startswith(needle)
-    if test == "ends_with":
-        return lambda v: v is not None and v.endswith(needle)
-    return lambda v: v is not None and needle in v
 
 
 def _regex_test(pattern: str) -> Callable[[str | None], bool]:

@@ -168,15 +168,14 @@ class _SqlGen:
             return _col(self.binding_cols[a[0]])
         if op in ARITH:
             left, right = self.expr(a[0]), self.expr(a[1])
+            if op == "div" and not (a[1].op == "const" and a[1].args[0]):
+                # division by zero gives missing; NULLIF neither repeats the divisor (a CASE
+                # would, doubling the SQL at every nested division) nor nests a level
+                right = exp.Nullif(this=right, expression=self.num(0))
             # a left operand of the same precedence is a chain (`a + b + c`): written without
             # parentheses it does not nest, which engines with shallow parsers need
             chained = isinstance(left, (exp.Add, exp.Sub) if op in ("add", "sub") else (exp.Mul, exp.Div))
-            node = ARITH[op](this=left if chained else _p(left), expression=_p(right))
-            if op == "div" and not (a[1].op == "const" and a[1].args[0]):
-                return exp.Case(ifs=[exp.If(this=exp.EQ(this=right.copy(),
-                                                         expression=self.num(0)),
-                                            true=exp.Null())], default=node)
-            return node
+            return ARITH[op](this=left if chained else _p(left), expression=_p(right))
         if op == "neg":
             return exp.Neg(this=_p(self.expr(a[0])))
         if op == "min":

@@ -36,7 +36,7 @@ MAX_POINTS = 1e12
 RESERVED_TIERS = {"disqualified"}
 # An expression with the lets it uses written out (lets are inlined) nests at most MAX_NESTING
 # levels: the SQL parsers of SQLite and DataFusion take little more.
-MAX_SIZE = 1_000_000  # parts of an expression, lets written out (a let used twice counts twice)
+MAX_SIZE = 300_000  # parts of a model with its lets written out (20 000 rules: ~120 000)
 TYPE_WORDS = {ir.NUMBER: "a number", ir.TEXT: "text", ir.BOOL: "a condition",
               ir.TIMESTAMP: "a timestamp", FILTER: "an event filter"}
 
@@ -132,10 +132,6 @@ class Checked:
     account: CheckedAccount | None = None
 
 
-class _Silenced(Exception):
-    pass
-
-
 @dataclass
 class _Let:
     decl: ast.LetDecl
@@ -148,7 +144,6 @@ class Checker:
         self.module = module
         self.diagnostics: list[Diagnostic] = []
         self.lets: dict[str, _Let] = {}
-        self.let_stack: list[str] = []
         self.scores: dict[str, ast.ScoreDecl] = {}
         self.aggregates: dict[tuple, ir.Aggregate] = {}
         self.regexes: dict[str, str] = {}
@@ -468,68 +463,84 @@ class Checker:
 
     # ---------------------------------------------------------------- limits
     def _within_limits(self, items) -> bool:
-        """Report expressions too deep or too large once their lets are written out.
+        """Report let cycles, and expressions too deep or too large once their lets are
+        written out; False when a limit is passed (checking would recurse past it).
 
         Measured without recursion, before anything walks the expressions recursively: a
         chain of lets nests as deep as the expression it stands for, and a let used twice in
         each of a chain of lets doubles the expression at every step.
         """
+        order, cycles = _let_order(self.lets, self.event_fields)
+        for cycle in cycles:
+            shown = cycle if len(cycle) <= 8 else cycle[:4] + ["…"] + cycle[-3:]
+            self.error(f"`{cycle[0]}` is defined in terms of itself: " + " -> ".join(shown),
+                       self.lets[cycle[0]].decl.name.span)
+            for name in cycle:
+                self.lets[name].broken = self.lets[name].checked = True
         before = len(self.diagnostics)
         measured: dict[str, tuple[int, int]] = {}  # let -> (depth, size) written out
-        too_big: set[str] = set()  # lets already reported: their uses are not
-        for name in _let_order(self.lets):
-            if self._measure(self.lets[name].decl.value, measured, too_big, f"`{name}` is",
-                             name):
-                too_big.add(name)
+        quiet = {name for c in cycles for name in c}  # lets already reported: uses are not
+        for name in order:
+            if name not in quiet and self._measure(self.lets[name].decl.value, measured, quiet,
+                                                   f"`{name}` is", let=name) is None:
+                quiet.add(name)
                 self.lets[name].broken = self.lets[name].checked = True
-        for root in _expression_roots(items):
-            self._measure(root, measured, too_big, "expression")
+        total = 0
+        for root, account in _expression_roots(items):
+            total += self._measure(root, measured, quiet, "expression", account=account,
+                                   budget=MAX_SIZE - total) or 0
+            if len(self.diagnostics) > before:
+                break
         return len(self.diagnostics) == before
 
-    def _measure(self, root: ast.Expr, measured: dict[str, tuple[int, int]], too_big: set[str],
-                 what: str, let: str | None = None) -> bool:
-        """Whether `root` is past a limit (reported here); a let's extent goes to `measured`."""
-        stack = [(root, 1)]
+    def _measure(self, root: ast.Expr, measured: dict[str, tuple[int, int]], quiet: set[str],
+                 what: str, let: str | None = None, account: bool = False,
+                 budget: int = MAX_SIZE) -> int | None:
+        """`root`'s size with its lets written out, or None past a limit (reported here,
+        unless it is a let already reported); a let's extent goes to `measured`.
+
+        A use of a let is a level of its own (checking it recurses once more), a `within`
+        on it another. Inside an event filter an event field hides a let of the same name;
+        in an account block `score` is the account's score.
+        """
+        stack = [(root, 1, False)]
         deepest = size = 0
         while stack:
-            node, depth = stack.pop()
+            node, depth, in_event = stack.pop()
             name = node.name.text if isinstance(node, ast.NameRef) else None
-            if name in too_big:
-                return True
-            if name in measured:
+            if name is not None and ((in_event and name in self.event_fields)
+                                     or (account and name == "score") or name not in self.lets):
+                name = None
+            if name in quiet:
+                return None
+            if name is not None and name in measured:
                 inner, parts = measured[name]
-                depth, size = depth - 1 + inner, size + parts
+                depth, size = depth + inner + (node.within is not None), size + parts
             else:
                 size += 1
-                stack.extend((child, depth + (0 if _chained(node, child) else 1))
-                             for child in _sub_expressions(node))
+                inside = in_event or isinstance(node, ast.EventFilter)
+                stack.extend((child, depth + 1, inside) for child in _sub_expressions(node))
             deepest = max(deepest, depth)
             if depth > MAX_NESTING:
                 how = f" with `{name}` written out" if name in measured else ""
                 self.error(f"{what} nested too deeply{how} (more than {MAX_NESTING} levels)",
                            node.span, hint=_DEPTH_HINT if how else
                            "split the expression into rules or simpler conditions")
-                return True
-            if size > MAX_SIZE:
-                self.error(f"{what} too large with its lets written out (more than "
+                return None
+            if size > budget:
+                self.error(f"{what} too large with its lets written out (a model may have "
                            f"{MAX_SIZE:,} parts)", node.span, hint=_DEPTH_HINT)
-                return True
+                return None
         if let is not None:
             measured[let] = (deepest, size)
-        return False
+        return size
 
     def _check_let(self, let: _Let) -> None:
         if let.checked:
             return
         let.checked = True
         before = len(self.diagnostics)
-        self.let_stack.append(let.decl.name.text)
-        try:
-            self.resolve(let.decl.value, Ctx("any", "a let"))
-        except _Silenced:
-            pass
-        finally:
-            self.let_stack.pop()
+        self.resolve(let.decl.value, Ctx("any", "a let"))
         if len(self.diagnostics) > before:
             let.broken = True
 
@@ -901,26 +912,16 @@ class Checker:
 
     def _let(self, name: ast.Name, ctx: Ctx) -> tuple[ir.E, str]:
         text = name.text
-        let = self.lets[text]
-        if text in self.let_stack:
-            cycle = self.let_stack[self.let_stack.index(text):] + [text]
-            self.error(f"`{text}` is defined in terms of itself: " + " -> ".join(cycle),
-                       let.decl.name.span)
-            let.broken = True
-            raise _Silenced()
+        let = self.lets[text]  # cycles are reported (and their lets broken) up front
         self._check_let(let)
         if let.broken:
             return ir.FALSE, ERR
         saved = self.diagnostics
         self.diagnostics = []
-        self.let_stack.append(text)
         try:
             e, t = self.resolve(let.decl.value, ctx)
             inner = self.diagnostics
-        except _Silenced:
-            inner, e, t = [], ir.FALSE, ERR
         finally:
-            self.let_stack.pop()
             self.diagnostics = saved
         if inner:
             self.error(f"`{text}` cannot be used in {ctx.what}: {inner[0].message}", name.span,
@@ -1192,44 +1193,44 @@ def _sub_expressions(node: ast.Node) -> list[ast.Expr]:
     return out
 
 
-def _chained(parent: ast.Expr, child: ast.Expr) -> bool:
-    """`a + b + c` is one level: backends write such a chain without nesting it."""
-    return (isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp)
-            and child is parent.left and _PRECEDENCE[child.op] == _PRECEDENCE[parent.op])
-
-
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-
-
-def _expression_roots(items: list[ast.Node]) -> list[ast.Expr]:
-    """The outermost expressions of every declaration but the lets."""
-    roots: list[ast.Expr] = []
-    stack: list = [i for i in items if not isinstance(i, ast.LetDecl)]
+def _expression_roots(items: list[ast.Node]) -> list[tuple[ast.Expr, bool]]:
+    """The outermost expressions of every declaration but the lets, each with whether it is
+    in the account block."""
+    roots: list[tuple[ast.Expr, bool]] = []
+    stack: list = [(i, isinstance(i, ast.AccountDecl)) for i in items
+                   if not isinstance(i, ast.LetDecl)]
     while stack:
-        node = stack.pop()
+        node, account = stack.pop()
         if isinstance(node, ast.Expr):
-            roots.append(node)
+            roots.append((node, account))
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((x, account) for x in node)
         elif isinstance(node, ast.Node):
-            stack.extend(getattr(node, f.name) for f in fields(node) if f.name != "span")
+            stack.extend((getattr(node, f.name), account) for f in fields(node) if f.name != "span")
     return roots
 
 
-def _let_names(value: ast.Expr, lets) -> set[str]:
-    names, stack = set(), [value]
+def _let_names(value: ast.Expr, lets: dict, event_fields: dict) -> set[str]:
+    """The lets `value` uses (inside an event filter, an event field hides a let)."""
+    names: set[str] = set()
+    stack = [(value, False)]
     while stack:
-        node = stack.pop()
-        if isinstance(node, ast.NameRef) and node.name.text in lets:
+        node, in_event = stack.pop()
+        if isinstance(node, ast.NameRef) and node.name.text in lets and not (
+                in_event and node.name.text in event_fields):
             names.add(node.name.text)
-        stack.extend(_sub_expressions(node))
+        inside = in_event or isinstance(node, ast.EventFilter)
+        stack.extend((child, inside) for child in _sub_expressions(node))
     return names
 
 
-def _let_order(lets: dict) -> list[str]:
-    """Lets after the lets they use (a cycle is cut; the checker reports it)."""
+def _let_order(lets: dict, event_fields: dict) -> tuple[list[str], list[list[str]]]:
+    """(the lets after the lets they use, the cycles among them: each a path back to its
+    first let). Found without recursion, so a cycle of hundreds of lets is reported too."""
     order: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
     for root in lets:
         stack = [(root, False)]
         while stack:
@@ -1237,9 +1238,15 @@ def _let_order(lets: dict) -> list[str]:
             if leaving:
                 state[name] = 2
                 order.append(name)
+                path.pop()
             elif name not in state:
                 state[name] = 1
+                path.append(name)
                 stack.append((name, True))
-                stack.extend((d, False) for d in _let_names(lets[name].decl.value, lets)
-                             if d not in state)
-    return order
+                for dep in sorted(_let_names(lets[name].decl.value, lets, event_fields),
+                                  reverse=True):
+                    if state.get(dep) == 1:
+                        cycles.append(path[path.index(dep):] + [dep])
+                    elif dep not in state:
+                        stack.append((dep, False))
+    return order, cycles

@@ -17,9 +17,9 @@ from . import ast
 from .diagnostics import CompileError, Diagnostic, Source, Span, did_you_mean
 
 # Levels of an expression (check.py also counts the lets it uses, written out). The tightest
-# engine parsers, SQLite's and DataFusion's, fail at about 24.
-MAX_NESTING = 20
-MAX_CHAIN = 60  # operators in one arithmetic chain: the generated Python nests one per operator
+# engine parsers, SQLite's and DataFusion's, fail at 18 to 24 levels, by the expression.
+MAX_NESTING = 16
+MAX_CHAIN = MAX_NESTING - 2  # operators in one chain (`a + b + c`): each nests a level
 
 
 class _TooLong(Exception):
@@ -707,8 +707,9 @@ def _keywords(expected: set[str]) -> list[str]:
 def _token_hint(text: str, tok: Token, expected: set[str]) -> str | None:
     shown = str(tok)
     pos = tok.start_pos or 0
-    trailing_event = re.search(r"\bevent[ \t]*(?:#[^\n]*)?\n\s*([A-Za-z_]\w*)[ \t]*$", text[:pos])
-    if trailing_event:  # `require event` ending a tier line, the next tier read as a type
+    trailing_event = re.search(r"(?m)^[^#\n]*\brequire[ \t]+event[ \t]*(?:#[^\n]*)?\n\s*"
+                               r"([A-Za-z_]\w*)[ \t]*$", text[:pos])
+    if trailing_event:  # a gate `require event` ending a tier line, the next tier read as a type
         name = trailing_event.group(1)
         return (f"`event` at the end of a line takes `{name}` on the next line as its event type: "
                 f"write `(event)` for any event, or name the type")
