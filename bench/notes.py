@@ -172,10 +172,10 @@ load average (above) moves several of these figures by 20-50% between runs.
   tracking (~0.25 s; building the AST inside the LALR parse with `transformer=` would lose
   the positions of dropped keyword tokens, so spans would change), sqlglot printing
   (~0.07 s), Python's `compile` of the evaluator (~0.05 s).
-- **Python evaluator vs the fastest whole-job peer** (target 20x; **missed in the last three
-  full runs: 17x, 19x and 18x**). The fastest peer is json-logic as `datalogic-py`, whose core is Rust:
-  5 500 leads/s on the loaded EPYC, 7 700-8 100 on the Xeon, so the target needs 110 000-160 000
-  leads/s from the Python evaluator, which scores 88 000 (EPYC, 22x) to 137 000-142 000 (Xeon, 17-19x)
+- **Python evaluator vs the fastest whole-job peer** (target 20x; **missed in the last four
+  full runs: 17x, 19x, 18x and 18x**). The fastest peer is json-logic as `datalogic-py`, whose core is Rust:
+  5 500 leads/s on the loaded EPYC, 7 200-8 100 on the Xeon, so the target needs 110 000-160 000
+  leads/s from the Python evaluator, which scores 88 000 (EPYC, 22x) to 134 000-142 000 (Xeon, 17-19x)
   leads/s on the full data (from the fast loader's Arrow tables, which is what `leadscore run`
   hands it, 156 000 leads/s on the Xeon: 19.7x, still short). The issue's own figure for json-logic, 1 100 leads/s, is the pure
   Python package; against it the ratio is over 100x. DuckDB is 37-72x. Profile of
