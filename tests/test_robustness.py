@@ -876,6 +876,31 @@ def test_nested_divisions_do_not_repeat_the_divisor_in_sql():
     assert len(to_sql(model, SQLITE)) < 5_000
 
 
+def test_a_let_cycle_through_days_since_is_reported():
+    [d] = _compile_error(SCHEMA5 + "let x = days_since(x)\nscore f {\n  rule \"r\" +1 when x > 1\n}\n")
+    assert d.message == "`x` is defined in terms of itself: x -> x"
+
+
+def test_a_let_named_score_counts_in_the_account_score():
+    lets = "let s1 = employees / 2\n" + "".join(f"let s{i} = s{i - 1} / 2\n" for i in range(2, 8))
+    text = ("schema { lead { key id  field employees: int  field account: text } }\n" + lets
+            + "let score = s7 / 2\nscore f {\n  rule \"r\" +1 when employees > 1\n}\n"
+            + "account by account {\n  score = sum(score" + " / 2" * 12 + ")\n}\n")
+    [d] = _compile_error(text)
+    assert d.message.startswith("expression nested too deeply with `score` written out")
+
+
+def test_using_a_let_in_a_cycle_does_not_stop_the_size_limit():
+    lets = ("let l1 = " + " or ".join(["employees > 1"] * 100) + "\nlet l2 = "
+            + " or ".join(["l1"] * 100) + "\nlet l3 = " + " or ".join(["l2"] * 9)
+            + "\nlet c1 = c2\nlet c2 = c1\n")
+    diags = _compile_error(SCHEMA5 + lets + 'score f {\n  rule "a" +1 when '
+                           + " or ".join(["l3"] * 4) + " or c1\n}\n")
+    assert [d.message.split(" (")[0] for d in diags] == [
+        "`c1` is defined in terms of itself: c1 -> c2 -> c1",
+        "expression too large with its lets written out"]
+
+
 @pytest.mark.parametrize("text", [
     'score s {\n  rule "r" +1 per event\n    page_view wher page == "x"\n}\n',
     "tiers { cold  # leads with no event\n  warm 10 }\n",

@@ -471,7 +471,10 @@ class Checker:
         each of a chain of lets doubles the expression at every step.
         """
         order, cycles = _let_order(self.lets, self.event_fields)
-        for cycle in cycles:
+        heads: dict[str, list[str]] = {}
+        for cycle in cycles:  # one report per let, the first cycle found through it
+            heads.setdefault(cycle[0], cycle)
+        for cycle in heads.values():
             shown = cycle if len(cycle) <= 8 else cycle[:4] + ["…"] + cycle[-3:]
             self.error(f"`{cycle[0]}` is defined in terms of itself: " + " -> ".join(shown),
                        self.lets[cycle[0]].decl.name.span)
@@ -479,7 +482,7 @@ class Checker:
                 self.lets[name].broken = self.lets[name].checked = True
         before = len(self.diagnostics)
         measured: dict[str, tuple[int, int]] = {}  # let -> (depth, size) written out
-        quiet = {name for c in cycles for name in c}  # lets already reported: uses are not
+        quiet = {name for c in cycles for name in c}  # lets reported: not measured, leaves
         for name in order:
             if name not in quiet and self._measure(self.lets[name].decl.value, measured, quiet,
                                                    f"`{name}` is", let=name) is None:
@@ -487,39 +490,39 @@ class Checker:
                 self.lets[name].broken = self.lets[name].checked = True
         total = 0
         for root, account in _expression_roots(items):
-            total += self._measure(root, measured, quiet, "expression", account=account,
-                                   budget=MAX_SIZE - total) or 0
-            if len(self.diagnostics) > before:
+            size = self._measure(root, measured, quiet, "expression", account=account,
+                                 budget=MAX_SIZE - total)
+            if size is None:
                 break
+            total += size
         return len(self.diagnostics) == before
 
     def _measure(self, root: ast.Expr, measured: dict[str, tuple[int, int]], quiet: set[str],
                  what: str, let: str | None = None, account: bool = False,
                  budget: int = MAX_SIZE) -> int | None:
-        """`root`'s size with its lets written out, or None past a limit (reported here,
-        unless it is a let already reported); a let's extent goes to `measured`.
+        """`root`'s size with its lets written out, or None past a limit (reported here; a let
+        built on one already reported is quiet); a let's extent goes to `measured`. In an
+        expression, a reported let counts as one part.
 
         A use of a let is a level of its own (checking it recurses once more), a `within`
-        on it another. Inside an event filter an event field hides a let of the same name;
-        in an account block `score` is the account's score.
+        on it another. Inside an event filter an event field hides a let of the same name; in
+        an account rule or tier gate (`account`), `score` outside a roll-up is the account's.
         """
-        stack = [(root, 1, False)]
+        stack = [(root, 1, False, account)]
         deepest = size = 0
         while stack:
-            node, depth, in_event = stack.pop()
-            name = node.name.text if isinstance(node, ast.NameRef) else None
-            if name is not None and ((in_event and name in self.event_fields)
-                                     or (account and name == "score") or name not in self.lets):
-                name = None
-            if name in quiet:
-                return None
+            node, depth, in_event, in_rule = stack.pop()
+            name = _let_use(node, self.lets, self.event_fields, in_event, in_rule)
+            if let is not None and name in quiet:
+                return None  # a let built on a reported one is quiet too: no cascade
             if name is not None and name in measured:
                 inner, parts = measured[name]
-                depth, size = depth + inner + (node.within is not None), size + parts
-            else:
+                depth, size = depth + inner + _use_levels(node), size + parts
+            else:  # a let already reported (a cycle, too deep) counts as a leaf
                 size += 1
                 inside = in_event or isinstance(node, ast.EventFilter)
-                stack.extend((child, depth + 1, inside) for child in _sub_expressions(node))
+                rule = in_rule and not isinstance(node, ast.Aggregate)  # roll-ups see leads
+                stack.extend((child, depth + 1, inside, rule) for child in _sub_expressions(node))
             deepest = max(deepest, depth)
             if depth > MAX_NESTING:
                 how = f" with `{name}` written out" if name in measured else ""
@@ -1193,18 +1196,40 @@ def _sub_expressions(node: ast.Node) -> list[ast.Expr]:
     return out
 
 
+def _let_use(node: ast.Expr, lets: dict, event_fields: dict, in_event: bool,
+             in_account_rule: bool) -> str | None:
+    """The let `node` uses, if it names one the checker will resolve to that let."""
+    if isinstance(node, ast.NameRef):
+        name = node.name.text
+    elif isinstance(node, ast.Aggregate) and node.kind == "days_since_field" and node.field:
+        name = node.field.text  # `days_since(NAME)` may name a let holding a timestamp
+    else:
+        return None
+    if name not in lets or (in_event and name in event_fields) or (
+            in_account_rule and name == "score"):
+        return None
+    return name
+
+
+def _use_levels(node: ast.Expr) -> int:
+    """Levels a use of a let adds above the let's own: a `within`, a `days_since`."""
+    return 1 if isinstance(node, ast.Aggregate) or getattr(node, "within", None) else 0
+
+
 def _expression_roots(items: list[ast.Node]) -> list[tuple[ast.Expr, bool]]:
     """The outermost expressions of every declaration but the lets, each with whether it is
-    in the account block."""
+    an account rule or tier gate (where `score` is the account's score)."""
     roots: list[tuple[ast.Expr, bool]] = []
-    stack: list = [(i, isinstance(i, ast.AccountDecl)) for i in items
-                   if not isinstance(i, ast.LetDecl)]
+    stack: list = [(i, False) for i in items if not isinstance(i, ast.LetDecl)]
     while stack:
         node, account = stack.pop()
         if isinstance(node, ast.Expr):
             roots.append((node, account))
         elif isinstance(node, list):
             stack.extend((x, account) for x in node)
+        elif isinstance(node, ast.AccountDecl):
+            stack += [(node.score, False), (node.extra_scores, False), (node.rules, True),
+                      (node.tiers, True), (node.extra_tiers, True)]
         elif isinstance(node, ast.Node):
             stack.extend((getattr(node, f.name), account) for f in fields(node) if f.name != "span")
     return roots
@@ -1216,9 +1241,9 @@ def _let_names(value: ast.Expr, lets: dict, event_fields: dict) -> set[str]:
     stack = [(value, False)]
     while stack:
         node, in_event = stack.pop()
-        if isinstance(node, ast.NameRef) and node.name.text in lets and not (
-                in_event and node.name.text in event_fields):
-            names.add(node.name.text)
+        name = _let_use(node, lets, event_fields, in_event, False)
+        if name is not None:
+            names.add(name)
         inside = in_event or isinstance(node, ast.EventFilter)
         stack.extend((child, inside) for child in _sub_expressions(node))
     return names
