@@ -393,8 +393,9 @@ def test_the_columnar_reader_keeps_a_bom_that_opens_a_data_row(tmp_path):
 
     model = compile_source(SMALL)
     p = write(tmp_path / "e.csv", "lead_id,ts,kind,page\n\ufeffa,2026-02-01,open,/\n")
+    assert read_events(p, model.schema).leads == ["\ufeffa"]
     fast = fastload.read_events(p, model.schema)
-    assert fast is None or fast.leads == read_events(p, model.schema).leads == ["\ufeffa"]
+    assert fast is None or fast.leads == ["\ufeffa"]
 
 
 # ---------------------------------------------------------------- outputs

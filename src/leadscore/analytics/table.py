@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runtime.data import DataError, records
+from ..runtime.data import DataError, numbered_rows, records
 
 _POSITIVE = {"1", "true", "yes"}
 _NEGATIVE = {"0", "false", "no"}
@@ -48,6 +48,12 @@ def read_table(path: str | Path, delimiter: str | None = None,
     """Read every row of a CSV or Parquet file; with `row_key`, add that column holding each
     row's number (for files without an id column)."""
     header, recs = records(path, delimiter)
+    if row_key is not None:
+        if row_key in header:
+            raise DataError(f"{path}: already has a column {row_key!r}; use it as the key "
+                            "instead of the row number")
+        recs = numbered_rows(recs, len(header))
+        header = header + [row_key]
     width = len(header)
     rows = []
     for rowno, rec in recs:
@@ -55,13 +61,6 @@ def read_table(path: str | Path, delimiter: str | None = None,
         if len(rec) < width:
             rec += [None] * (width - len(rec))
         rows.append((rowno, rec))
-    if row_key is not None:
-        if row_key in header:
-            raise DataError(f"{path}: already has a column {row_key!r}; use it as the key "
-                            "instead of the row number")
-        header = header + [row_key]
-        for rowno, rec in rows:
-            rec.append(str(rowno))
     return Table(str(path), header, rows)
 
 

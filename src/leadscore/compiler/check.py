@@ -34,8 +34,6 @@ US_PER_DAY = 86_400_000_000
 MAX_DAYS = 100_000
 MAX_POINTS = 1e12
 RESERVED_TIERS = {"disqualified"}
-# An expression with the lets it uses written out (lets are inlined) nests at most MAX_NESTING
-# levels: the SQL parsers of SQLite and DataFusion take little more.
 MAX_SIZE = 300_000  # parts of a model with its lets written out (20 000 rules: ~120 000)
 TYPE_WORDS = {ir.NUMBER: "a number", ir.TEXT: "text", ir.BOOL: "a condition",
               ir.TIMESTAMP: "a timestamp", FILTER: "an event filter"}

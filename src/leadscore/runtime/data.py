@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -397,11 +397,16 @@ def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None
         if schema.lead_key in header:
             raise DataError(f"{path}: has a column {schema.lead_key!r}, the schema's key: use it "
                             "(leave out --row-key) or rename it")
-        width = len(header)
+        rows = numbered_rows(rows, len(header))
         header = header + [schema.lead_key]
-        rows = ((rowno, list(rec) + [None] * (width - len(rec)) + [str(rowno)])
-                for rowno, rec in rows)
     return leads_from_records(str(path), header, rows, schema, strict)
+
+
+def numbered_rows(rows: Iterable[tuple[int, list]], width: int) -> Iterator[tuple[int, list]]:
+    """Each record padded to `width` values, then its row number: the key of a file without
+    one (a row with more values than the header keeps them, to be rejected)."""
+    for rowno, rec in rows:
+        yield rowno, list(rec) + [None] * (width - len(rec)) + [str(rowno)]
 
 
 def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,

@@ -24,29 +24,25 @@ COLUMNAR_MIN_EVENTS = 20_000  # below this, grouping in plain Python beats numpy
 PROGRESS_STEP = 50_000  # leads per progress report
 
 
-class _FoldMemo(dict):
-    """Lower-cased text, computed once per distinct value: `map(memo.__getitem__, column)`
-    runs at C speed for the repeats that dominate real columns (types, pages, countries)."""
+class _Memo(dict):
+    """`fn` of each distinct value, computed once: `map(memo.__getitem__, column)` runs at C
+    speed for the repeats that dominate real columns (types, pages, countries)."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        super().__init__()
+        self.fn = fn
 
     def __missing__(self, value: Any) -> Any:
-        out = self[value] = fold(value) if isinstance(value, str) else value
+        out = self[value] = self.fn(value)
         return out
 
 
-class _TestMemo(dict):
-    """A test's result per distinct value, like _FoldMemo."""
-
-    def __init__(self, test: Callable[[Any], bool]):
-        super().__init__()
-        self.test = test
-
-    def __missing__(self, value: Any) -> bool:
-        out = self[value] = self.test(value)
-        return out
+def _fold_value(value: Any) -> Any:
+    return fold(value) if isinstance(value, str) else value
 
 
 def _folded(values: list) -> list:
-    return list(map(_FoldMemo().__getitem__, values))
+    return list(map(_Memo(_fold_value).__getitem__, values))
 
 
 def _fold_all(uniques: list) -> list:
@@ -144,7 +140,7 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
     for c, kind in columns:
         c = _take(c, "raw", idx, None)[0]
         out.append(_folded(c) if kind == "lower" and not isinstance(c, repeat) else c)
-    return counts, out + [list(map(_TestMemo(test).__getitem__, out[1 + at])) for at, test in tests]
+    return counts, out + [list(map(_Memo(test).__getitem__, out[1 + at])) for at, test in tests]
 
 
 def run_python(model: ir.Model, leads: Leads, events: Events, as_of_us: int,
