@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cached_property
 
@@ -142,6 +143,13 @@ class Facts:
     @staticmethod
     def mods(r: ast.RuleDecl) -> dict[str, ast.RuleMod]:
         return {m.kind: m for m in r.mods}
+
+    def rule_caps(self, s: ast.ScoreDecl) -> Iterator[tuple[ast.RuleDecl, ast.RuleMod, float]]:
+        """(rule, its `cap`, the cap's value) for each rule of `s` with a cap."""
+        for r in s.rules:
+            cap = self.mods(r).get("cap")
+            if cap is not None:
+                yield r, cap, cap.value.value  # type: ignore[union-attr]
 
     def max_events(self, r: ast.RuleDecl) -> float:
         """The most events (or throttle periods) a rule can count."""

@@ -127,11 +127,7 @@ def uncapped_repeatable_rule(facts: Facts) -> Iterator[Hit]:
       "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the rule)")
 def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
     for s in facts.scores.values():
-        for r in s.rules:
-            cap = facts.mods(r).get("cap")
-            if cap is None:
-                continue
-            c = cap.value.value  # type: ignore[union-attr]
+        for r, cap, c in facts.rule_caps(s):
             pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
             if all(p <= 0 for p in pts) and any(p < 0 for p in pts) and c >= 0:
                 yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
@@ -164,11 +160,7 @@ def zero_points(facts: Facts) -> Iterator[Hit]:
       "a rule cap, score cap, floor or clamp bound that the values can never cross")
 def ineffective_cap(facts: Facts) -> Iterator[Hit]:
     for s in facts.scores.values():
-        for r in s.rules:
-            cap = facts.mods(r).get("cap")
-            if cap is None:
-                continue
-            c = cap.value.value  # type: ignore[union-attr]
+        for r, cap, c in facts.rule_caps(s):
             raw = facts.rule_bounds(r, capped=False)
             if c > 0 and 0 < raw.hi <= c:
                 yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
