@@ -115,14 +115,11 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
         counts = np.bincount(kept, minlength=len(keys)).tolist()
         raw_lists = any(isinstance(c, list) and kind == "raw" for c, kind in columns)
         idx = order.tolist() if raw_lists else []
-        out: list[Sequence] = [age[order].tolist()]
-        derived: dict[int, list[Sequence]] = {}
-        for i, (c, kind) in enumerate(columns):
-            mine = [test for at, test in tests if at == i]
-            taken = _take(c, kind, idx, order, mine)
-            out.append(taken[0])
-            derived[i] = taken[1:]
-        return counts, out + [derived[at].pop(0) for at, _ in tests]
+        taken = [_take(c, kind, idx, order, [test for at, test in tests if at == i])
+                 for i, (c, kind) in enumerate(columns)]
+        results = [iter(t[1:]) for t in taken]  # each column's tests, in the order of `tests`
+        return counts, ([age[order].tolist()] + [t[0] for t in taken]
+                        + [next(results[at]) for at, _ in tests])
     index = {k: i for i, k in enumerate(keys)}
     buckets: list[list[int] | None] = [None] * len(keys)
     for j, (lead, t) in enumerate(zip(leads, times)):
