@@ -1,181 +1,490 @@
-"""The intermediate representation: plain, serializable data.
+"""The intermediate representation: typed, plain, serializable data.
 
 This is the one contract between the front end (parse, check, lower) and the
-backends (Python, SQL). Everything semantic is decided before it: backends only
-translate these primitives, each of which has exactly one meaning.
+evaluators (generated Python, the interpreter, the stream, accounts, SQL). Everything
+semantic is decided before it; evaluators only translate these nodes, each of which
+has exactly one meaning.
 
 Per lead, evaluation is:
-1. `aggregates`: one pass over the lead's events with `age_us <= now` (age >= 0),
-   each aggregate folding the events its `where` keeps;
+1. `aggregates`: one fold per aggregate over the lead's events with age >= 0
+   (age = as_of - time, µs), each keeping the events its filter keeps (`Aggregate`,
+   and compiler/fold.py for what each fold function does);
 2. `bindings`, in order; each may use lead fields, aggregates and earlier bindings;
 3. `outputs`: the output columns, each naming a binding.
 
-Expression nodes (tuples in JSON: `{"op": ..., ...}`):
-- const(value): number (float), text (already lower-cased), bool, or null
-- field(name, type): a lead column; text values are compared lower-cased
-- ev_field(name, type), ev_type(), ev_age(): the current event (aggregates only);
-  ev_age is as_of - time in whole microseconds
-- agg(id), ref(name)
-- arithmetic: add, sub, mul, div (null if the divisor is 0), neg; null in, null out
-- min, max (inputs never null), floor, pow, coalesce(a, b)
-- whole_days(us) = floor(us / 86_400_000_000); days(us) = us / 86_400_000_000 (real)
-- age_us(field): as_of - a timestamp field, in microseconds; null if missing
-- cmp(op, left, right): never null; false when either side is null
-- and, or, not; in(value, items); str_test(op, value, needle)
-- regex(value, pattern): `pattern` is a validated, lower-cased portable regex
-  (compiler/regex.py); each backend renders it in its engine's spelling
-- is_null(value)
-- case(whens=[(cond, value)], else)
+Every node declares its named children (`CHILDREN`, like sqlglot's `arg_types`), so
+one generic `children()`/`walk()` serves every pass. Every node may carry the source
+span it came from; spans are left out of equality and hashing, so equal expressions
+from different places still deduplicate into one aggregate.
+
+Null rules (LANGUAGE.md, semantics 2): arithmetic is null in, null out (and division
+by zero is null); conditions are never null (a test on a null value is false);
+`min`/`max` inputs are never null; `coalesce` takes its fallback on null.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
-NUMBER, TEXT, BOOL, TIMESTAMP, NULL = "number", "text", "bool", "timestamp", "null"
+from .diagnostics import Span
+from .regex import PortableRegex
+
+NUMBER, TEXT, BOOL, TIMESTAMP = "number", "text", "bool", "timestamp"
+US_PER_DAY = 86_400_000_000
 
 
-@dataclass(frozen=True)
-class E:
-    """An expression node. `op` selects the meaning; `args` are child nodes or values."""
+# ---------------------------------------------------------------- expression nodes
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A typed expression. `key` names the operation; `CHILDREN` its sub-expressions."""
 
+    key: ClassVar[str] = ""
+    CHILDREN: ClassVar[tuple[str, ...]] = ()
+    TYPE: ClassVar[str] = NUMBER
+    span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
+
+    @property
+    def type(self) -> str:
+        return self.TYPE
+
+    def children(self) -> Iterator[Expr]:
+        for name in self.CHILDREN:
+            v = getattr(self, name)
+            if isinstance(v, tuple):
+                yield from v
+            elif v is not None:
+                yield v
+
+
+OPS: dict[str, type[Expr]] = {}
+
+
+def _op(key: str):
+    def register(cls):
+        cls.key = key
+        OPS[key] = cls
+        return cls
+    return register
+
+
+@_op("const")
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    """A number (float), text (already lower-cased), a bool, or null."""
+
+    value: float | str | bool | None
+    type: str
+
+
+@_op("field")
+@dataclass(frozen=True, slots=True)
+class Field(Expr):
+    """A lead column; text arrives lower-cased, timestamps as µs since the epoch."""
+
+    name: str
+    type: str
+
+
+@_op("ev_field")
+@dataclass(frozen=True, slots=True)
+class EvField(Expr):
+    """A column of the current event (inside aggregates only)."""
+
+    name: str
+    type: str
+
+
+@_op("ev_type")
+@dataclass(frozen=True, slots=True)
+class EvType(Expr):
+    """The current event's type, lower-cased."""
+
+    TYPE: ClassVar[str] = TEXT
+
+
+@_op("ev_age")
+@dataclass(frozen=True, slots=True)
+class EvAge(Expr):
+    """as_of - the current event's time, in whole microseconds (never negative)."""
+
+
+@_op("agg")
+@dataclass(frozen=True, slots=True)
+class Agg(Expr):
+    """The value of aggregate `id` for this lead (or this account)."""
+
+    id: str
+
+
+@_op("ref")
+@dataclass(frozen=True, slots=True)
+class Ref(Expr):
+    """The value of an earlier binding."""
+
+    name: str
+    type: str
+
+
+@_op("arith")
+@dataclass(frozen=True, slots=True)
+class Arith(Expr):
+    """`fn` is add, sub, mul or div; null in, null out; x / 0 is null."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
+    fn: str
+    left: Expr
+    right: Expr
+
+
+@_op("neg")
+@dataclass(frozen=True, slots=True)
+class Neg(Expr):
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("extreme")
+@dataclass(frozen=True, slots=True)
+class Extreme(Expr):
+    """`fn` is min or max of two numbers that are never null."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
+    fn: str
+    left: Expr
+    right: Expr
+
+
+@_op("floor")
+@dataclass(frozen=True, slots=True)
+class Floor(Expr):
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("pow")
+@dataclass(frozen=True, slots=True)
+class Pow(Expr):
+    CHILDREN: ClassVar[tuple[str, ...]] = ("base", "exponent")
+    base: Expr
+    exponent: Expr
+
+
+@_op("coalesce")
+@dataclass(frozen=True, slots=True)
+class Coalesce(Expr):
+    """`value`, or `fallback` where it is null."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value", "fallback")
+    value: Expr
+    fallback: Expr
+
+
+@_op("whole_days")
+@dataclass(frozen=True, slots=True)
+class WholeDays(Expr):
+    """floor(µs / 86 400 000 000), a float."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("days")
+@dataclass(frozen=True, slots=True)
+class Days(Expr):
+    """µs / 86 400 000 000, a real number of days."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("age_us")
+@dataclass(frozen=True, slots=True)
+class AgeUs(Expr):
+    """as_of - a timestamp, in µs; null if the timestamp is."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("cmp")
+@dataclass(frozen=True, slots=True)
+class Cmp(Expr):
+    """`op` is ==, !=, <, <=, > or >=; false when either side is null."""
+
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
     op: str
-    args: tuple = ()
-    type: str = NUMBER
-
-    def to_json(self) -> Any:
-        def conv(a):
-            if isinstance(a, E):
-                return a.to_json()
-            if isinstance(a, tuple):
-                return [conv(x) for x in a]
-            return a
-
-        return {"op": self.op, "type": self.type, "args": [conv(a) for a in self.args]}
+    left: Expr
+    right: Expr
 
 
-def const(value, type_: str) -> E:
-    return E("const", (value,), type_)
+@_op("and")
+@dataclass(frozen=True, slots=True)
+class And(Expr):
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("items",)
+    items: tuple[Expr, ...]
 
 
-NULL_TEXT = const(None, TEXT)
-TRUE = const(True, BOOL)
-FALSE = const(False, BOOL)
+@_op("or")
+@dataclass(frozen=True, slots=True)
+class Or(Expr):
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("items",)
+    items: tuple[Expr, ...]
 
 
-def num(value: float) -> E:
-    return const(float(value), NUMBER)
+@_op("not")
+@dataclass(frozen=True, slots=True)
+class Not(Expr):
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
 
 
-def call(op: str, *args: E, type_: str = NUMBER) -> E:
-    return E(op, tuple(args), type_)
+@_op("in")
+@dataclass(frozen=True, slots=True)
+class In(Expr):
+    """Whether `value` is one of `items` (constants of its type); false on null."""
+
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+    items: tuple
 
 
-def cmp(op: str, left: E, right: E) -> E:
-    return E("cmp", (op, left, right), BOOL)
+@_op("str_test")
+@dataclass(frozen=True, slots=True)
+class StrTest(Expr):
+    """`test` is starts_with, ends_with or contains; false when either side is null."""
+
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value", "needle")
+    test: str
+    value: Expr
+    needle: Expr
 
 
-def and_(*items: E) -> E:
+@_op("regex")
+@dataclass(frozen=True, slots=True)
+class Regex(Expr):
+    """An unanchored search of a validated, lower-cased portable pattern (compiler/regex.py);
+    each evaluator renders it in its engine's spelling. False on null."""
+
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+    pattern: PortableRegex
+
+
+@_op("is_null")
+@dataclass(frozen=True, slots=True)
+class IsNull(Expr):
+    TYPE: ClassVar[str] = BOOL
+    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
+    value: Expr
+
+
+@_op("when")
+@dataclass(frozen=True, slots=True)
+class When(Expr):
+    """One branch of a `Case` (not an expression on its own)."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("cond", "value")
+    cond: Expr
+    value: Expr
+
+    @property
+    def type(self) -> str:
+        return self.value.type
+
+
+@_op("case")
+@dataclass(frozen=True, slots=True)
+class Case(Expr):
+    """The value of the first branch whose condition holds, else `default`."""
+
+    CHILDREN: ClassVar[tuple[str, ...]] = ("whens", "default")
+    whens: tuple[When, ...]
+    default: Expr
+    type: str
+
+
+# ---------------------------------------------------------------- building and walking
+NULL_TEXT = Const(None, TEXT)
+NULL_NUMBER = Const(None, NUMBER)
+TRUE = Const(True, BOOL)
+FALSE = Const(False, BOOL)
+AGE = EvAge()
+
+
+def num(value: float, span: Span | None = None) -> Const:
+    return Const(float(value), NUMBER, span=span)
+
+
+def text(value: str | None, span: Span | None = None) -> Const:
+    return Const(value, TEXT, span=span)
+
+
+def and_(*items: Expr, span: Span | None = None) -> Expr:
     items = tuple(i for i in items if i != TRUE)
     if not items:
         return TRUE
     if len(items) == 1:
         return items[0]
-    return E("and", items, BOOL)
+    return And(items, span=span)
 
 
-def or_(*items: E) -> E:
-    if len(items) == 1:
-        return items[0]
-    return E("or", tuple(items), BOOL)
+def case(whens: list[tuple[Expr, Expr]], default: Expr, type_: str,
+         span: Span | None = None) -> Expr:
+    if not whens:
+        return default
+    return Case(tuple(When(c, v, span=c.span) for c, v in whens), default, type_, span=span)
 
 
-def not_(item: E) -> E:
-    return E("not", (item,), BOOL)
+def conjuncts(e: Expr) -> list[Expr]:
+    """The items of nested `and`s, left to right."""
+    out: list[Expr] = []
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, And):
+            stack.extend(reversed(x.items))
+        else:
+            out.append(x)
+    return out
 
 
-def case(whens: list[tuple[E, E]], else_: E, type_: str) -> E:
-    return E("case", (tuple((c, v) for c, v in whens), else_), type_)
+def walk(root: Expr) -> Iterator[Expr]:
+    """Every node under `root` (itself included), parents before children; no recursion."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children())
 
 
-def ref(name: str, type_: str) -> E:
-    return E("ref", (name,), type_)
+def refs(e: Expr) -> set[str]:
+    return {n.name for n in walk(e) if isinstance(n, Ref)}
 
 
-def nullable(e: E, aggregates: dict[str, Aggregate], bindings: dict[str, Binding]) -> bool:
+def nullable(e: Expr, aggregates: dict[str, Aggregate], bindings: dict[str, Binding]) -> bool:
     """Whether `e` can evaluate to null (conditions never do)."""
-    op = e.op
-    if e.type == BOOL and op != "field" and op != "ev_field":
-        return op == "const" and e.args[0] is None
-    if op == "const":
-        return e.args[0] is None
-    if op in ("field", "ev_field", "age_us"):
+    if isinstance(e, (Field, EvField)):
         return True
-    if op == "div" and not (e.args[1].op == "const" and e.args[1].args[0]):
+    if e.type == BOOL:
+        return isinstance(e, Const) and e.value is None
+    if isinstance(e, Const):
+        return e.value is None
+    if isinstance(e, AgeUs):
         return True
-    if op in ("ev_type", "ev_age"):
+    if isinstance(e, Arith) and e.fn == "div" and not (isinstance(e.right, Const) and e.right.value):
+        return True
+    if isinstance(e, (EvType, EvAge, Extreme)):
         return False
-    if op == "agg":
-        return aggregates[e.args[0]].fn in ("min", "max", "avg")
-    if op == "ref":
-        return bindings[e.args[0]].nullable
-    if op == "coalesce":
-        return nullable(e.args[1], aggregates, bindings)
-    if op in ("min", "max"):
-        return False
-    if op == "case":
-        whens, else_ = e.args
-        return any(nullable(v, aggregates, bindings) for _, v in whens) or nullable(
-            else_, aggregates, bindings)
-    return any(nullable(a, aggregates, bindings) for a in e.args if isinstance(a, E))
+    if isinstance(e, Agg):
+        return aggregates[e.id].fn in ("min", "max", "avg")
+    if isinstance(e, Ref):
+        return bindings[e.name].nullable
+    if isinstance(e, Coalesce):
+        return nullable(e.fallback, aggregates, bindings)
+    if isinstance(e, Case):
+        return any(nullable(w.value, aggregates, bindings) for w in e.whens) or nullable(
+            e.default, aggregates, bindings)
+    return any(nullable(c, aggregates, bindings) for c in e.children())
 
 
-@dataclass(frozen=True)
+# ---------------------------------------------------------------- aggregates and the model
+@dataclass(frozen=True, slots=True)
+class Fade:
+    """An event's weight falling with its age: `half_life` 0.5^(days/H) or `lifespan`
+    max(0, 1 - days/L). The formula lives here, once; the stream keeps each kind's state
+    its own way (runtime/stream.py) from `kind` and `days`."""
+
+    kind: str  # half_life | lifespan
+    days: int
+
+    def weight(self, age: Expr = AGE) -> Expr:
+        days = Days(age)
+        if self.kind == "half_life":
+            return Pow(num(0.5), Arith("div", days, num(self.days)))
+        return Extreme("max", num(0), Arith("sub", num(1), Arith("div", days, num(self.days))))
+
+
+@dataclass(frozen=True, slots=True)
 class Aggregate:
-    """One fold over a lead's events: fn(value) over the events where `where` holds.
+    """One fold over a lead's events: `fn` (compiler/fold.py) of a per-event value over
+    the events `where` keeps, younger than `window` days if given.
 
-    fn: count (value unused) | sum | min | max | count_distinct. Over no events,
-    count and count_distinct give 0, sum 0.0, min and max null.
+    The per-event value is `value` (event fields, or the age for the newest/oldest event),
+    or the event's `fade` weight, or its `period` (floor(age / period days), for
+    `at most once per`). `where` and `value` never read the age otherwise, so the stream
+    can keep a state per aggregate from these fields alone.
     """
 
     id: str
     fn: str
-    where: E
-    value: E | None = None
+    where: Expr
+    value: Expr | None = None
+    window: int | None = None  # days
+    fade: Fade | None = None
+    period: int | None = None  # days
+    span: Span | None = field(default=None, compare=False)
 
-    def to_json(self) -> dict:
-        return {"id": self.id, "fn": self.fn, "where": self.where.to_json(),
-                "value": self.value.to_json() if self.value is not None else None}
+    def event_filter(self) -> Expr:
+        """The whole per-event filter, the window included."""
+        if self.window is None:
+            return self.where
+        return and_(self.where, Cmp("<", AGE, num(self.window * US_PER_DAY)))
+
+    def event_value(self) -> Expr | None:
+        """The whole per-event value: the field value, the fade weight or the period."""
+        if self.fade is not None:
+            return self.fade.weight()
+        if self.period is not None:
+            return Floor(Arith("div", AGE, num(self.period * US_PER_DAY)))
+        return self.value
+
+    def children(self) -> Iterator[Expr]:
+        yield self.where
+        if self.value is not None:
+            yield self.value
 
 
 @dataclass
 class Binding:
     name: str
-    expr: E
+    expr: Expr
     nullable: bool = False
     stage: int = 0
 
-    def to_json(self) -> dict:
-        return {"name": self.name, "stage": self.stage, "nullable": self.nullable,
-                "expr": self.expr.to_json()}
+
+@dataclass(frozen=True)
+class Gate:
+    """A tier gate as written, for explain output."""
+
+    text: str
+    span: Span | None = None
 
 
 @dataclass
 class RuleInfo:
-    """Where a rule's numbers live, for explain output."""
+    """Where a rule's numbers live, for explain and coverage."""
 
     score: str
     label: str
     kind: str
     count: str | None  # binding with the number of matching events (event rules)
     points: str  # binding with the rule's contribution
-    line: int
+    span: Span | None = None
     cap: float | None = None
 
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
+    @property
+    def line(self) -> int:
+        return self.span.line if self.span else 0
 
 
 @dataclass
@@ -190,15 +499,21 @@ class Schema:
     event_types: list[str] = field(default_factory=list)
     event_fields: dict[str, str] = field(default_factory=dict)
     event_table: str | None = None
-    # where each column is declared ("lead:industry" -> "model.score:12"), for data errors
-    origins: dict[str, str] = field(default_factory=dict)
+    # where each column is declared ("lead:industry" -> span), for data errors
+    origins: dict[str, Span] = field(default_factory=dict)
 
     @property
     def has_events(self) -> bool:
         return self.event_lead is not None
 
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
+
+def stages(bindings: list[Binding]) -> list[list[Binding]]:
+    out: list[list[Binding]] = []
+    for b in bindings:
+        while len(out) <= b.stage:
+            out.append([])
+        out[b.stage].append(b)
+    return out
 
 
 @dataclass
@@ -216,21 +531,11 @@ class Account:
     bindings: list[Binding]
     outputs: list[tuple[str, str]]  # (column, binding) after the account key column
     tiers: list[str]
-    rules: list[tuple[str, str, int]]  # label, binding, line
+    rules: list[RuleInfo]
 
     @property
     def stages(self) -> list[list[Binding]]:
-        out: list[list[Binding]] = []
-        for b in self.bindings:
-            while len(out) <= b.stage:
-                out.append([])
-            out[b.stage].append(b)
-        return out
-
-    def to_json(self) -> dict:
-        return {"field": self.field, "aggregates": [a.to_json() for a in self.aggregates],
-                "bindings": [b.to_json() for b in self.bindings],
-                "outputs": [list(o) for o in self.outputs], "tiers": self.tiers}
+        return stages(self.bindings)
 
 
 @dataclass
@@ -245,34 +550,41 @@ class Model:
     tiers: dict[str, list[str]]  # segment -> tier names, lowest first
     rules: list[RuleInfo]
     has_grade: bool
-    regexes: dict[str, str] = field(default_factory=dict)  # pattern -> "file:line:col"
     tests: list[dict] = field(default_factory=list)  # test blocks, as plain data
     account: Account | None = None
     sources: list[str] = field(default_factory=list)  # the files the model was built from
-    gates: dict[str, list[dict]] = field(default_factory=dict)  # gate binding -> source spans
+    gates: dict[str, list[Gate]] = field(default_factory=dict)  # gate binding -> its gates
 
     @property
     def stages(self) -> list[list[Binding]]:
-        out: list[list[Binding]] = []
-        for b in self.bindings:
-            while len(out) <= b.stage:
-                out.append([])
-            out[b.stage].append(b)
+        return stages(self.bindings)
+
+    @property
+    def regexes(self) -> dict[str, Span | None]:
+        """Every pattern the model uses -> where it is first used (for engine errors)."""
+        out: dict[str, Span | None] = {}
+        for root in _roots(self):
+            for n in walk(root):
+                if isinstance(n, Regex):
+                    out.setdefault(n.pattern.source, n.span)
         return out
 
     def to_json(self) -> dict:
-        return {
-            "model": {"name": self.name, "version": self.version},
-            "schema": self.schema.to_json(),
-            "aggregates": [a.to_json() for a in self.aggregates],
-            "bindings": [b.to_json() for b in self.bindings],
-            "outputs": [list(o) for o in self.outputs],
-            "scores": self.scores,
-            "tiers": self.tiers,
-            "rules": [r.to_json() for r in self.rules],
-            "account": self.account.to_json() if self.account else None,
-            "tests": self.tests,
-        }
+        from .ir_json import to_json
+
+        return to_json(self)
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False)
+        return json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+
+
+def _roots(m: Model) -> Iterator[Expr]:
+    for a in m.aggregates:
+        yield from a.children()
+    for b in m.bindings:
+        yield b.expr
+    if m.account:
+        for a in m.account.aggregates:
+            yield from a.children()
+        for b in m.account.bindings:
+            yield b.expr
