@@ -1,4 +1,4 @@
-"""Account roll-ups on both backends: a Python post-pass and a SQL query over scored leads.
+"""Account roll-ups in Python: a post-pass over scored leads (backends/account_sql.py: in SQL).
 
 Members are leads whose account field is present and that are not disqualified. A
 member expression uses the lead's fields and its scores (`score:NAME`, `total`), so
@@ -10,12 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sqlglot import exp
-
 from ..compiler import ir
-from .dialects import DUCKDB, Dialect
 from .python import _Gen
-from .sql import _col, _id, _p, _SqlGen, _table, build_query
 
 
 class _AccountGen(_Gen):
@@ -97,51 +93,4 @@ def compile_accounts_python(model: ir.Model) -> Callable:
     return namespace["accounts"]
 
 
-def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
-                  leads: str | None = None, events: str | None = None) -> exp.Select:
-    """The account roll-up as one query: the lead query, then GROUP BY the account field."""
-    acc = model.account
-    scored = build_query(model, dialect, as_of_us, leads, events)
-    scored.set("expressions", [exp.Star()])
-    scored.set("order", None)
-    scored.set("settings", None)
-    gen = _SqlGen(model, dialect, as_of_us)
-    gen.aggs = {a.id: a for a in acc.aggregates}
-    gen.bindings = {**gen.bindings, **{b.name: b for b in acc.bindings}}
-    gen.binding_cols.update({b.name: f"c{i}" for i, b in enumerate(acc.bindings)})
-    key = _col(gen.lead_cols[acc.field])
-    disq = _col(gen.binding_cols["disqualified_by"])
-    cols: list[exp.Expression] = [exp.alias_(key.copy(), "acct_k", quoted=True)]
-    for a in acc.aggregates:
-        cond = gen.pred(a.where)
-        if a.fn == "count":
-            node: exp.Expression = exp.Count(this=exp.Case(ifs=[exp.If(
-                this=cond, true=exp.Literal.number(1))]))
-        else:
-            value = exp.Case(ifs=[exp.If(this=cond, true=gen.value(a.value))])
-            node = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[a.fn](
-                this=value)
-            if a.fn == "sum":
-                node = exp.Coalesce(this=node, expressions=[gen.num(0)])
-        cols.append(exp.alias_(node, a.id, quoted=True))
-    member = exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
-                      exp.Is(this=disq, expression=exp.Null()))
-    grouped = exp.select(*cols).from_(_table("scored"), copy=False).where(member, copy=False) \
-        .group_by(key.copy(), copy=False)
-    ctes = [("scored", scored), ("acct", grouped)]
-    prev = "acct"
-    for i, stage in enumerate(acc.stages):
-        stage_cols = [exp.Star()] + [exp.alias_(gen.value(b.expr), gen.binding_cols[b.name],
-                                                quoted=True) for b in stage]
-        ctes.append((f"acct_s{i}", exp.select(*stage_cols).from_(_table(prev), copy=False)))
-        prev = f"acct_s{i}"
-    final = [exp.alias_(_col("acct_k", prev), acc.field, quoted=True)]
-    final += [exp.alias_(_col(gen.binding_cols[b], prev), c, quoted=True) for c, b in acc.outputs]
-    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k", prev),
-                                                                        copy=False)
-    for name, cte in ctes:
-        query = query.with_(_id(name), as_=cte, copy=False)
-    return dialect.finish(query)
-
-
-__all__ = ["account_query", "compile_accounts_python", "_p"]
+__all__ = ["compile_accounts_python"]

@@ -353,7 +353,7 @@ def _strict_stop(reject: Reject, strict: bool) -> None:
         raise DataError(f"{reject} (stopped by --strict)")
 
 
-def _key(value: Any) -> str | None:
+def lead_key(value: Any) -> str | None:
     """A lead key as text: the same lead whether a file stores it as text, int or float."""
     if value is None or value == "":
         return None
@@ -426,7 +426,7 @@ def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
             if len(rec) < width:
                 rec = list(rec) + [None] * (width - len(rec))
             try:
-                key = _key(rec[key_i])
+                key = lead_key(rec[key_i])
             except ValueError as err:
                 reject = Reject(path, rowno, schema.lead_key, str(rec[key_i]), str(err))
             else:
@@ -494,7 +494,7 @@ def _event_head(path: str, rowno: int, rec: list, schema: ir.Schema, lead_i: int
     for name, i, what in ((schema.event_lead, lead_i, "the event's lead key"),
                           (schema.event_type, type_i, "the event type")):
         try:
-            v = _key(rec[i]) if i == lead_i else convert(rec[i], "text")
+            v = lead_key(rec[i]) if i == lead_i else convert(rec[i], "text")
         except ValueError as err:
             return Reject(path, rowno, name, str(rec[i]), str(err))
         if v is None:

@@ -563,7 +563,7 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
         key_at = raw.header.index(key_name)
         for _, rec in records:
             try:
-                k = data._key(rec[key_at])
+                k = data.lead_key(rec[key_at])
             except ValueError:
                 continue
             if k in fast_keys:

@@ -99,7 +99,7 @@ def _normalize(rows: list, model: ir.Model) -> list[tuple]:
 
 def _sql(model: ir.Model, dialect: Dialect, as_of_us: int, tables: Tables) -> str:
     if _QUERY.get() == "accounts":
-        from ..backends.accounts import account_query
+        from ..backends.account_sql import account_query
 
         return account_query(model, dialect, as_of_us, tables.leads, tables.events).sql(
             dialect=dialect.sqlglot)
