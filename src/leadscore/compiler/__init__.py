@@ -1,33 +1,44 @@
-"""The compiler pipeline: source -> AST -> checked model -> IR."""
+"""The compiler pipeline: source -> AST -> checked model -> IR (or a saved IR file back in)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from ..gcpause import gc_paused
 from . import ir
 from .check import check
 from .diagnostics import CompileError, Diagnostic, Source, Span
 from .imports import resolve
+from .ir_json import from_json
 from .lower import lower
 from .parse import parse
 
 __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
-           "parse"]
+           "load_ir", "parse"]
 
 
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
     every diagnostic."""
-    with gc_paused():
-        resolved = resolve(text, path, read_source)
-        result = check(resolved.module)
-        errors = [d for d in result.diagnostics if d.severity == "error"]
-        if errors or result.checked is None:
-            raise CompileError(result.diagnostics, resolved.sources)
-        model = lower(result.checked)
+    resolved = resolve(text, path, read_source)
+    result = check(resolved.module)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors or result.checked is None:
+        raise CompileError(result.diagnostics, resolved.sources)
+    result.checked.sources = {p: s.text for p, s in resolved.sources.items()}
+    model = lower(result.checked)
     model.sources = resolved.files
     return model
+
+
+def load_ir(text: str, path: str = "<string>") -> ir.Model:
+    """A model saved by `leadscore compile --ir`; a file that is not one is a located error."""
+    try:
+        return from_json(json.loads(text))
+    except ValueError as err:  # json.JSONDecodeError is a ValueError too
+        diag = Diagnostic(f"cannot load the IR file: {err}", Span(path, 1, 1, 1, 2),
+                          hint="write one with `leadscore compile MODEL --ir`")
+        raise CompileError([diag], {path: Source(path, text)}) from None
 
 
 def read_source(path: str | Path) -> str:
@@ -49,4 +60,8 @@ def read_source(path: str | Path) -> str:
 
 
 def compile_file(path: str | Path) -> ir.Model:
-    return compile_source(read_source(path), str(path))
+    """Compile a `.score` file, or load a compiled `*.json` IR file as it was saved."""
+    text = read_source(path)
+    if str(path).lower().endswith(".json"):
+        return load_ir(text, str(path))
+    return compile_source(text, str(path))

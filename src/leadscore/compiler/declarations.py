@@ -1,0 +1,493 @@
+"""Declarations: the schema, scores and rules, decay, total, segments, tiers, grades, the
+account block and test blocks, each checked with located diagnostics.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import ast, ir
+from .checked import (
+    ERR,
+    FIELD_TYPES,
+    MAX_DAYS,
+    MAX_POINTS,
+    RESERVED_TIERS,
+    TYPE_WORDS,
+    CheckedAccount,
+    CheckedDecay,
+    CheckedRule,
+    CheckedScore,
+    CheckedTier,
+    Ctx,
+)
+from .diagnostics import Span, did_you_mean
+from .text import fold
+
+
+class Declarations:
+    """Checker stage 3 (a mixin of compiler/check.py `Checker`)."""
+
+    def _model(self, items) -> ast.ModelDecl | None:
+        models = [i for i in items if isinstance(i, ast.ModelDecl)]
+        for extra in models[1:]:
+            self.error("a file declares its model only once", extra.span)
+        return models[0] if models else None
+
+    def _field_type(self, fd: ast.FieldDecl) -> str | None:
+        t = fd.type.text
+        if t not in FIELD_TYPES:
+            self.error(f"unknown field type `{t}`", fd.type.span,
+                       hint="field types are " + ", ".join(FIELD_TYPES))
+            return None
+        return t
+
+    def _schema(self, items) -> None:
+        schemas = [i for i in items if isinstance(i, ast.SchemaDecl)]
+        if not schemas:
+            first = items[0].span if items else self.module.span
+            self.error("the model has no `schema` block", Span(first.path, first.line,
+                       first.column, first.line, first.column + 1),
+                       hint="declare `schema { lead { key id ... } }`")
+            return
+        for extra in schemas[1:]:
+            self.error("a model has one `schema` block", extra.span)
+        sd = schemas[0]
+        for part in getattr(sd, "extra", [])[2:]:
+            self.error("the schema declares `lead` and `event` once each", part.span)
+        lead = sd.lead
+        if lead is None:
+            self.error("the schema has no `lead { ... }` block", sd.span)
+            return
+        for kind, span in getattr(lead, "duplicates", []):
+            self.error(f"`{kind}` is given twice in the lead schema", span)
+        if lead.key is None:
+            self.error("the lead schema needs a `key` column", lead.span,
+                       hint="add `key id` naming the lead table's unique key")
+            return
+        seen: dict[str, Span] = {}
+        lead_types: dict[str, str] = {}
+        for fd in lead.fields:
+            t = self._field_type(fd)
+            if t is None:
+                self.broken_names.add(fd.name.text)
+            if fd.name.text in seen:
+                self.error(f"field `{fd.name.text}` is declared twice", fd.name.span)
+                continue
+            if fd.name.text == lead.key.text:
+                self.error(f"`{fd.name.text}` is the lead key; it cannot also be a field",
+                           fd.name.span)
+                continue
+            seen[fd.name.text] = fd.span
+            if t:
+                lead_types[fd.name.text] = t
+                self.lead_fields[fd.name.text] = (FIELD_TYPES[t], fd)
+        created = lead.created.text if lead.created else None
+        if created is not None:
+            if created in lead_types and lead_types[created] != "timestamp":
+                self.error(f"`created` column `{created}` must be a timestamp field",
+                           lead.created.span)
+            lead_types.setdefault(created, "timestamp")
+            self.lead_fields.setdefault(created, (ir.TIMESTAMP, None))
+        self.schema = ir.Schema(lead_key=lead.key.text, lead_created=created,
+                                lead_fields=lead_types, lead_table=lead.table)
+        origins = self.schema.origins
+        origins[f"lead:{lead.key.text}"] = lead.key.span
+        if lead.created is not None:
+            origins[f"lead:{created}"] = lead.created.span
+        for fd in lead.fields:
+            origins.setdefault(f"lead:{fd.name.text}", fd.span)
+        ev = sd.event
+        if ev is None:
+            return
+        for kind, span in getattr(ev, "duplicates", []):
+            self.error(f"`{kind}` is given twice in the event schema", span)
+        for part, what in ((ev.lead, "lead"), (ev.time, "time"), (ev.type, "type")):
+            if part is None:
+                hint = {"lead": "add `lead lead_id` naming the column that holds the lead key",
+                        "time": "add `time occurred_at` naming the event's timestamp column",
+                        "type": "add `type kind` naming the event's type column"}[what]
+                self.error(f"the event schema needs a `{what}` column", ev.span, hint=hint)
+        if ev.lead is None or ev.time is None or ev.type is None:
+            self.events_broken = True
+            return
+        types: list[str] = []
+        for t in ev.types:
+            if fold(t.text) in types:
+                self.error(f"event type `{t.text}` is listed twice", t.span)
+            types.append(fold(t.text))
+        ev_types: dict[str, str] = {}
+        for fd in ev.fields:
+            t = self._field_type(fd)
+            if t is None:
+                self.broken_names.add(fd.name.text)
+            if fd.name.text in ev_types or fd.name.text in (ev.lead.text, ev.time.text,
+                                                           ev.type.text):
+                self.error(f"event field `{fd.name.text}` is declared twice", fd.name.span)
+                continue
+            if t:
+                ev_types[fd.name.text] = t
+                self.event_fields[fd.name.text] = (FIELD_TYPES[t], fd)
+        self.event_fields[ev.type.text] = ("ev_type", None)
+        s = self.schema
+        s.event_lead, s.event_time, s.event_type = ev.lead.text, ev.time.text, ev.type.text
+        s.event_types, s.event_fields, s.event_table = types, ev_types, ev.table
+        for part in (ev.lead, ev.time, ev.type):
+            s.origins[f"event:{part.text}"] = part.span
+        for fd in ev.fields:
+            s.origins.setdefault(f"event:{fd.name.text}", fd.span)
+
+    def _number(self, s: ast.Signed, what: str) -> float:
+        if not math.isfinite(s.value) or abs(s.value) > MAX_POINTS:
+            self.error(f"{what} `{s.text}` is out of range (at most {MAX_POINTS:g})", s.span)
+            return 0.0
+        return s.value
+
+    def _days(self, d: ast.Duration, what: str) -> int:
+        if d.unit != "d":
+            factor = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}.get(d.unit)
+            hint = f"write `{d.amount * factor}d`" if factor else "durations count whole days, e.g. `30d`"
+            self.error(f"unknown duration unit `{d.unit}` in `{d.text}`", d.span, hint=hint)
+            return 1
+        if d.amount <= 0:
+            self.error(f"{what} must be at least 1 day, not `{d.text}`", d.span)
+            return 1
+        if d.amount > MAX_DAYS:
+            self.error(f"{what} `{d.text}` is out of range (at most {MAX_DAYS}d)", d.span)
+            return 1
+        return d.amount
+
+    def _score(self, sd: ast.ScoreDecl) -> CheckedScore:
+        name = sd.name.text
+        seen_opts: set[str] = set()
+        for kind, value in getattr(sd, "options", []):
+            if kind in seen_opts:
+                self.error(f"`{kind}` is given twice for score `{name}`", value.span)
+            seen_opts.add(kind)
+        cap = self._number(sd.cap, "cap") if sd.cap else None
+        floor = self._number(sd.floor, "floor") if sd.floor else None
+        if cap is not None and floor is not None and floor > cap:
+            self.error(f"score `{name}` has its floor {floor:g} above its cap {cap:g}",
+                       sd.floor.span)
+        rules = [self._rule(name, r) for r in sd.rules]
+        decays = [self._decay(d) for d in sd.decays]
+        return CheckedScore(name, cap, floor, [r for r in rules if r], decays)
+
+    def _rule(self, score: str, r: ast.RuleDecl) -> CheckedRule | None:
+        points = self._number(r.points, "points")
+        repeat = self._number(r.repeat_points, "points") if r.repeat_points else None
+        ctx = Ctx("rule", "a rule condition")
+        cond = where = None
+        if r.kind == "when":
+            cond = self._cond(r.condition, ctx)
+        else:
+            where = self._filter(r.filter, ctx)
+        mods: dict[str, ast.RuleMod] = {}
+        for m in r.mods:
+            word = {"throttle": "at most once per"}.get(m.kind, m.kind)
+            if m.kind in mods:
+                self.error(f"`{word}` is given twice in rule \"{r.label}\"", m.span)
+            mods[m.kind] = m
+        cap = self._number(mods["cap"].value, "cap") if "cap" in mods else None
+        half_life = self._days(mods["half_life"].value, "half_life") if "half_life" in mods else None
+        lifespan = self._days(mods["lifespan"].value, "lifespan") if "lifespan" in mods else None
+        throttle = self._days(mods["throttle"].value, "period") if "throttle" in mods else None
+        if half_life and lifespan:
+            self.error("a rule fades by `half_life` or by `lifespan`, not both",
+                       mods["lifespan"].span)
+        if throttle and (half_life or lifespan):
+            self.error("`at most once per` cannot be combined with `half_life` or `lifespan`",
+                       mods["throttle"].span,
+                       hint="a throttled rule counts periods, not individual events")
+        if throttle and r.kind == "once":
+            self.error("`at most once per` has no effect on a `once` rule", mods["throttle"].span,
+                       hint="use `per` to count one event per period")
+        return CheckedRule(score, r.label, r.kind, points, repeat, cond, where, cap, half_life,
+                           lifespan, throttle, r.span)
+
+    def _decay(self, d: ast.DecayDecl) -> CheckedDecay:
+        every = self._days(d.every, "decay period")
+        where = self._filter(d.filter, Ctx("rule", "a decay filter"))
+        if d.percent is not None:
+            if not 0 < d.percent <= 100:
+                self.error(f"decay percentage must be above 0% and at most 100%, not {d.percent:g}%",
+                           d.amount_span)
+            return CheckedDecay(None, d.percent / 100.0, every, where)
+        points = self._number(d.amount, "decay")
+        if points >= 0:
+            self.error(f"decay takes points away; write `-{abs(points):g}`" if points else
+                       "decay of 0 points has no effect", d.amount_span,
+                       hint="decay -10 every 30d without event")
+        return CheckedDecay(abs(points), None, every, where)
+
+    def _total(self, items):
+        totals = [i for i in items if isinstance(i, ast.TotalDecl)]
+        for extra in totals[1:]:
+            self.error("`total` is defined twice", extra.span)
+        total = None
+        if totals:
+            e, t = self.resolve(totals[0].value, Ctx("total", "the total"))
+            if t not in (ir.NUMBER, ERR):
+                self.error(f"the total must be a number, not {TYPE_WORDS.get(t, t)}",
+                           totals[0].value.span)
+            total = e
+        clamps = [i for i in items if isinstance(i, ast.ClampDecl)]
+        for extra in clamps[1:]:
+            self.error("`clamp total` is given twice", extra.span)
+        clamp = None
+        if clamps:
+            c = clamps[0]
+            lo, hi = self._number(c.low, "clamp bound"), self._number(c.high, "clamp bound")
+            if lo > hi:
+                self.error(f"clamp range {c.low.text}..{c.high.text} is empty", c.span,
+                           hint="write the lower bound first")
+            clamp = (lo, hi)
+        return total, clamp
+
+    def _segments(self, items) -> list[tuple[str, ir.Expr]]:
+        out: list[tuple[str, ir.Expr]] = []
+        for s in items:
+            if not isinstance(s, ast.SegmentDecl):
+                continue
+            name = s.name.text
+            cond = self._cond(s.condition, Ctx("post", "a segment condition"))
+            if name == "default":
+                self.error("`default` is the segment of leads no segment matches; "
+                           "choose another name", s.name.span)
+            elif any(n == name for n, _ in out):
+                self.error(f"segment `{name}` is declared twice", s.name.span,
+                           hint="combine the conditions with `or`")
+            else:
+                out.append((name, cond))
+        return out
+
+    def _tiers(self, items, segments: list[str]) -> dict[str, list[CheckedTier]]:
+        out: dict[str, list[CheckedTier]] = {}
+        first_specific: ast.TiersDecl | None = None
+        for td in items:
+            if not isinstance(td, ast.TiersDecl):
+                continue
+            seg = td.segment.text if td.segment else "default"
+            if td.segment is not None:
+                first_specific = first_specific or td
+                if seg not in segments:
+                    self.error(f"unknown segment `{seg}`", td.segment.span,
+                               hint=did_you_mean(seg, segments) or
+                               "declare it with `segment NAME when CONDITION`")
+            if seg in out:
+                where = f"segment `{seg}`" if td.segment else "the default segment"
+                self.error(f"tiers for {where} are declared twice", td.span)
+                continue
+            out[seg] = self._tier_entries(td)
+        if first_specific is not None and "default" not in out:
+            self.error("tiers for a segment need a default `tiers { ... }` block too",
+                       first_specific.span,
+                       hint="leads in no segment (segment `default`) use the default tiers")
+        return out
+
+    def _tier_entries(self, td: ast.TiersDecl, gate_ctx: Ctx | None = None) -> list[CheckedTier]:
+        gate_ctx = gate_ctx or Ctx("post", "a tier gate")
+        tiers: list[CheckedTier] = []
+        if not td.entries:
+            self.error("a tiers block needs at least one tier", td.span)
+        names: set[str] = set()
+        prev: tuple[float, ast.TierEntry] | None = None
+        for i, e in enumerate(td.entries):
+            name = e.name.text
+            if name in RESERVED_TIERS:
+                self.error(f"`{name}` is the tier of disqualified leads; choose another name",
+                           e.name.span)
+            if name in names:
+                self.error(f"tier `{name}` is listed twice", e.name.span)
+            names.add(name)
+            gates = [self._cond(g, gate_ctx) for g in e.requires]
+            thr = None
+            if i == 0:
+                if e.threshold is not None:
+                    self.error(f"the lowest tier `{name}` takes every lead below the next tier; "
+                               "it has no threshold", e.threshold.span,
+                               hint=f"write `{name}` alone as the first tier")
+                if e.requires:
+                    self.error(f"the lowest tier `{name}` cannot have a gate", e.requires[0].span)
+            else:
+                if e.threshold is None:
+                    self.error(f"tier `{name}` needs a threshold", e.name.span,
+                               hint=f"write `{name} at POINTS`; only the lowest tier has none")
+                else:
+                    thr = self._number(e.threshold, "threshold")
+                    if prev is not None and thr <= prev[0]:
+                        self.error(f"tier thresholds must increase: `{name} at "
+                                   f"{e.threshold.text}` comes after `{prev[1].name.text} at "
+                                   f"{prev[1].threshold.text}`", e.threshold.span,
+                                   hint="list tiers from lowest to highest")
+                    prev = (thr, e)
+            tiers.append(CheckedTier(name, thr, gates, [g.span for g in e.requires], e.span))
+        return tiers
+
+    def _grade(self, items):
+        grades = [g for g in items if isinstance(g, ast.GradeDecl)]
+        for extra in grades[1:]:
+            self.error("a model has one `grade` block", extra.span)
+        if not grades:
+            return None
+        g = grades[0]
+        if g.score.text not in self.scores:
+            self.error(f"unknown score `{g.score.text}`", g.score.span,
+                       hint=did_you_mean(g.score.text, list(self.scores)))
+        letters: list[tuple[str, float | None]] = []
+        prev: float | None = None
+        for i, e in enumerate(g.entries):
+            last = i == len(g.entries) - 1
+            if last:
+                if e.threshold is not None:
+                    self.error(f"the last grade `{e.name.text}` takes every lower score; it has no "
+                               "threshold", e.threshold.span)
+                letters.append((e.name.text, None))
+                continue
+            if e.threshold is None:
+                self.error(f"grade `{e.name.text}` needs a threshold", e.name.span,
+                           hint="grades go from the highest (`A at 40`) down to one without a threshold")
+                continue
+            thr = self._number(e.threshold, "threshold")
+            if prev is not None and thr >= prev:
+                self.error("grade thresholds must decrease from the first letter to the last",
+                           e.threshold.span)
+            prev = thr
+            letters.append((e.name.text, thr))
+        if len({n for n, _ in letters}) != len(letters):
+            self.error("grade letters must be distinct", g.span)
+        return g.score.text, letters
+
+    # ---------------------------------------------------------------- expressions
+
+    def _account(self, items) -> CheckedAccount | None:
+        decls = [i for i in items if isinstance(i, ast.AccountDecl)]
+        for extra in decls[1:]:
+            self.error("a model has one `account` block", extra.span)
+        if not decls:
+            return None
+        a = decls[0]
+        fname = a.field.text
+        if fname not in self.lead_fields:
+            self.error(f"unknown lead field `{fname}`", a.field.span,
+                       hint=did_you_mean(fname, list(self.lead_fields)))
+        elif self.lead_fields[fname][0] != ir.TEXT:
+            self.error(f"accounts group leads by a text field; `{fname}` is not text", a.field.span)
+        for extra in a.extra_scores:
+            self.error("the account score is defined twice", extra.span)
+        for extra in a.extra_tiers:
+            self.error("the account tiers are declared twice", extra.span)
+        if a.score is None:
+            self.error("an account block needs `score = ...`, e.g. `score = sum(total)`", a.span)
+            score = ir.num(0)
+        else:
+            e, t = self.resolve(a.score, Ctx("account_score", "the account score"))
+            if t not in (ir.NUMBER, ERR):
+                self.error(f"the account score must be a number, not {TYPE_WORDS.get(t, t)}",
+                           a.score.span)
+            score = e
+        rules = []
+        for r in a.rules:
+            cond = self._cond(r.condition, Ctx("account_rule", "an account rule"))
+            rules.append((r.label, self._number(r.points, "points"), cond, r.span))
+        tiers = (self._tier_entries(a.tiers, Ctx("account_rule", "an account tier gate"))
+                 if a.tiers is not None else [])
+        return CheckedAccount(fname, score, rules, tiers)
+
+    def _tests(self, items, score_names: list[str], has_grade: bool) -> list[dict]:
+        out = []
+        seen: set[str] = set()
+        s = self.schema
+        columns = set(score_names) | {"total", "segment", "tier", "held_from", "disqualified_by"}
+        if has_grade:
+            columns.add("grade")
+        for t in items:
+            if not isinstance(t, ast.TestDecl):
+                continue
+            if t.name in seen:
+                self.error(f"two tests are named \"{t.name}\"", t.name_span)
+            seen.add(t.name)
+            for kind, where in t.duplicates:
+                self.error(f"`{kind}` is given twice in a test", where)
+            case: dict = {"name": t.name, "where": str(t.name_span), "line": t.span.line,
+                          "as_of": None}
+            if t.as_of is None:
+                self.error("a test needs `as_of TIME`", t.name_span,
+                           hint="e.g. `as_of 2026-03-01T00:00:00Z`")
+            else:
+                case["as_of"] = t.as_of.text
+            lead: dict = {}
+            for f in t.lead or []:
+                name = f.name.text
+                if name == s.lead_key:
+                    lead[name] = str(f.value.value)
+                    continue
+                if name not in s.lead_fields:
+                    self.error(f"unknown lead field `{name}`", f.name.span,
+                               hint=did_you_mean(name, [s.lead_key, *s.lead_fields]))
+                    continue
+                lead[name] = self._test_data(f.value, s.lead_fields[name])
+            lead.setdefault(s.lead_key, "test")
+            case["lead"] = lead
+            events = []
+            for e in t.events:
+                if not s.has_events:
+                    self.error("the schema declares no events", e.span)
+                    break
+                typ = fold(e.type.text)
+                if s.event_types and typ not in s.event_types:
+                    self.error(f"unknown event type `{e.type.text}`", e.type.span,
+                               hint=did_you_mean(typ, s.event_types))
+                row = {s.event_lead: lead[s.lead_key], s.event_time: e.time.text,
+                       s.event_type: e.type.text}
+                for f in e.fields:
+                    if f.name.text not in s.event_fields:
+                        self.error(f"unknown event field `{f.name.text}`", f.name.span,
+                                   hint=did_you_mean(f.name.text, list(s.event_fields)))
+                        continue
+                    row[f.name.text] = self._test_data(f.value, s.event_fields[f.name.text])
+                events.append(row)
+            case["events"] = events
+            expects = []
+            for x in t.expects:
+                col = x.name.text
+                if col not in columns:
+                    self.error(f"`{col}` is not an output column", x.name.span,
+                               hint="expect one of: " + ", ".join(sorted(columns)))
+                    continue
+                numeric = col in score_names or col == "total"
+                v = x.value
+                if numeric and v.kind not in ("number", "missing"):
+                    self.error(f"`{col}` is a number; expected a number, not `{v.text}`", v.span)
+                    continue
+                if not numeric and v.kind == "number":
+                    self.error(f"`{col}` is text; write its value as a name or a string", v.span)
+                    continue
+                if not numeric and x.op not in ("==", "!="):
+                    self.error(f"`{col}` is text: compare it with == or !=", x.span)
+                    continue
+                value = v.value if v.kind != "missing" else None
+                expects.append({"column": col, "op": x.op, "value": value, "text": v.text,
+                                "where": str(x.span)})
+            if not t.expects:
+                self.error("a test needs at least one `expect`", t.name_span)
+            case["expects"] = expects
+            out.append(case)
+        return out
+
+    def _test_data(self, v: ast.TestValue, type_: str):
+        """A test's literal as the loader would read it from a file."""
+        if v.kind == "missing":
+            return None
+        if v.kind == "number" and type_ in ("int", "float"):
+            return v.value
+        if v.kind == "bool" and type_ == "bool":
+            return v.value
+        if v.kind in ("timestamp", "string") and type_ == "timestamp":
+            return v.text if v.kind == "timestamp" else v.value
+        if v.kind == "string" and type_ == "text":
+            return v.value
+        self.error(f"`{v.text}` does not fit a {type_} field", v.span)
+        return None
+
+    # ---------------------------------------------------------------- declarations

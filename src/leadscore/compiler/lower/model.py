@@ -1,0 +1,243 @@
+"""Checked declarations -> IR model: the scoring semantics of LANGUAGE.md, once.
+
+Every rule becomes event aggregates plus a contribution expression; scores,
+decay, total, segments, tiers, gates and grades become ordered bindings. The
+evaluators only translate; nothing here is engine-specific.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import ir
+from ..diagnostics import Span
+from .exprs import Build
+
+if TYPE_CHECKING:  # the checked declarations import this package's expression builder
+    from ..checked import Checked, CheckedRule, CheckedScore, CheckedTier
+
+ZERO = ir.num(0)
+ONE = ir.num(1)
+SUM_CHUNK = 16  # terms per partial sum: keeps expressions shallow (DataFusion parses 50 levels)
+
+
+class _Bindings:
+    """Ordered bindings, each staged one after the deepest binding it uses."""
+
+    def __init__(self, aggregates: dict[str, ir.Aggregate]):
+        self.aggs = aggregates
+        self.bindings: dict[str, ir.Binding] = {}
+
+    def bind(self, name: str, expr: ir.Expr) -> ir.Ref:
+        stage = max((self.bindings[r].stage + 1 for r in ir.refs(expr)), default=0)
+        self.bindings[name] = ir.Binding(name, expr, self.nullable(expr), stage)
+        return ir.Ref(name, expr.type, span=expr.span)
+
+    def nullable(self, e: ir.Expr) -> bool:
+        return ir.nullable(e, self.aggs, self.bindings)
+
+
+class _Lowering:
+    def __init__(self, checked: Checked):
+        self.c = checked
+        self.build: Build = checked.build  # the aggregates typing already made come first
+        self.b = _Bindings(self.build.by_id)
+        self.bind = self.b.bind
+        self.rules: list[ir.RuleInfo] = []
+        self.gates: dict[str, list[ir.Gate]] = {}
+
+    def sum_chain(self, name: str, parts: list[ir.Expr]) -> ir.Expr:
+        """Left-to-right sum; long sums are cut into bound partial sums to keep trees shallow."""
+        value: ir.Expr | None = None
+        for i, part in enumerate(parts):
+            if value is not None and i % SUM_CHUNK == 0:
+                value = self.bind(f"{name}:partial{i // SUM_CHUNK}", value)
+            value = part if value is None else ir.Arith("add", value, part)
+        return ZERO if value is None else value
+
+    # ---------------------------------------------------------------- rules
+    def rule(self, r: CheckedRule, index: int) -> ir.Ref:
+        name = f"rule:{r.score}:{index}"
+        sp = r.span
+        count_ref = None
+        p = ir.num(r.points, sp)
+        if r.kind == "when":
+            points = ir.case([(r.condition, p)], ZERO, ir.NUMBER, sp)
+        else:
+            agg = self.build.aggregate
+            if r.throttle:
+                n = agg("count_distinct", r.where, period=r.throttle, span=sp)
+            else:
+                n = agg("count", r.where, span=sp)
+            count_ref = self.bind(name + ":n", n)
+            fade = (ir.Fade("half_life", r.half_life) if r.half_life else
+                    ir.Fade("lifespan", r.lifespan) if r.lifespan else None)
+            some = ir.Cmp(">=", count_ref, ONE, span=sp)
+            if r.kind == "per":
+                points = ir.Arith("mul", p, agg("sum", r.where, fade=fade, span=sp) if fade
+                                  else count_ref, span=sp)
+            elif r.kind == "once":
+                # the most recent matching event carries the weight (its weight is the largest)
+                weight = ir.Coalesce(agg("max", r.where, fade=fade, span=sp), ZERO) if fade else ONE
+                points = ir.case([(some, ir.Arith("mul", p, weight))], ZERO, ir.NUMBER, sp)
+            else:  # first P, repeat Q: the oldest matching event is the first one
+                q = ir.num(r.repeat)
+                if fade:
+                    first_w = ir.Coalesce(agg("min", r.where, fade=fade, span=sp), ZERO)
+                    value = ir.Arith("add", ir.Arith("mul", ir.num(r.points - r.repeat), first_w),
+                                     ir.Arith("mul", q, agg("sum", r.where, fade=fade, span=sp)))
+                else:
+                    value = ir.Arith("add", p, ir.Arith("mul", q, ir.Arith("sub", count_ref, ONE)))
+                points = ir.case([(some, value)], ZERO, ir.NUMBER, sp)
+        if r.cap is not None:
+            points = ir.Extreme("min" if r.cap >= 0 else "max", points, ir.num(r.cap), span=sp)
+        ref = self.bind(name, points)
+        self.rules.append(ir.RuleInfo(r.score, r.label, r.kind,
+                                      count_ref.name if count_ref else None, name, sp, r.cap))
+        return ref
+
+    # ---------------------------------------------------------------- scores
+    def score(self, s: CheckedScore) -> ir.Ref:
+        parts = [self.rule(r, i) for i, r in enumerate(s.rules)]
+        value = self.sum_chain(f"score:{s.name}", parts)
+        if s.cap is not None:
+            value = ir.Extreme("min", value, ir.num(s.cap))
+        for i, d in enumerate(s.decays):
+            value = self.bind(f"score:{s.name}:pre_decay{i}", value)
+            age: ir.Expr = self.build.aggregate("min", d.where, ir.AGE)
+            created = self.c.schema.lead_created
+            if created:
+                age = ir.Coalesce(age, ir.AgeUs(ir.Field(created, ir.TIMESTAMP)))
+            # no event and no created time: no decay (0 periods)
+            periods = ir.Extreme("max", ZERO, ir.Coalesce(ir.Floor(ir.Arith(
+                "div", ir.WholeDays(age), ir.num(d.every))), ZERO))
+            if d.points is not None:
+                lowered = ir.Extreme("max", ZERO, ir.Arith(
+                    "sub", value, ir.Arith("mul", ir.num(d.points), periods)))
+                value = ir.case([(ir.Cmp(">", value, ZERO), lowered)], value, ir.NUMBER)
+            else:
+                value = ir.Arith("mul", value, ir.Pow(ir.num(1 - d.percent), periods))
+        if s.floor is not None:
+            value = ir.Extreme("max", value, ir.num(s.floor))
+        return self.bind(f"score:{s.name}", value)
+
+    # ---------------------------------------------------------------- tiers
+    def tier_set(self, seg: str, tiers: list[CheckedTier], total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
+        """(tier, held_from) expressions for one segment's tiers."""
+        tier_whens: list[tuple[ir.Expr, ir.Expr]] = []
+        held_whens: list[tuple[ir.Expr, ir.Expr]] = []
+        for i in range(len(tiers) - 1, 0, -1):
+            t = tiers[i]
+            label = ir.text(t.name, t.span)
+            met = self.bind(f"tier:{seg}:{t.name}:met",
+                            ir.Cmp(">=", total, ir.num(t.threshold), span=t.span))
+            if t.gates:
+                gate = self.bind(f"tier:{seg}:{t.name}:gate", ir.and_(*t.gates))
+                self.gates[f"tier:{seg}:{t.name}:gate"] = [
+                    ir.Gate(self.source_text(s), s) for s in t.gate_spans]
+                reached = ir.and_(met, gate)
+                tier_whens.append((reached, label))
+                held_whens.append((reached, ir.NULL_TEXT))
+                held_whens.append((met, label))
+            else:
+                tier_whens.append((met, label))
+                held_whens.append((met, ir.NULL_TEXT))
+        lowest = ir.text(tiers[0].name, tiers[0].span)
+        return (ir.case(tier_whens, lowest, ir.TEXT),
+                ir.case(held_whens, ir.NULL_TEXT, ir.TEXT))
+
+    def source_text(self, span: Span) -> str:
+        """The text a span covers (a gate as written), from the model's own sources."""
+        lines = self.c.sources.get(span.path, "").split("\n")
+        if not 1 <= span.line <= len(lines):
+            return str(span)
+        if span.end_line == span.line:
+            return lines[span.line - 1][span.column - 1:span.end_column - 1].strip()
+        return lines[span.line - 1][span.column - 1:].strip()
+
+    # ---------------------------------------------------------------- model
+    def model(self) -> ir.Model:
+        c = self.c
+        score_refs = {s.name: self.score(s) for s in c.scores}
+        total = c.total if c.total is not None else self.sum_chain("total", list(score_refs.values()))
+        if c.clamp is not None:
+            lo, hi = c.clamp
+            clamped = ir.Extreme("max", ir.num(lo), ir.Extreme("min", total, ir.num(hi)))
+            if self.b.nullable(total):
+                clamped = ir.case([(ir.IsNull(total), ir.NULL_NUMBER)], clamped, ir.NUMBER)
+            total = clamped
+        total_ref = self.bind("total", total)
+
+        disq = ir.case([(cond, ir.text(reason)) for reason, cond in c.disqualify], ir.NULL_TEXT,
+                       ir.TEXT)
+        disq_ref = self.bind("disqualified_by", disq)
+        seg = ir.case([(cond, ir.text(name)) for name, cond in c.segments], ir.text("default"),
+                      ir.TEXT)
+        seg_ref = self.bind("segment", seg)
+
+        outputs = [(s.name, f"score:{s.name}") for s in c.scores]
+        outputs += [("total", "total"), ("segment", "segment")]
+        disqualified = ir.Not(ir.IsNull(disq_ref))
+        if c.tiers:
+            per_seg = {name: self.tier_set(name, tiers, total_ref) for name, tiers in c.tiers.items()}
+            default_tier, default_held = per_seg.pop("default")
+            is_seg = {name: ir.Cmp("==", seg_ref, ir.text(name)) for name in per_seg}
+            tier = ir.case([(is_seg[n], t) for n, (t, _) in per_seg.items()], default_tier, ir.TEXT)
+            held = ir.case([(is_seg[n], h) for n, (_, h) in per_seg.items()], default_held, ir.TEXT)
+            tier = ir.case([(disqualified, ir.text("disqualified"))], tier, ir.TEXT)
+            held = ir.case([(disqualified, ir.NULL_TEXT)], held, ir.TEXT)
+        else:  # no tiers: only a disqualified lead has one
+            held = ir.NULL_TEXT
+            tier = ir.case([(disqualified, ir.text("disqualified"))], ir.NULL_TEXT, ir.TEXT)
+        self.bind("tier", tier)
+        self.bind("held_from", held)
+        outputs += [("tier", "tier"), ("held_from", "held_from"),
+                    ("disqualified_by", "disqualified_by")]
+        if c.grade is not None:
+            score_name, letters = c.grade
+            whens = [(ir.Cmp(">=", score_refs[score_name], ir.num(thr)), ir.text(letter))
+                     for letter, thr in letters if thr is not None]
+            last = ir.text(letters[-1][0]) if letters else ir.NULL_TEXT
+            self.bind("grade", ir.case(whens, last, ir.TEXT))
+            outputs.append(("grade", "grade"))
+
+        account = self.account()  # its roll-ups do not add lead aggregates
+        return ir.Model(
+            name=c.name, version=c.version, schema=c.schema,
+            aggregates=list(self.build.aggregates.values()),
+            bindings=list(self.b.bindings.values()), outputs=outputs,
+            scores=[s.name for s in c.scores],
+            tiers={seg: [t.name for t in tiers] for seg, tiers in c.tiers.items()},
+            rules=self.rules, has_grade=c.grade is not None, tests=c.tests,
+            account=account, gates=self.gates)
+
+    def account(self) -> ir.Account | None:
+        a = self.c.account
+        if a is None:
+            return None
+        aggs = list(self.build.member_aggs.values())
+        b = _Bindings({x.id: x for x in aggs})
+        score = b.bind("account:score", ir.Coalesce(a.score, ZERO))
+        rule_refs, rules = [], []
+        for i, (label, points, cond, span) in enumerate(a.rules):
+            name = f"account:rule:{i}"
+            rule_refs.append(b.bind(name, ir.case([(cond, ir.num(points, span))], ZERO, ir.NUMBER,
+                                                  span)))
+            rules.append(ir.RuleInfo("account", label, "when", None, name, span))
+        total: ir.Expr = score
+        for r in rule_refs:
+            total = ir.Arith("add", total, r)
+        total_ref = b.bind("account:total", total)
+        outputs = [("score", "account:score"), ("total", "account:total")]
+        if a.tiers:
+            whens = [(ir.and_(ir.Cmp(">=", total_ref, ir.num(t.threshold)), *t.gates),
+                      ir.text(t.name, t.span)) for t in reversed(a.tiers[1:])]
+            b.bind("account:tier", ir.case(whens, ir.text(a.tiers[0].name), ir.TEXT))
+            outputs.append(("tier", "account:tier"))
+        return ir.Account(a.field, aggs, list(b.bindings.values()), outputs,
+                          [t.name for t in a.tiers], rules)
+
+
+def lower(checked: Checked) -> ir.Model:
+    return _Lowering(checked).model()
+
