@@ -563,7 +563,7 @@ class Model:
     def regexes(self) -> dict[str, Span | None]:
         """Every pattern the model uses -> where it is first used (for engine errors)."""
         out: dict[str, Span | None] = {}
-        for root in _roots(self):
+        for root in roots(self):
             for n in walk(root):
                 if isinstance(n, Regex):
                     out.setdefault(n.pattern.source, n.span)
@@ -578,7 +578,7 @@ class Model:
         return json.dumps(self.to_json(), indent=1, ensure_ascii=False)
 
 
-def _roots(m: Model) -> Iterator[Expr]:
+def roots(m: Model) -> Iterator[Expr]:
     for a in m.aggregates:
         yield from a.children()
     for b in m.bindings:
