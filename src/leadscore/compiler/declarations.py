@@ -28,11 +28,15 @@ from .text import fold
 class Declarations:
     """Checker stage 3 (a mixin of compiler/check.py `Checker`)."""
 
+    def _only(self, items, cls: type, message: str):
+        """The first declaration of kind `cls` (or None); each further one is an error."""
+        found = [i for i in items if isinstance(i, cls)]
+        for extra in found[1:]:
+            self.error(message, extra.span)
+        return found[0] if found else None
+
     def _model(self, items) -> ast.ModelDecl | None:
-        models = [i for i in items if isinstance(i, ast.ModelDecl)]
-        for extra in models[1:]:
-            self.error("a file declares its model only once", extra.span)
-        return models[0] if models else None
+        return self._only(items, ast.ModelDecl, "a file declares its model only once")
 
     def _field_type(self, fd: ast.FieldDecl) -> str | None:
         t = fd.type.text
@@ -43,16 +47,13 @@ class Declarations:
         return t
 
     def _schema(self, items) -> None:
-        schemas = [i for i in items if isinstance(i, ast.SchemaDecl)]
-        if not schemas:
+        sd = self._only(items, ast.SchemaDecl, "a model has one `schema` block")
+        if sd is None:
             first = items[0].span if items else self.module.span
             self.error("the model has no `schema` block", Span(first.path, first.line,
                        first.column, first.line, first.column + 1),
                        hint="declare `schema { lead { key id ... } }`")
             return
-        for extra in schemas[1:]:
-            self.error("a model has one `schema` block", extra.span)
-        sd = schemas[0]
         for part in getattr(sd, "extra", [])[2:]:
             self.error("the schema declares `lead` and `event` once each", part.span)
         lead = sd.lead
@@ -221,22 +222,17 @@ class Declarations:
         return CheckedDecay(abs(points), None, every, where)
 
     def _total(self, items):
-        totals = [i for i in items if isinstance(i, ast.TotalDecl)]
-        for extra in totals[1:]:
-            self.error("`total` is defined twice", extra.span)
+        decl = self._only(items, ast.TotalDecl, "`total` is defined twice")
         total = None
-        if totals:
-            e, t = self.resolve(totals[0].value, Ctx("total", "the total"))
+        if decl is not None:
+            e, t = self.resolve(decl.value, Ctx("total", "the total"))
             if t not in (ir.NUMBER, ERR):
                 self.error(f"the total must be a number, not {TYPE_WORDS.get(t, t)}",
-                           totals[0].value.span)
+                           decl.value.span)
             total = e
-        clamps = [i for i in items if isinstance(i, ast.ClampDecl)]
-        for extra in clamps[1:]:
-            self.error("`clamp total` is given twice", extra.span)
+        c = self._only(items, ast.ClampDecl, "`clamp total` is given twice")
         clamp = None
-        if clamps:
-            c = clamps[0]
+        if c is not None:
             lo, hi = self._number(c.low, "clamp bound"), self._number(c.high, "clamp bound")
             if lo > hi:
                 self.error(f"clamp range {c.low.text}..{c.high.text} is empty", c.span,
@@ -325,12 +321,9 @@ class Declarations:
         return tiers
 
     def _grade(self, items):
-        grades = [g for g in items if isinstance(g, ast.GradeDecl)]
-        for extra in grades[1:]:
-            self.error("a model has one `grade` block", extra.span)
-        if not grades:
+        g = self._only(items, ast.GradeDecl, "a model has one `grade` block")
+        if g is None:
             return None
-        g = grades[0]
         if g.score.text not in self.scores:
             self.error(f"unknown score `{g.score.text}`", g.score.span,
                        hint=did_you_mean(g.score.text, list(self.scores)))
@@ -358,15 +351,10 @@ class Declarations:
             self.error("grade letters must be distinct", g.span)
         return g.score.text, letters
 
-    # ---------------------------------------------------------------- expressions
-
     def _account(self, items) -> CheckedAccount | None:
-        decls = [i for i in items if isinstance(i, ast.AccountDecl)]
-        for extra in decls[1:]:
-            self.error("a model has one `account` block", extra.span)
-        if not decls:
+        a = self._only(items, ast.AccountDecl, "a model has one `account` block")
+        if a is None:
             return None
-        a = decls[0]
         fname = a.field.text
         if fname not in self.lead_fields:
             self.error(f"unknown lead field `{fname}`", a.field.span,

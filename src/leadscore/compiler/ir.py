@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from .diagnostics import Span
@@ -62,16 +62,22 @@ class Expr:
 OPS: dict[str, type[Expr]] = {}
 
 
-def _op(key: str):
+def node(key: str, type_: str | None = None):
+    """Declare an IR node: a frozen dataclass whose fields typed as expressions are its
+    children (`CHILDREN`, in field order), registered under `key` (its JSON name)."""
     def register(cls):
+        cls = dataclass(frozen=True, slots=True)(cls)
         cls.key = key
+        if type_ is not None:
+            cls.TYPE = type_
+        cls.CHILDREN = tuple(f.name for f in fields(cls)
+                             if f.name != "span" and ("Expr" in str(f.type) or "When" in str(f.type)))
         OPS[key] = cls
         return cls
     return register
 
 
-@_op("const")
-@dataclass(frozen=True, slots=True)
+@node("const")
 class Const(Expr):
     """A number (float), text (already lower-cased), a bool, or null."""
 
@@ -79,8 +85,7 @@ class Const(Expr):
     type: str
 
 
-@_op("field")
-@dataclass(frozen=True, slots=True)
+@node("field")
 class Field(Expr):
     """A lead column; text arrives lower-cased, timestamps as µs since the epoch."""
 
@@ -88,8 +93,7 @@ class Field(Expr):
     type: str
 
 
-@_op("ev_field")
-@dataclass(frozen=True, slots=True)
+@node("ev_field")
 class EvField(Expr):
     """A column of the current event (inside aggregates only)."""
 
@@ -97,30 +101,24 @@ class EvField(Expr):
     type: str
 
 
-@_op("ev_type")
-@dataclass(frozen=True, slots=True)
+@node("ev_type", TEXT)
 class EvType(Expr):
     """The current event's type, lower-cased."""
 
-    TYPE: ClassVar[str] = TEXT
 
-
-@_op("ev_age")
-@dataclass(frozen=True, slots=True)
+@node("ev_age")
 class EvAge(Expr):
     """as_of - the current event's time, in whole microseconds (never negative)."""
 
 
-@_op("agg")
-@dataclass(frozen=True, slots=True)
+@node("agg")
 class Agg(Expr):
     """The value of aggregate `id` for this lead (or this account)."""
 
     id: str
 
 
-@_op("ref")
-@dataclass(frozen=True, slots=True)
+@node("ref")
 class Ref(Expr):
     """The value of an earlier binding."""
 
@@ -128,172 +126,128 @@ class Ref(Expr):
     type: str
 
 
-@_op("arith")
-@dataclass(frozen=True, slots=True)
+@node("arith")
 class Arith(Expr):
     """`fn` is add, sub, mul or div; null in, null out; x / 0 is null."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
     fn: str
     left: Expr
     right: Expr
 
 
-@_op("neg")
-@dataclass(frozen=True, slots=True)
+@node("neg")
 class Neg(Expr):
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("extreme")
-@dataclass(frozen=True, slots=True)
+@node("extreme")
 class Extreme(Expr):
     """`fn` is min or max of two numbers that are never null."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
     fn: str
     left: Expr
     right: Expr
 
 
-@_op("floor")
-@dataclass(frozen=True, slots=True)
+@node("floor")
 class Floor(Expr):
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("pow")
-@dataclass(frozen=True, slots=True)
+@node("pow")
 class Pow(Expr):
-    CHILDREN: ClassVar[tuple[str, ...]] = ("base", "exponent")
     base: Expr
     exponent: Expr
 
 
-@_op("coalesce")
-@dataclass(frozen=True, slots=True)
+@node("coalesce")
 class Coalesce(Expr):
     """`value`, or `fallback` where it is null."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value", "fallback")
     value: Expr
     fallback: Expr
 
 
-@_op("whole_days")
-@dataclass(frozen=True, slots=True)
+@node("whole_days")
 class WholeDays(Expr):
     """floor(µs / 86 400 000 000), a float."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("days")
-@dataclass(frozen=True, slots=True)
+@node("days")
 class Days(Expr):
     """µs / 86 400 000 000, a real number of days."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("age_us")
-@dataclass(frozen=True, slots=True)
+@node("age_us")
 class AgeUs(Expr):
     """as_of - a timestamp, in µs; null if the timestamp is."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("cmp")
-@dataclass(frozen=True, slots=True)
+@node("cmp", BOOL)
 class Cmp(Expr):
     """`op` is ==, !=, <, <=, > or >=; false when either side is null."""
 
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("left", "right")
     op: str
     left: Expr
     right: Expr
 
 
-@_op("and")
-@dataclass(frozen=True, slots=True)
+@node("and", BOOL)
 class And(Expr):
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("items",)
     items: tuple[Expr, ...]
 
 
-@_op("or")
-@dataclass(frozen=True, slots=True)
+@node("or", BOOL)
 class Or(Expr):
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("items",)
     items: tuple[Expr, ...]
 
 
-@_op("not")
-@dataclass(frozen=True, slots=True)
+@node("not", BOOL)
 class Not(Expr):
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("in")
-@dataclass(frozen=True, slots=True)
+@node("in", BOOL)
 class In(Expr):
     """Whether `value` is one of `items` (constants of its type); false on null."""
 
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
     items: tuple
 
 
-@_op("str_test")
-@dataclass(frozen=True, slots=True)
+@node("str_test", BOOL)
 class StrTest(Expr):
     """`test` is starts_with, ends_with or contains; false when either side is null."""
 
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value", "needle")
     test: str
     value: Expr
     needle: Expr
 
 
-@_op("regex")
-@dataclass(frozen=True, slots=True)
+@node("regex", BOOL)
 class Regex(Expr):
     """An unanchored search of a validated, lower-cased portable pattern (compiler/regex.py);
     each evaluator renders it in its engine's spelling. False on null."""
 
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
     pattern: PortableRegex
 
 
-@_op("is_null")
-@dataclass(frozen=True, slots=True)
+@node("is_null", BOOL)
 class IsNull(Expr):
-    TYPE: ClassVar[str] = BOOL
-    CHILDREN: ClassVar[tuple[str, ...]] = ("value",)
     value: Expr
 
 
-@_op("when")
-@dataclass(frozen=True, slots=True)
+@node("when")
 class When(Expr):
     """One branch of a `Case` (not an expression on its own)."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("cond", "value")
     cond: Expr
     value: Expr
 
@@ -302,12 +256,10 @@ class When(Expr):
         return self.value.type
 
 
-@_op("case")
-@dataclass(frozen=True, slots=True)
+@node("case")
 class Case(Expr):
     """The value of the first branch whose condition holds, else `default`."""
 
-    CHILDREN: ClassVar[tuple[str, ...]] = ("whens", "default")
     whens: tuple[When, ...]
     default: Expr
     type: str

@@ -29,6 +29,11 @@ def _source_offset(raw: str, offset: int) -> int:
 class Typing:
     """Checker stage 2 (a mixin of compiler/check.py `Checker`)."""
 
+    def fail(self, message: str, span: Span, hint: str | None = None) -> tuple[ir.Expr, str]:
+        """Report an error; the expression is then of the error type (no follow-on errors)."""
+        self.error(message, span, hint=hint)
+        return ir.FALSE, ERR
+
     def _cond(self, node: ast.Expr, ctx: Ctx) -> ir.Expr:
         e, t = self.resolve(node, ctx)
         return self.as_cond(e, t, node.span, ctx)
@@ -59,30 +64,25 @@ class Typing:
         text = name.text
         if ctx.kind == "event":
             if text in self.lead_fields:
-                self.error(f"`{text}` is a lead field; an event filter can only use event fields",
-                           name.span, hint="move the lead condition out of the `where`, "
-                           "e.g. `when tech and exists(event ...)`")
-                return ir.FALSE, ERR
+                return self.fail(f"`{text}` is a lead field; an event filter can only use event fields",
+                                  name.span, hint="move the lead condition out of the `where`, "
+                                  "e.g. `when tech and exists(event ...)`")
             cands = list(self.event_fields)
         else:
             if text in self.event_fields:
-                self.error(f"`{text}` is an event field; use it inside an event filter",
-                           name.span, hint=f"e.g. `count(event where {text} ...)`")
-                return ir.FALSE, ERR
+                return self.fail(f"`{text}` is an event field; use it inside an event filter",
+                                  name.span, hint=f"e.g. `count(event where {text} ...)`")
             cands = list(self.lead_fields) + list(self.lets)
             if ctx.scores:
                 cands += list(self.scores)
         if text == self.schema.lead_key:
-            self.error(f"`{text}` is the lead key, which rules cannot use", name.span)
-            return ir.FALSE, ERR
+            return self.fail(f"`{text}` is the lead key, which rules cannot use", name.span)
         if fold(text) in self.schema.event_types:
-            self.error(f"unknown name `{text}`", name.span,
-                       hint=f"`{text}` is an event type: write `event {text}`")
-            return ir.FALSE, ERR
+            return self.fail(f"unknown name `{text}`", name.span,
+                              hint=f"`{text}` is an event type: write `event {text}`")
         if text in self.broken_names:
             return ir.FALSE, ERR  # its declaration already has an error
-        self.error(f"unknown name `{text}`", name.span, hint=did_you_mean(text, cands))
-        return ir.FALSE, ERR
+        return self.fail(f"unknown name `{text}`", name.span, hint=did_you_mean(text, cands))
 
     def resolve(self, node: ast.Expr, ctx: Ctx) -> tuple[ir.Expr | Filter, str]:
         """Type `node` in `ctx` and return (its IR, or a `Filter` for an event filter; type)."""
@@ -107,9 +107,8 @@ class Typing:
             if t == ERR:
                 return e, t
             if t != FILTER:
-                self.error(f"`within` applies to event filters; `{n.name.text}` is "
-                           f"{TYPE_WORDS.get(t, t)}", n.within.span)
-                return ir.FALSE, ERR
+                return self.fail(f"`within` applies to event filters; `{n.name.text}` is "
+                                  f"{TYPE_WORDS.get(t, t)}", n.within.span)
             return e.within(self._days(n.within, "window")), FILTER
         return e, t
 
@@ -120,10 +119,9 @@ class Typing:
                 return self.build.account_score(name.span), ir.NUMBER
             if text in self.lets:
                 return self._let(name, ctx)
-            self.error(f"`{text}` is a lead value; an account uses roll-ups of its leads",
-                       name.span, hint=f"e.g. `max({text})`, `sum({text})` or "
-                       f"`count(lead where {text} ...)`")
-            return ir.FALSE, ERR
+            return self.fail(f"`{text}` is a lead value; an account uses roll-ups of its leads",
+                              name.span, hint=f"e.g. `max({text})`, `sum({text})` or "
+                              f"`count(lead where {text} ...)`")
         if ctx.kind == "event" and text in self.event_fields:
             return self._event_field(name)
         if text in self.lets:
@@ -135,18 +133,15 @@ class Typing:
             return self._event_field(name)
         if text in self.scores:
             if not ctx.scores:
-                self.error(f"score `{text}` cannot be used in {ctx.what}", name.span,
-                           hint="scores can be used in `total`, segments, disqualify and tier gates")
-                return ir.FALSE, ERR
+                return self.fail(f"score `{text}` cannot be used in {ctx.what}", name.span,
+                                  hint="scores can be used in `total`, segments, disqualify and tier gates")
             return self.build.score(text, name.span), ir.NUMBER
         if text == "total" and ctx.kind in ("post", "any", "member"):
             return self.build.total(name.span), ir.NUMBER
         if text == "total":
-            self.error(f"`total` cannot be used in {ctx.what}", name.span)
-            return ir.FALSE, ERR
+            return self.fail(f"`total` cannot be used in {ctx.what}", name.span)
         if ctx.kind == "total" and text in self.lead_fields:
-            self.error("the total combines scores; lead fields belong in rules", name.span)
-            return ir.FALSE, ERR
+            return self.fail("the total combines scores; lead fields belong in rules", name.span)
         return self._name_error(name, ctx)
 
     def _event_field(self, name: ast.Name) -> tuple[ir.Expr, str]:
@@ -169,17 +164,23 @@ class Typing:
         finally:
             self.diagnostics = saved
         if inner:
-            self.error(f"`{text}` cannot be used in {ctx.what}: {inner[0].message}", name.span,
-                       hint=f"`{text}` is defined at {let.decl.span}")
-            return ir.FALSE, ERR
+            return self.fail(f"`{text}` cannot be used in {ctx.what}: {inner[0].message}", name.span,
+                              hint=f"`{text}` is defined at {let.decl.span}")
         return e, t
 
-    def _r_Neg(self, n: ast.Neg, ctx):
-        e, t = self.resolve(n.operand, ctx)
+    def _of_type(self, node: ast.Expr, ctx: Ctx, want: str, word: str) -> ir.Expr | None:
+        """`node` if it is of type `want`; None when it is not (reported) or already failed."""
+        e, t = self.resolve(node, ctx)
         if t == ERR:
-            return e, t
-        if t != ir.NUMBER:
-            self.error(f"`-` needs a number, not {TYPE_WORDS.get(t, t)}", n.operand.span)
+            return None
+        if t != want:
+            self.error(f"`{word}` needs {TYPE_WORDS[want]}, not {TYPE_WORDS.get(t, t)}", node.span)
+            return None
+        return e
+
+    def _r_Neg(self, n: ast.Neg, ctx):
+        e = self._of_type(n.operand, ctx, ir.NUMBER, "-")
+        if e is None:
             return ir.FALSE, ERR
         return self.build.negate(e, n.span), ir.NUMBER
 
@@ -194,16 +195,23 @@ class Typing:
             items.append(self.as_cond(e, t, item.span, ctx))
         return self.build.bool_op(n.op, items, n.span), ir.BOOL
 
-    def _r_BinOp(self, n: ast.BinOp, ctx):
+    def _binary(self, n: ast.BinOp | ast.StrTest, ctx: Ctx, want: str, word: str, build,
+                type_: str):
+        """An operator whose two sides must both be of type `want`."""
         le, lt = self.resolve(n.left, ctx)
         re_, rt = self.resolve(n.right, ctx)
         if ERR in (lt, rt):
             return ir.FALSE, ERR
         for side, t in ((n.left, lt), (n.right, rt)):
-            if t != ir.NUMBER:
-                self.error(f"`{n.op}` needs numbers, but this is {TYPE_WORDS.get(t, t)}", side.span)
-                return ir.FALSE, ERR
-        return self.build.arith(n.op, le, re_, n.span), ir.NUMBER
+            if t != want:
+                return self.fail(f"`{n.op}` needs {word}, but this is {TYPE_WORDS.get(t, t)}", side.span)
+        return build(n.op, le, re_, n.span), type_
+
+    def _r_BinOp(self, n: ast.BinOp, ctx):
+        return self._binary(n, ctx, ir.NUMBER, "numbers", self.build.arith, ir.NUMBER)
+
+    def _r_StrTest(self, n: ast.StrTest, ctx):
+        return self._binary(n, ctx, ir.TEXT, "text", self.build.str_test, ir.BOOL)
 
     def _r_Compare(self, n: ast.Compare, ctx):
         le, lt = self.resolve(n.left, ctx)
@@ -212,20 +220,16 @@ class Typing:
             return ir.FALSE, ERR
         if FILTER in (lt, rt):
             side = n.left if lt == FILTER else n.right
-            self.error("an event filter cannot be compared; count it first", side.span,
-                       hint="e.g. `count(event page_view) >= 3`")
-            return ir.FALSE, ERR
+            return self.fail("an event filter cannot be compared; count it first", side.span,
+                              hint="e.g. `count(event page_view) >= 3`")
         if lt != rt:
-            self.error(f"cannot compare {TYPE_WORDS.get(lt, lt)} with {TYPE_WORDS.get(rt, rt)}",
-                       n.span, hint=self._type_hint(n.left, lt, n.right, rt))
-            return ir.FALSE, ERR
+            return self.fail(f"cannot compare {TYPE_WORDS.get(lt, lt)} with {TYPE_WORDS.get(rt, rt)}",
+                              n.span, hint=self._type_hint(n.left, lt, n.right, rt))
         if lt == ir.TIMESTAMP:
-            self.error("timestamps cannot be compared directly", n.span,
-                       hint="compare days instead, e.g. `days_since(created_at) > 30`")
-            return ir.FALSE, ERR
+            return self.fail("timestamps cannot be compared directly", n.span,
+                              hint="compare days instead, e.g. `days_since(created_at) > 30`")
         if lt in (ir.TEXT, ir.BOOL) and n.op not in ("==", "!="):
-            self.error(f"{TYPE_WORDS[lt]} can only be compared with == and !=", n.span)
-            return ir.FALSE, ERR
+            return self.fail(f"{TYPE_WORDS[lt]} can only be compared with == and !=", n.span)
         return self.build.compare(n.op, le, re_, n.span), ir.BOOL
 
     def _type_hint(self, left, lt, right, rt) -> str | None:
@@ -239,47 +243,29 @@ class Typing:
         if vt == ERR:
             return ir.FALSE, ERR
         if vt not in (ir.TEXT, ir.NUMBER, ir.BOOL):
-            self.error(f"`in` needs text or a number, not {TYPE_WORDS.get(vt, vt)}", n.value.span)
-            return ir.FALSE, ERR
+            return self.fail(f"`in` needs text or a number, not {TYPE_WORDS.get(vt, vt)}", n.value.span)
         values = []
         for item in n.items:
             e, t = self.resolve(item, ctx)
             if t != vt:
-                self.error(f"list item is {TYPE_WORDS.get(t, t)} but the value is "
-                           f"{TYPE_WORDS.get(vt, vt)}", item.span)
-                return ir.FALSE, ERR
+                return self.fail(f"list item is {TYPE_WORDS.get(t, t)} but the value is "
+                                  f"{TYPE_WORDS.get(vt, vt)}", item.span)
             values.append(e.value)
         if not values:
-            self.error("an empty list never matches", n.span)
-            return ir.FALSE, ERR
+            return self.fail("an empty list never matches", n.span)
         return self.build.in_(ve, values, n.negated, n.span), ir.BOOL
 
-    def _r_StrTest(self, n: ast.StrTest, ctx):
-        le, lt = self.resolve(n.left, ctx)
-        re_, rt = self.resolve(n.right, ctx)
-        if ERR in (lt, rt):
-            return ir.FALSE, ERR
-        for side, t in ((n.left, lt), (n.right, rt)):
-            if t != ir.TEXT:
-                self.error(f"`{n.op}` needs text, but this is {TYPE_WORDS.get(t, t)}", side.span)
-                return ir.FALSE, ERR
-        return self.build.str_test(n.op, le, re_, n.span), ir.BOOL
-
     def _r_Matches(self, n: ast.Matches, ctx):
-        ve, vt = self.resolve(n.value, ctx)
-        if vt == ERR:
-            return ir.FALSE, ERR
-        if vt != ir.TEXT:
-            self.error(f"`matches` needs text, not {TYPE_WORDS.get(vt, vt)}", n.value.span)
+        ve = self._of_type(n.value, ctx, ir.TEXT, "matches")
+        if ve is None:
             return ir.FALSE, ERR
         try:
             rx = compile_portable(n.pattern.value)
         except RegexError as err:
             s = n.pattern.span
             col = s.column + _source_offset(n.pattern.raw, err.offset)
-            self.error(f"invalid pattern: {err}", Span(s.path, s.line, col, s.line, col + 1),
-                       hint=err.hint)
-            return ir.FALSE, ERR
+            return self.fail(f"invalid pattern: {err}", Span(s.path, s.line, col, s.line, col + 1),
+                              hint=err.hint)
         return self.build.matches(ve, rx, n.pattern.span), ir.BOOL
 
     def _r_IsMissing(self, n: ast.IsMissing, ctx):
@@ -287,23 +273,19 @@ class Typing:
         if t == ERR:
             return ir.FALSE, ERR
         if t == FILTER:
-            self.error("an event filter is never missing; use `exists(...)`", n.value.span)
-            return ir.FALSE, ERR
+            return self.fail("an event filter is never missing; use `exists(...)`", n.value.span)
         return self.build.is_missing(e, n.negated, n.span), ir.BOOL
 
     def _r_EventFilter(self, n: ast.EventFilter, ctx: Ctx):
         if not self.schema.has_events:
             if self.events_broken:
                 return ir.FALSE, ERR  # the event schema's own error says why
-            self.error("the schema declares no events", n.span,
-                       hint="add `event { lead ..., time ..., type ... }` to the schema")
-            return ir.FALSE, ERR
+            return self.fail("the schema declares no events", n.span,
+                              hint="add `event { lead ..., time ..., type ... }` to the schema")
         if ctx.kind == "event":
-            self.error("an event filter cannot be nested in another", n.span)
-            return ir.FALSE, ERR
+            return self.fail("an event filter cannot be nested in another", n.span)
         if not ctx.events:
-            self.error(f"events cannot be used in {ctx.what}", n.span)
-            return ir.FALSE, ERR
+            return self.fail(f"events cannot be used in {ctx.what}", n.span)
         wanted = None
         if n.types:
             wanted = []
@@ -324,18 +306,14 @@ class Typing:
     def _rollup(self, n: ast.Aggregate, ctx: Ctx):
         word = "count(lead ...)" if n.kind == "count_leads" else f"{n.kind[5:]}(...)"
         if not ctx.account:
-            self.error(f"`{word}` rolls leads up into an account; it belongs in an `account` block",
-                       n.span)
-            return ir.FALSE, ERR
+            return self.fail(f"`{word}` rolls leads up into an account; it belongs in an `account` block",
+                              n.span)
         member = Ctx("member", "a roll-up of an account's leads")
         if n.kind == "count_leads":
             where = self._cond(n.filter, member) if n.filter is not None else None
             return self.build.rollup(n.kind, where, None, n.span), ir.NUMBER
-        e, t = self.resolve(n.value, member)
-        if t == ERR:
-            return ir.FALSE, ERR
-        if t != ir.NUMBER:
-            self.error(f"`{word}` needs a number, not {TYPE_WORDS.get(t, t)}", n.value.span)
+        e = self._of_type(n.value, member, ir.NUMBER, word)
+        if e is None:
             return ir.FALSE, ERR
         return self.build.rollup(n.kind, None, e, n.span), ir.NUMBER
 
@@ -343,24 +321,20 @@ class Typing:
         if n.kind == "count_leads" or n.kind.startswith("roll_"):
             return self._rollup(n, ctx)
         if ctx.account:
-            self.error("event aggregates of an account go inside a roll-up", n.span,
-                       hint="e.g. `sum(count(event demo_request))`")
-            return ir.FALSE, ERR
+            return self.fail("event aggregates of an account go inside a roll-up", n.span,
+                              hint="e.g. `sum(count(event demo_request))`")
         if ctx.kind == "event":
-            self.error("aggregates cannot be used inside an event filter", n.span)
-            return ir.FALSE, ERR
+            return self.fail("aggregates cannot be used inside an event filter", n.span)
         if n.kind == "days_since_field":
             e, t = self._name(n.field, ctx)
             if t == ERR:
                 return e, t
             if t != ir.TIMESTAMP:
-                self.error(f"`days_since` needs a timestamp field, not {TYPE_WORDS.get(t, t)}",
-                           n.field.span)
-                return ir.FALSE, ERR
+                return self.fail(f"`days_since` needs a timestamp field, not {TYPE_WORDS.get(t, t)}",
+                                  n.field.span)
             return self.build.days_since(e, n.span), ir.NUMBER
         if not ctx.events:
-            self.error(f"events cannot be used in {ctx.what}", n.span)
-            return ir.FALSE, ERR
+            return self.fail(f"events cannot be used in {ctx.what}", n.span)
         where = self._filter(n.filter, ctx)
         if n.kind == "count":
             return self.build.count(where, n.span), ir.NUMBER
@@ -371,17 +345,14 @@ class Typing:
         # sum / count distinct over an event field
         fname = n.field.text
         if fname not in self.event_fields:
-            self.error(f"unknown event field `{fname}`", n.field.span,
-                       hint=did_you_mean(fname, list(self.event_fields)))
-            return ir.FALSE, ERR
+            return self.fail(f"unknown event field `{fname}`", n.field.span,
+                              hint=did_you_mean(fname, list(self.event_fields)))
         e, t = self._name(n.field, Ctx("event", "an aggregate"))
         if n.kind == "sum":
             if t != ir.NUMBER:
-                self.error(f"`sum` needs a number field; `{fname}` is {TYPE_WORDS.get(t, t)}",
-                           n.field.span)
-                return ir.FALSE, ERR
+                return self.fail(f"`sum` needs a number field; `{fname}` is {TYPE_WORDS.get(t, t)}",
+                                  n.field.span)
             return self.build.fold_field("sum", where, e, n.span), ir.NUMBER
         if t == ir.TIMESTAMP:
-            self.error("`count distinct` of a timestamp is not supported", n.field.span)
-            return ir.FALSE, ERR
+            return self.fail("`count distinct` of a timestamp is not supported", n.field.span)
         return self.build.fold_field("count_distinct", where, e, n.span), ir.NUMBER
