@@ -1,4 +1,5 @@
-"""The columnar loader (runtime/fastload.py) gives exactly what runtime/data.py gives.
+"""The loader's columnar strategy (runtime/fastload.py) gives exactly what its row strategy
+(runtime/data.py) gives, so `data.read_leads`/`read_events` may pick either.
 
 Hostile CSV and Parquet files, drawn at random: every value spelling the loader converts
 column-wise, every one it must hand to data.py (rejects included, with their row numbers),
@@ -10,18 +11,21 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as _event
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 import leadscore
 from conftest import ROOT
 from generators import example_count
-from leadscore.runtime import data, engines, fastload
+from leadscore.runtime import data, engines, fastload, inputs
 
 SCHEMA = leadscore.loads("""
 schema {
@@ -88,6 +92,12 @@ def csv_files(draw, columns):
     return text
 
 
+def event(text: str) -> None:
+    """Hypothesis's statistics, in a test that draws examples."""
+    if currently_in_test_context():
+        _event(text)
+
+
 def _same(fast, slow, fields):
     for f in fields:
         assert getattr(fast, f) == getattr(slow, f), f
@@ -104,28 +114,55 @@ def test_csv_fast_path_equals_data_py(tmp_path_factory, leads_csv, events_csv, s
     _compare(lp, ep, strict)
 
 
+@settings(max_examples=example_count(150), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(csv_files(LEAD_COLS[1:]), st.booleans())
+def test_row_key_fast_path_equals_data_py(tmp_path_factory, leads_csv, strict):
+    """--row-key: a leads file without its key column, keyed by row number either way."""
+    lp = tmp_path_factory.mktemp("rowkey") / "leads.csv"
+    lp.write_text(leads_csv, encoding="utf-8", newline="")
+    _compare_one(lp, strict, "leads", row_key=True)
+
+
+LEAD_FIELDS = ("keys", "columns", "rows", "read", "rejects", "extra")
+EVENT_FIELDS = ("leads", "times", "types", "columns", "read", "rejects", "extra")
+
+
 def _compare(lp: Path, ep: Path, strict: bool) -> None:
-    for read_fast, read_slow, fields in (
-            (fastload.read_leads, data.read_leads, ("keys", "columns", "rows", "read", "rejects",
-                                                    "extra")),
-            (fastload.read_events, data.read_events, ("leads", "times", "types", "columns", "read",
-                                                      "rejects", "extra"))):
-        path = lp if read_fast is fastload.read_leads else ep
-        try:
-            slow = read_slow(path, SCHEMA, None, strict)
-        except data.DataError as err:
-            with pytest.raises(data.DataError) as fast_err:
-                fast = read_fast(path, SCHEMA, None, strict)
-                if fast is None:  # handed to data.py, which raises
-                    raise data.DataError(str(err)) from None
-            assert str(fast_err.value) == str(err)
-            continue
-        fast = read_fast(path, SCHEMA, None, strict)
-        event("columnar" if fast is not None else "handed to data.py")
-        if fast is not None:
-            event("columnar with rows from data.py" if slow.rejects or fast.read != len(
-                getattr(slow, "keys", None) or getattr(slow, "leads", [])) else "columnar only")
-            _same(fast, slow, fields)
+    _compare_one(lp, strict, "leads")
+    _compare_one(ep, strict, "events")
+
+
+def _compare_one(path: Path, strict: bool, side: str, row_key: bool = False) -> None:
+    """Columnar and row strategies agree (or the columnar one hands over), and the public
+    reader gives the row strategy's answer."""
+    if side == "leads":
+        read_fast, read_slow, read, fields = (partial(fastload.read_leads_columnar, row_key=row_key),
+                                              partial(data.read_leads_by_row, row_key=row_key),
+                                              partial(data.read_leads, row_key=row_key), LEAD_FIELDS)
+    else:
+        read_fast, read_slow, read, fields = (fastload.read_events_columnar,
+                                              data.read_events_by_row, data.read_events,
+                                              EVENT_FIELDS)
+    try:
+        slow = read_slow(path, SCHEMA, None, strict)
+    except data.DataError as err:
+        with pytest.raises(data.DataError) as fast_err:
+            fast = read_fast(path, SCHEMA, None, strict)
+            if fast is None:  # handed to data.py, which raises
+                raise data.DataError(str(err)) from None
+        assert str(fast_err.value) == str(err)
+        with pytest.raises(data.DataError) as public_err:
+            read(path, SCHEMA, None, strict)
+        assert str(public_err.value) == str(err)
+        return
+    fast = read_fast(path, SCHEMA, None, strict)
+    event("columnar" if fast is not None else "handed to data.py")
+    if fast is not None:
+        event("columnar with rows from data.py" if slow.rejects or fast.read != len(
+            getattr(slow, "keys", None) or getattr(slow, "leads", [])) else "columnar only")
+        _same(fast, slow, fields)
+    _same(read(path, SCHEMA, None, strict), slow, fields)
 
 
 PARQUET_TYPES = {
@@ -199,15 +236,31 @@ def test_parquet_fast_path_equals_data_py(tmp_path_factory, leads, events, stric
     _compare(lp, ep, strict)
 
 
+@pytest.mark.parametrize("columns", ["all", "some missing"])
+@pytest.mark.parametrize("extra", [pa.array([300_000 * 365 * 86_400], pa.timestamp("s")),
+                                   pa.array([1], pa.int64()).cast(pa.timestamp("ns")),
+                                   pa.array([[0]], pa.list_(pa.date32()))])
+def test_parquet_columns_python_cannot_hold(tmp_path, columns, extra):
+    """The row strategy turns every column of a Parquet file into Python values, those the
+    schema ignores too, and refuses a file where that fails; the columnar one must agree."""
+    row = {"id": ["L1"], "created_at": ["2026-03-01"], "name": ["n"], "size": ["1"],
+           "rate": ["1.5"], "ok": ["yes"]}
+    if columns != "all":
+        del row["rate"]
+    p = tmp_path / "l.parquet"
+    pq.write_table(pa.table({**row, "ignored": extra}), p)
+    _compare_one(p, False, "leads")
+
+
 def test_example_files_take_the_fast_path():
     model = leadscore.load(ROOT / "examples" / "reference.score").ir
-    leads = fastload.read_leads(ROOT / "examples" / "data" / "leads.csv", model.schema)
-    events = fastload.read_events(ROOT / "examples" / "data" / "events.csv", model.schema)
+    leads = data.read_leads(ROOT / "examples" / "data" / "leads.csv", model.schema)
+    events = data.read_events(ROOT / "examples" / "data" / "events.csv", model.schema)
     assert isinstance(leads, fastload.ArrowLeads) and isinstance(events, fastload.ArrowEvents)
-    slow_l = data.read_leads(ROOT / "examples" / "data" / "leads.csv", model.schema)
-    slow_e = data.read_events(ROOT / "examples" / "data" / "events.csv", model.schema)
-    _same(leads, slow_l, ("keys", "columns", "rows", "read", "rejects", "extra"))
-    _same(events, slow_e, ("leads", "times", "types", "columns", "read", "rejects", "extra"))
+    slow_l = data.read_leads_by_row(ROOT / "examples" / "data" / "leads.csv", model.schema)
+    slow_e = data.read_events_by_row(ROOT / "examples" / "data" / "events.csv", model.schema)
+    _same(leads, slow_l, LEAD_FIELDS)
+    _same(events, slow_e, EVENT_FIELDS)
 
 
 # Regex tests of event fields, which the Python evaluator gets as columns computed once per
@@ -231,12 +284,12 @@ def test_python_engine_groups_alike_either_way(monkeypatch, columnar, source):
              else leadscore.loads(EVENT_TEXT_TESTS)).ir
     folder = ROOT / "examples" / "data"
     as_of = data.parse_timestamp("2026-03-01T00:00:00Z")
-    slow = (data.read_leads(folder / "leads.csv", model.schema),
+    slow = (data.read_leads_by_row(folder / "leads.csv", model.schema),
+            data.read_events_by_row(folder / "events.csv", model.schema))
+    fast = (data.read_leads(folder / "leads.csv", model.schema),
             data.read_events(folder / "events.csv", model.schema))
-    fast = (fastload.read_leads(folder / "leads.csv", model.schema),
-            fastload.read_events(folder / "events.csv", model.schema))
     expected = engines.run_python(model, *slow, as_of)
-    monkeypatch.setattr(engines, "COLUMNAR_MIN_EVENTS", 0 if columnar else 10**9)
+    monkeypatch.setattr(inputs, "COLUMNAR_MIN_EVENTS", 0 if columnar else 10**9)
     assert engines.run_python(model, *slow, as_of) == expected
     assert engines.run_python(model, *fast, as_of) == expected
     assert engines.run(model, *fast, as_of, "duckdb") == expected

@@ -9,7 +9,7 @@ runs under an alarm (`LEADSCORE_FUZZ_TIMEOUT` seconds, default 10).
 
 The data side gets the same treatment: random CSV bytes and structured-but-messy CSV files for
 leads and events load (with rejects), or raise `DataError`; loaded data then scores, and the
-columnar reader the runner tries first (runtime/fastload.py) gives the same answer or hands over.
+loader's columnar strategy (runtime/fastload.py) gives its row strategy's answer or hands over.
 
 Bounded for CI. For a long local run (see docs/robustness.md):
 
@@ -41,7 +41,13 @@ from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file, compile_source, ir
 from leadscore.compiler.diagnostics import SHOWN_LINE
 from leadscore.runtime import fastload
-from leadscore.runtime.data import DataError, read_events, read_leads
+from leadscore.runtime.data import (
+    DataError,
+    read_events,
+    read_events_by_row,
+    read_leads,
+    read_leads_by_row,
+)
 from leadscore.runtime.engines import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,11 +392,11 @@ def load_and_score(leads: tuple[bytes, str | None], events: tuple[bytes, str | N
 
 
 def _same_as_fastload(path: Path, delimiter: str | None, strict: bool, side: str) -> None:
-    """The columnar reader the runner tries first gives data.py's answer, or hands over."""
+    """The columnar strategy gives the row strategy's answer, or hands over."""
     fast_read, slow_read, fields = {
-        "leads": (fastload.read_leads, read_leads,
+        "leads": (fastload.read_leads_columnar, read_leads_by_row,
                   ("keys", "columns", "rows", "read", "rejects", "extra")),
-        "events": (fastload.read_events, read_events,
+        "events": (fastload.read_events_columnar, read_events_by_row,
                    ("leads", "times", "types", "columns", "read", "rejects", "extra"))}[side]
     try:
         slow = slow_read(path, MODEL.schema, delimiter, strict)

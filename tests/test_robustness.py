@@ -388,13 +388,14 @@ def test_loaders_never_raise_anything_but_data_error(tmp_path):
 
 def test_the_columnar_reader_keeps_a_bom_that_opens_a_data_row(tmp_path):
     # Found by the fuzzer: Arrow drops a BOM at the start of the buffer it is given, which for
-    # fastload was the first data row, so `\ufeffa` became `a` there but not in data.py.
+    # the columnar strategy was the first data row, so `\ufeffa` became `a` there but not in
+    # the row strategy.
     from leadscore.runtime import fastload
 
     model = compile_source(SMALL)
     p = write(tmp_path / "e.csv", "lead_id,ts,kind,page\n\ufeffa,2026-02-01,open,/\n")
     assert read_events(p, model.schema).leads == ["\ufeffa"]
-    fast = fastload.read_events(p, model.schema)
+    fast = fastload.read_events_columnar(p, model.schema)
     assert fast is None or fast.leads == ["\ufeffa"]
 
 

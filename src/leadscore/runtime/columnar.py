@@ -1,8 +1,8 @@
 """Validated data as Arrow columns, without building Python objects per value.
 
-`Leads`/`Events` from the fast loader (runtime/fastload.py) already hold an Arrow table;
-those from runtime/data.py hold lists, converted here once per column (timestamps as
-int64 microseconds cast to TIMESTAMP, never through datetime objects).
+`Leads`/`Events` read by the columnar strategy (runtime/fastload.py) already hold an Arrow
+table; those from the row strategy (runtime/data.py) hold lists, converted here once per
+column (timestamps as int64 microseconds cast to TIMESTAMP, never through datetime objects).
 """
 
 from __future__ import annotations

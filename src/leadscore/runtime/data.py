@@ -2,6 +2,10 @@
 
 Every row either loads or becomes a `Reject` with its file, row number (the
 line it starts on, the header being line 1), column, value and reason.
+
+`read_leads`/`read_events` are the one way to read a file. They try the columnar strategy
+(runtime/fastload.py: Arrow, several times faster, used only where it gives exactly this
+module's answer) and fall back to the row strategy here, which defines that answer.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +24,7 @@ from typing import Any
 from ..compiler import ir
 from ..compiler.diagnostics import did_you_mean
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -389,9 +394,29 @@ def _convert_fields(path: str, rowno: int, rec: list, fields: list[tuple[str, st
 
 
 def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
-               strict: bool = False, row_key: bool = False) -> Leads:
+               strict: bool = False, row_key: bool = False,
+               progress: Progress | None = None) -> Leads:
     """Leads from a CSV or Parquet file; with `row_key`, the file has no key column and each
-    row's number (the file line it starts on) is its key."""
+    row's number (the file line it starts on) is its key. `progress(stage, done, total)` is
+    called while a large file is read; it never changes the result."""
+    from .fastload import read_leads_columnar  # Arrow and numpy: imported when data is read
+
+    got = read_leads_columnar(path, schema, delimiter, strict, row_key, progress)
+    return got if got is not None else read_leads_by_row(path, schema, delimiter, strict, row_key)
+
+
+def read_events(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                strict: bool = False, progress: Progress | None = None) -> Events:
+    """Events from a CSV or Parquet file (see `read_leads`)."""
+    from .fastload import read_events_columnar
+
+    got = read_events_columnar(path, schema, delimiter, strict, progress)
+    return got if got is not None else read_events_by_row(path, schema, delimiter, strict)
+
+
+def read_leads_by_row(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                      strict: bool = False, row_key: bool = False) -> Leads:
+    """`read_leads` by the row strategy alone: the answer the columnar one must equal."""
     header, rows = records(path, delimiter)
     if row_key:
         if schema.lead_key in header:
@@ -402,11 +427,42 @@ def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None
     return leads_from_records(str(path), header, rows, schema, strict)
 
 
+def read_events_by_row(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                       strict: bool = False) -> Events:
+    """`read_events` by the row strategy alone."""
+    header, rows = records(path, delimiter)
+    return events_from_records(str(path), header, rows, schema, strict)
+
+
 def numbered_rows(rows: Iterable[tuple[int, list]], width: int) -> Iterator[tuple[int, list]]:
     """Each record padded to `width` values, then its row number: the key of a file without
     one (a row with more values than the header keeps them, to be rejected)."""
     for rowno, rec in rows:
         yield rowno, list(rec) + [None] * (width - len(rec)) + [str(rowno)]
+
+
+Head = Callable[[int, list, list[Any]], Reject | None]  # a row's first values, or its reject
+
+
+def _accepted(path: str, rows: Iterable[tuple[int, list]], width: int, head: Head,
+              fields: list[tuple[str, str, int]], out: Leads | Events,
+              strict: bool) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, values) of each row that loads: what `head` appends (the key, or an
+    event's lead, type and time), then the fields. Every other row becomes a reject on `out`,
+    which stops the read under --strict."""
+    for rowno, rec in rows:
+        out.read += 1
+        reject = _shape(path, rowno, rec, width)
+        values: list[Any] = []
+        if reject is None:
+            if len(rec) < width:
+                rec = list(rec) + [None] * (width - len(rec))
+            reject = head(rowno, rec, values) or _convert_fields(path, rowno, rec, fields, values)
+        if reject is not None:
+            out.rejects.append(reject)
+            _strict_stop(reject, strict)
+            continue
+        yield rowno, values
 
 
 def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
@@ -415,44 +471,30 @@ def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
     index, extra = _require(header, wanted, path, schema, "lead")
     out = Leads([], {name: [] for name in schema.lead_fields}, [], extra=extra)
     seen: dict[str, int] = {}
-    key_i = index[schema.lead_key]
+    key_name = schema.lead_key
+    key_i = index[key_name]
     fields = [(name, type_, index[name]) for name, type_ in schema.lead_fields.items()]
-    width = len(header)
-    for rowno, rec in rows:
-        out.read += 1
-        reject = _shape(path, rowno, rec, width)
-        values: list[Any] = []
-        if reject is None:
-            if len(rec) < width:
-                rec = list(rec) + [None] * (width - len(rec))
-            try:
-                key = lead_key(rec[key_i])
-            except ValueError as err:
-                reject = Reject(path, rowno, schema.lead_key, str(rec[key_i]), str(err))
-            else:
-                if not key:
-                    reject = Reject(path, rowno, schema.lead_key, None, "the lead key is missing")
-                elif key in seen:
-                    reject = Reject(path, rowno, schema.lead_key, key,
-                                    f"duplicate lead key (first seen in row {seen[key]})")
-        if reject is None:
-            reject = _convert_fields(path, rowno, rec, fields, values)
-        if reject is not None:
-            out.rejects.append(reject)
-            _strict_stop(reject, strict)
-            continue
-        seen[key] = rowno
-        out.keys.append(key)
+
+    def key(rowno: int, rec: list, values: list[Any]) -> Reject | None:
+        try:
+            k = lead_key(rec[key_i])
+        except ValueError as err:
+            return Reject(path, rowno, key_name, str(rec[key_i]), str(err))
+        if not k:
+            return Reject(path, rowno, key_name, None, "the lead key is missing")
+        if k in seen:
+            return Reject(path, rowno, key_name, k, f"duplicate lead key (first seen in row {seen[k]})")
+        values.append(k)
+        return None
+
+    columns = list(out.columns.values())
+    for rowno, values in _accepted(path, rows, len(header), key, fields, out, strict):
+        seen[values[0]] = rowno
+        out.keys.append(values[0])
         out.rows.append(rowno)
-        for (name, _, _), v in zip(fields, values):
-            out.columns[name].append(v)
+        for col, v in zip(columns, values[1:]):
+            col.append(v)
     return out
-
-
-def read_events(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
-                strict: bool = False) -> Events:
-    header, rows = records(path, delimiter)
-    return events_from_records(str(path), header, rows, schema, strict)
 
 
 def events_from_records(path: str, header: list[str], rows, schema: ir.Schema,
@@ -464,27 +506,18 @@ def events_from_records(path: str, header: list[str], rows, schema: ir.Schema,
     lead_i, time_i, type_i = (index[schema.event_lead], index[schema.event_time],
                               index[schema.event_type])
     fields = [(name, type_, index[name]) for name, type_ in schema.event_fields.items()]
-    width = len(header)
-    for rowno, rec in rows:
-        out.read += 1
-        reject = _shape(path, rowno, rec, width)
-        values: list[Any] = []
-        if reject is None:
-            if len(rec) < width:
-                rec = list(rec) + [None] * (width - len(rec))
-            reject = _event_head(path, rowno, rec, schema, lead_i, type_i, time_i, values)
-        if reject is None:
-            reject = _convert_fields(path, rowno, rec, fields, values)
-        if reject is not None:
-            out.rejects.append(reject)
-            _strict_stop(reject, strict)
-            continue
+
+    def head(rowno: int, rec: list, values: list[Any]) -> Reject | None:
+        return _event_head(path, rowno, rec, schema, lead_i, type_i, time_i, values)
+
+    columns = list(out.columns.values())
+    for _, values in _accepted(path, rows, len(header), head, fields, out, strict):
         lead, typ, t = values[:3]
         out.leads.append(lead)
         out.times.append(t)
         out.types.append(typ)
-        for (name, _, _), v in zip(fields, values[3:]):
-            out.columns[name].append(v)
+        for col, v in zip(columns, values[3:]):
+            col.append(v)
     return out
 
 

@@ -1,10 +1,11 @@
-"""A columnar fast path for reading lead and event files: Arrow's CSV and Parquet readers
-with vectorized validation, giving the same `Leads`/`Events` and the same rejects as
-`runtime.data`, several times faster on large files.
+"""The columnar strategy of `data.read_leads`/`read_events`: Arrow's CSV and Parquet readers
+with vectorized validation, giving the same `Leads`/`Events` and the same rejects as the row
+strategy in `runtime.data`, several times faster on large files.
 
-The contract is strict: whatever this module returns, `data.read_leads`/`read_events`
-would have returned too (tests/test_fastload.py checks it on hostile files). It gets there
-by doing only what it can prove equal, and handing everything else to `data.py`:
+The contract is strict: whatever this module returns, `data.read_leads_by_row`/
+`read_events_by_row` would have returned too (tests/test_fastload.py checks it on hostile
+files). It gets there by doing only what it can prove equal, and handing everything else to
+the row strategy:
 
 - The common value shapes are converted column-wise: ISO 8601 timestamps such as
   `2026-03-01T09:30:00Z`, plain integers and decimals, true/false words, keys without
@@ -14,7 +15,8 @@ by doing only what it can prove equal, and handing everything else to `data.py`:
 - A file whose layout could make Arrow and Python's csv module split rows differently
   (blank lines, a quoted value spanning lines, malformed quotes, lone `\\r` line ends, NUL
   bytes, a row with a different number of fields, a value over the csv field limit, a
-  header that is not one plain line) is read by `data.py` entirely: `read_*` returns None.
+  header that is not one plain line) is read by `data.py` entirely: `read_*_columnar`
+  returns None.
 
 The result keeps the Arrow table (`.table`), so engines that speak Arrow (DuckDB, the
 Python evaluator's grouping) skip building Python lists; the lists are built on first use.
@@ -34,9 +36,7 @@ import pyarrow.compute as pc
 
 from ..compiler import ir
 from . import data
-from .data import Events, Leads, Reject
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
+from .data import Events, Leads, Progress, Reject
 
 _TRUE = sorted(data._TRUE)
 _FALSE = sorted(data._FALSE)
@@ -51,70 +51,58 @@ US = 1_000_000
 
 
 # ---------------------------------------------------------------- lazy Leads / Events
-class ArrowLeads(Leads):
+class _Lazy:
+    """Lists of an Arrow-backed `Leads`/`Events`, each built by its maker on first use."""
+
+    def __init__(self, table: pa.Table, read: int, rejects: list[Reject], extra: list[str],
+                 makers: dict[str, Callable[[], Any]]):
+        self.table = table
+        self.read = read
+        self.rejects = rejects
+        self.extra = extra
+        self._makers = makers
+        self._lists: dict[str, Any] = {}
+
+    def _columns(self, skip: tuple[str, ...]) -> dict[str, list]:
+        return {n: self.table.column(n).to_pylist() for n in self.table.column_names
+                if n not in skip}
+
+
+def _lazy(name: str) -> property:
+    def get(self: _Lazy) -> Any:
+        if name not in self._lists:
+            self._lists[name] = self._makers[name]()
+        return self._lists[name]
+
+    return property(get, lambda self, v: self._lists.__setitem__(name, v))
+
+
+class ArrowLeads(_Lazy, Leads):
     """`Leads` backed by an Arrow table: key column, then the schema's fields typed
     (text: string, int/float: float64, bool: bool, timestamp: int64 microseconds)."""
 
     def __init__(self, table: pa.Table, key: str, rows: np.ndarray, read: int,
                  rejects: list[Reject], extra: list[str]):
-        self.table = table
-        self.key_column = key
-        self._rows = rows
-        self.read = read
-        self.rejects = rejects
-        self.extra = extra
-        self._lists: dict[str, Any] = {}
+        super().__init__(table, read, rejects, extra, {
+            "keys": lambda: table.column(key).to_pylist(), "rows": rows.tolist,
+            "columns": lambda: self._columns((key,))})
 
-    def _list(self, name: str) -> Any:
-        if name not in self._lists:
-            if name == "keys":
-                self._lists[name] = self.table.column(self.key_column).to_pylist()
-            elif name == "rows":
-                self._lists[name] = self._rows.tolist()
-            else:
-                self._lists[name] = {n: self.table.column(n).to_pylist()
-                                     for n in self.table.column_names if n != self.key_column}
-        return self._lists[name]
-
-    keys = property(lambda self: self._list("keys"),
-                    lambda self, v: self._lists.__setitem__("keys", v))
-    rows = property(lambda self: self._list("rows"),
-                    lambda self, v: self._lists.__setitem__("rows", v))
-    columns = property(lambda self: self._list("columns"),
-                       lambda self, v: self._lists.__setitem__("columns", v))
+    keys, rows, columns = _lazy("keys"), _lazy("rows"), _lazy("columns")
 
 
-class ArrowEvents(Events):
+class ArrowEvents(_Lazy, Events):
     """`Events` backed by an Arrow table: lead, time (int64 microseconds), type, fields."""
 
     def __init__(self, table: pa.Table, names: tuple[str, str, str], read: int,
                  rejects: list[Reject], extra: list[str]):
-        self.table = table
-        self.names = names  # (lead, time, type) column names
-        self.read = read
-        self.rejects = rejects
-        self.extra = extra
-        self._lists: dict[str, Any] = {}
+        lead, time, typ = names
+        super().__init__(table, read, rejects, extra, {
+            "leads": lambda: table.column(lead).to_pylist(),
+            "times": lambda: table.column(time).to_pylist(),
+            "types": lambda: table.column(typ).to_pylist(),
+            "columns": lambda: self._columns(names)})
 
-    def _list(self, name: str) -> Any:
-        if name not in self._lists:
-            lead, time, typ = self.names
-            if name == "columns":
-                self._lists[name] = {n: self.table.column(n).to_pylist()
-                                     for n in self.table.column_names if n not in self.names}
-            else:
-                col = {"leads": lead, "times": time, "types": typ}[name]
-                self._lists[name] = self.table.column(col).to_pylist()
-        return self._lists[name]
-
-    leads = property(lambda self: self._list("leads"),
-                     lambda self, v: self._lists.__setitem__("leads", v))
-    times = property(lambda self: self._list("times"),
-                     lambda self, v: self._lists.__setitem__("times", v))
-    types = property(lambda self: self._list("types"),
-                     lambda self, v: self._lists.__setitem__("types", v))
-    columns = property(lambda self: self._list("columns"),
-                       lambda self, v: self._lists.__setitem__("columns", v))
+    leads, times, types, columns = _lazy("leads"), _lazy("times"), _lazy("types"), _lazy("columns")
 
 
 class _Fallback(Exception):
@@ -225,26 +213,50 @@ def _parquet_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
                  progress: Progress | None) -> _Raw:
     import pyarrow.parquet as pq
 
-    try:
-        pf = pq.ParquetFile(path)
-        header = list(pf.schema_arrow.names)
-    except Exception:  # unreadable: data.py reports it
-        raise _Fallback from None
-    if len(set(header)) != len(header):
-        raise _Fallback
-    wanted = list(require(header))
     if progress:
         progress(f"reading {path.name}", 0, 1)
-    try:
-        table = pf.read(columns=list(dict.fromkeys(wanted)))
-    except Exception:
+    try:  # the whole file, as the row strategy reads it: a damaged column fails both alike
+        table = pq.read_table(path)
+    except Exception:  # unreadable: data.py reports it
         raise _Fallback from None
+    header = list(table.column_names)
+    if len(set(header)) != len(header):
+        raise _Fallback
+    for col in table.columns:
+        _python_holds(col)
+    wanted = list(require(header))
     if progress:
         progress(f"reading {path.name}", 1, 1)
     cols = {w: table.column(w).combine_chunks() for w in wanted}
     out = _Raw(str(path), header, cols, 1, typed=True)
     out.n = table.num_rows
     return out
+
+
+def _python_holds(col: pa.ChunkedArray) -> None:
+    """Hand the file to the row strategy when it could fail to turn this column (in the
+    schema or not) into Python values: dates past 9999, nanoseconds without pandas."""
+    t = col.type
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if pa.types.is_timestamp(t) and t.unit == "ns":
+            ns = pc.fill_null(col.cast(pa.int64()), 0).to_numpy()
+            if (ns % 1000).any():
+                raise _Fallback
+        try:  # the extremes convert, so every value between them does
+            extremes = pc.min_max(col)
+            for end in ("min", "max"):
+                extremes[end].as_py()
+        except (ValueError, OverflowError, TypeError, ArithmeticError):
+            raise _Fallback from None
+    elif _holds_time(t):
+        raise _Fallback  # times inside lists, structs or dictionaries: not worth checking
+
+
+def _holds_time(t: pa.DataType) -> bool:
+    inner = [t.field(i).type for i in range(t.num_fields)]
+    if getattr(t, "value_type", None) is not None:
+        inner.append(t.value_type)
+    return any(pa.types.is_timestamp(x) or pa.types.is_date(x) or _holds_time(x) for x in inner)
 
 
 # ---------------------------------------------------------------- column conversion
@@ -509,12 +521,13 @@ def _slow_table(columns: dict[str, list], types: dict[str, str]) -> pa.Table:
 
 
 # ---------------------------------------------------------------- leads
-def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
-               strict: bool = False, progress: Progress | None = None) -> Leads | None:
-    """Leads read column-wise, or None when the file needs data.read_leads."""
+def read_leads_columnar(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                        strict: bool = False, row_key: bool = False,
+                        progress: Progress | None = None) -> Leads | None:
+    """`data.read_leads` column-wise, or None when the file needs the row strategy."""
     try:
         raw = _raw(Path(path), {schema.lead_key: "key", **schema.lead_fields}, schema, "lead",
-                   delimiter, progress)
+                   delimiter, progress, schema.lead_key if row_key else None)
         if raw is None:
             return None
         return _leads(raw, schema, strict)
@@ -523,15 +536,20 @@ def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None
 
 
 def _raw(path: Path, wanted: dict[str, str], schema: ir.Schema, side: str,
-         delimiter: str | None, progress: Progress | None) -> _Raw | None:
+         delimiter: str | None, progress: Progress | None, row_key: str | None = None) -> _Raw | None:
+    """The wanted columns; with `row_key`, that column is added, holding each row's number."""
     if not path.is_file():
         return None
 
     def require(header: list[str]) -> dict[str, int]:
         """Positions of the wanted columns; data.py's own errors for missing ones."""
+        if row_key is not None:
+            if row_key in header:
+                raise _Fallback  # the row strategy says why
+            header = header + [row_key]
         index, extra = data._require(header, wanted, str(path), schema, side)
         extras.extend(extra)
-        return {w: index[w] for w in wanted}
+        return {w: index[w] for w in wanted if w != row_key}
 
     extras: list[str] = []
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -539,6 +557,10 @@ def _raw(path: Path, wanted: dict[str, str], schema: ir.Schema, side: str,
     else:
         out = _csv_raw(path, require, delimiter, progress)
     out.extra = extras
+    if row_key is not None:  # rows are file lines one after another here: numbered in turn
+        out.header = out.header + [row_key]
+        out.columns[row_key] = pa.array(np.arange(out.first_row, out.first_row + out.n)).cast(
+            pa.string())
     return out
 
 
@@ -580,9 +602,9 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
 
 
 # ---------------------------------------------------------------- events
-def read_events(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
-                strict: bool = False, progress: Progress | None = None) -> Events | None:
-    """Events read column-wise, or None when the file needs data.read_events."""
+def read_events_columnar(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
+                         strict: bool = False, progress: Progress | None = None) -> Events | None:
+    """`data.read_events` column-wise, or None when the file needs the row strategy."""
     lead, time, typ = schema.event_lead, schema.event_time, schema.event_type
     try:
         raw = _raw(Path(path), {lead: "text", time: "timestamp", typ: "text",

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-from .fastload import Progress
+from .data import Progress
 
 
 class TerminalProgress:

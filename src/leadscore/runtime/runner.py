@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compiler import ir
-from . import fastload
 from .columnar import event_counts
-from .data import Events, Leads, Reject, empty_events, read_events, read_leads
+from .data import Events, Leads, Progress, Reject, empty_events, read_events, read_leads
 from .engines import run
-from .fastload import Progress
 
 
 @dataclass
@@ -59,13 +57,9 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
     goes (see runtime/progress.py for a terminal bar); it never changes the result. With
     `row_key`, the leads file has no key column: each row's number is its key."""
     schema = model.schema
-    # the columnar reader when it can prove its result equal to data.py's, else data.py
-    leads = (None if row_key else fastload.read_leads(leads_path, schema, delimiter, strict,
-                                                      progress)) or \
-        read_leads(leads_path, schema, delimiter, strict, row_key)
+    leads = read_leads(leads_path, schema, delimiter, strict, row_key, progress)
     if schema.has_events and events_path is not None:
-        events = fastload.read_events(events_path, schema, delimiter, strict, progress) or \
-            read_events(events_path, schema, delimiter, strict)
+        events = read_events(events_path, schema, delimiter, strict, progress)
     else:
         events = empty_events(schema)
     stats = RunStats(leads_read=leads.read, leads_rejected=len(leads.rejects),
