@@ -119,3 +119,45 @@ def test_arrow_leads_on_an_engine():
     rows = model.score(pa.table({"id": ["1", "2"], "t": ["a", "b"]}), [], "2026-01-01",
                        engine="sqlite")
     assert [r["s"] for r in rows] == [1.0, 0.0]
+
+
+def test_engine_names_match_the_registry():
+    from leadscore.engines import EXECUTED
+    from leadscore.runtime.engines import ENGINES
+
+    assert ENGINES[:2] == ("duckdb", "python") and set(ENGINES) - {"python"} == set(EXECUTED)
+
+
+def test_generic_sql_code_asks_capabilities_not_engine_names():
+    from leadscore.engines import DIALECTS
+
+    src = ROOT / "src" / "leadscore"
+    generic = [src / "backends" / f for f in ("sql.py", "explain_sql.py", "account_sql.py")]
+    generic += [src / "runtime" / "warehouses.py", *sorted((src / "compiler").rglob("*.py"))]
+    for path in generic:
+        text = path.read_text(encoding="utf-8")
+        for name in DIALECTS:
+            assert f'"{name}"' not in text and f"'{name}'" not in text, (path, name)
+
+
+def test_capability_flags_choose_the_spelling():
+    import dataclasses
+
+    from leadscore.backends.sql import to_sql
+    from leadscore.engines import SQLITE
+
+    model = compile_file(ROOT / "examples" / "reference.score")
+    assert "FILTER(WHERE" not in to_sql(model, SQLITE).replace(" ", "")
+    with_filter = dataclasses.replace(SQLITE, filter_clause=True)
+    assert "FILTER(WHERE" in to_sql(model, with_filter).replace(" ", "")
+
+
+def test_generated_only_dialect_does_not_run(reference):
+    from leadscore.engines import get_dialect
+    from leadscore.runtime.warehouses import EngineError, Job
+
+    model, res = reference
+    with pytest.raises(EngineError, match="generated-only"):
+        get_dialect("snowflake").run(Job(model, res.leads, res.events, AS_OF))
+    with pytest.raises(ValueError, match="unknown engine"):
+        run(model, res.leads, res.events, AS_OF, "snowflake")

@@ -11,11 +11,11 @@ import sqlglot
 from click.testing import CliRunner
 
 from conftest import ROOT
-from leadscore.backends.dialects import DIALECTS, get_dialect
 from leadscore.backends.sql import SqlUnsupported, to_sql
 from leadscore.backends.support import support_markdown
 from leadscore.cli import main
 from leadscore.compiler import compile_file, compile_source
+from leadscore.engines import DIALECTS, get_dialect
 
 GOLDEN = ROOT / "tests" / "golden"
 AS_OF_US = 1772323200000000  # 2026-03-01T00:00:00Z

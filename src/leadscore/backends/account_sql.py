@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..compiler import ir
-from .dialects import DUCKDB, Dialect
+from ..engines import DUCKDB, Dialect
 from .sql import _col, _id, _SqlGen, _table, build_query
 
 

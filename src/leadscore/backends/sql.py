@@ -16,14 +16,15 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..compiler import ir
-from ..compiler.regex import compile_portable
-from ..gcpause import gc_paused
-from .dialects import DUCKDB, Dialect, Unsupported
+from ..engines import DUCKDB, Dialect, Unsupported
 from .python import field_usage
 
-US_PER_DAY = 86_400_000_000
 CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
+# a left operand of one of these is a chain with the operator (`a + b + c`), not a nesting
+CHAIN = {"add": (exp.Add, exp.Sub), "sub": (exp.Add, exp.Sub), "mul": (exp.Mul, exp.Div),
+         "div": (exp.Mul, exp.Div)}
+FOLDS = {"count": exp.Count, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
 # The query has tens of thousands of nodes for a large model: they are built with the
@@ -69,7 +70,8 @@ def _table(name: str, alias: str | None = None) -> exp.Table:
 
 
 class SqlUnsupported(Exception):
-    """A construct the target dialect cannot express, with where the model uses it."""
+    """A construct the target dialect cannot express, with where the model uses it
+    (`path:line:col`, or None)."""
 
     def __init__(self, message: str, where: str | None):
         super().__init__(message)
@@ -77,6 +79,8 @@ class SqlUnsupported(Exception):
 
 
 class _SqlGen:
+    """The translation of one model for one dialect: one `<key>_sql` method per IR node."""
+
     def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: int | None):
         self.m = model
         self.d = dialect
@@ -86,9 +90,11 @@ class _SqlGen:
         self.event_cols = {n: f"e{i}" for i, n in enumerate(sorted(model.schema.event_fields))}
         self.binding_cols = {b.name: f"b{i}" for i, b in enumerate(model.bindings)}
         self.as_of_us = as_of_us
-        # LEAST/GREATEST inputs are never null, so any engine's null rule will do; this keeps
-        # sqlglot from guarding DuckDB's (null-ignoring) LEAST with a CASE repeating both operands
-        self.plain = {"ignore_nulls": True} if dialect.sqlglot == "duckdb" else {}
+        # LEAST/GREATEST printed as they are where the engine allows (`extremes_ignore_nulls`)
+        self.plain = {"ignore_nulls": True} if dialect.extremes_ignore_nulls else {}
+        # node key -> its translation, looked up once per node (tens of thousands per query)
+        self.emit = {key: self.test if key in self.TESTS else getattr(self, f"{key}_sql")
+                     for key in ir.OPS if key != "when"}
 
     def as_of(self) -> exp.Expression:
         if self.as_of_us is None:
@@ -99,10 +105,10 @@ class _SqlGen:
         text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
         return self.d.double(_number(text))
 
-    def nullable(self, e: ir.E) -> bool:
+    def nullable(self, e: ir.Expr) -> bool:
         return ir.nullable(e, self.aggs, self.bindings)
 
-    def never_null(self, pred: exp.Expression, *parts: ir.E) -> exp.Expression:
+    def never_null(self, pred: exp.Expression, parts: tuple[ir.Expr, ...]) -> exp.Expression:
         """Two-valued logic: a test on a null value is false, not unknown."""
         if any(self.nullable(p) for p in parts):
             if not self.d.bool_values:
@@ -116,152 +122,164 @@ class _SqlGen:
     def as_flag(pred: exp.Expression) -> exp.Expression:
         return exp.Case(ifs=[exp.If(this=pred, true=_number(1))], default=_number(0))
 
-    def pred(self, e: ir.E) -> exp.Expression:
+    def pred(self, e: ir.Expr) -> exp.Expression:
         """`e` (a condition) where the SQL expects a predicate."""
         node = self.expr(e)
-        if not self.d.bool_values and e.op in ("const", "field", "ref"):
+        if not self.d.bool_values and e.key in ("const", "field", "ref"):
             return exp.EQ(this=node, expression=_number(1))
         return node
 
-    def cond(self, e: ir.E) -> exp.Expression:
+    def cond(self, e: ir.Expr) -> exp.Expression:
         """`e` where only its truth matters (WHEN, FILTER, WHERE): a null test there already
         acts as false, so the COALESCE(..., FALSE) of two-valued logic is left out, except
         under NOT, where null and false differ."""
-        if e.op in ("and", "or"):
-            return _balanced(exp.And if e.op == "and" else exp.Or, [_p(self.cond(x)) for x in e.args])
-        if e.op in ("cmp", "in", "str_test", "regex"):
-            return self.test(e, raw=True)
+        if isinstance(e, (ir.And, ir.Or)):
+            return _balanced(exp.And if e.key == "and" else exp.Or,
+                             [_p(self.cond(x)) for x in e.items])
+        if e.key in self.TESTS:
+            return self.TESTS[e.key](self, e)
         return self.pred(e)
 
-    def value(self, e: ir.E) -> exp.Expression:
+    def value(self, e: ir.Expr) -> exp.Expression:
         """`e` where the SQL expects a value (a column, a comparison operand)."""
         node = self.expr(e)
-        if not self.d.bool_values and e.type == ir.BOOL and e.op not in ("const", "field", "ref"):
+        if not self.d.bool_values and e.type == ir.BOOL and e.key not in ("const", "field", "ref"):
             return self.as_flag(node)
         return node
 
-    # ------------------------------------------------------------ expressions
-    def expr(self, e: ir.E) -> exp.Expression:
-        op, a = e.op, e.args
-        if op == "const":
-            v = a[0]
-            if v is None:
-                return exp.Null()
-            if isinstance(v, bool):
-                if not self.d.bool_values:
-                    return _number(1 if v else 0)
-                return exp.true() if v else exp.false()
-            if isinstance(v, str):
-                return exp.Literal.string(v)
-            return self.num(v)
-        if op == "field":
-            return _col(self.lead_cols[a[0]])
-        if op == "ev_field":
-            return _col(self.event_cols[a[0]])
-        if op == "ev_type":
-            return _col("typ")
-        if op == "ev_age":
-            return _col("age")
-        if op == "agg":
-            return _col(a[0])
-        if op == "ref":
-            return _col(self.binding_cols[a[0]])
-        if op in ARITH:
-            left, right = self.expr(a[0]), self.expr(a[1])
-            if op == "div" and not (a[1].op == "const" and a[1].args[0]):
-                # division by zero gives missing; NULLIF neither repeats the divisor (a CASE
-                # would, doubling the SQL at every nested division) nor nests a level
-                right = exp.Nullif(this=right, expression=self.num(0))
-            # a left operand of the same precedence is a chain (`a + b + c`): written without
-            # parentheses it does not nest, which engines with shallow parsers need
-            chained = isinstance(left, (exp.Add, exp.Sub) if op in ("add", "sub") else (exp.Mul, exp.Div))
-            return ARITH[op](this=left if chained else _p(left), expression=_p(right))
-        if op == "neg":
-            return exp.Neg(this=_p(self.expr(a[0])))
-        if op == "min":
-            return exp.Least(this=self.expr(a[0]), expressions=[self.expr(a[1])], **self.plain)
-        if op == "max":
-            return exp.Greatest(this=self.expr(a[0]), expressions=[self.expr(a[1])], **self.plain)
-        if op == "floor":
-            return exp.Floor(this=self.expr(a[0]))
-        if op == "pow":
-            return exp.Pow(this=self.expr(a[0]), expression=self.expr(a[1]))
-        if op == "coalesce":
-            return exp.Coalesce(this=self.expr(a[0]), expressions=[self.expr(a[1])])
-        if op == "whole_days":
-            return exp.Floor(this=exp.Div(this=self.d.double(_p(self.expr(a[0]))),
-                                          expression=self.num(US_PER_DAY)))
-        if op == "days":
-            return exp.Div(this=self.d.double(_p(self.expr(a[0]))), expression=self.num(US_PER_DAY))
-        if op == "age_us":
-            return exp.Sub(this=self.as_of(), expression=_p(self.expr(a[0])))
-        if op in ("cmp", "in", "str_test", "regex"):
-            return self.test(e)
-        if op in ("and", "or"):
-            return _balanced(exp.And if op == "and" else exp.Or, [_p(self.pred(x)) for x in a])
-        if op == "not":
-            return exp.Not(this=_p(self.pred(a[0])))
-        if op == "is_null":
-            return exp.Is(this=self.expr(a[0]), expression=exp.Null())
-        if op == "case":
-            whens, else_ = a
-            return exp.Case(ifs=[exp.If(this=self.cond(c), true=self.value(v)) for c, v in whens],
-                            default=self.value(else_))
-        raise AssertionError(f"unknown IR op {op!r}")
+    def expr(self, e: ir.Expr) -> exp.Expression:
+        return self.emit[e.key](e)
 
-    def test(self, e: ir.E, raw: bool = False) -> exp.Expression:
-        """A comparison, membership, text or regex test; false on null unless `raw`."""
-        op, a = e.op, e.args
-        if op == "cmp":
-            sym, left, right = a
-            lv, rv = self.value(left), self.value(right)
-            if left.op == "ev_age" and right.op == "const" and float(right.args[0]).is_integer():
-                rv = _number(int(right.args[0]))  # integer ages: no cast per row
-            node = CMP[sym](this=lv, expression=rv)
-            parts = (left, right)
-        elif op == "in":
-            value, items = a
-            lits = [self.expr(ir.const(v, value.type)) for v in items]
-            node = (exp.EQ(this=self.expr(value), expression=lits[0]) if len(lits) == 1
-                    else exp.In(this=self.expr(value), expressions=lits))
-            parts = (value,)
-        elif op == "str_test":
-            test, value, needle = a
-            build = {"starts_with": self.d.starts_with, "ends_with": self.d.ends_with,
-                     "contains": self.d.contains}[test]
-            node = build(self.expr(value), self.expr(needle))
-            parts = (value, needle)
-        else:
-            value, pattern = a
-            try:
-                node = self.d.regex_search(self.expr(value), compile_portable(pattern))
-            except Unsupported as err:
-                raise SqlUnsupported(f"`matches` cannot be compiled for {self.d.name}: {err}",
-                                     self.m.regexes.get(pattern)) from None
-            parts = (value,)
-        return node if raw else self.never_null(node, *parts)
+    # ------------------------------------------------------------ one method per node
+    def const_sql(self, e: ir.Const) -> exp.Expression:
+        v = e.value
+        if v is None:
+            return exp.Null()
+        if isinstance(v, bool):
+            if not self.d.bool_values:
+                return _number(1 if v else 0)
+            return exp.true() if v else exp.false()
+        if isinstance(v, str):
+            return exp.Literal.string(v)
+        return self.num(v)
+
+    def field_sql(self, e: ir.Field) -> exp.Expression:
+        return _col(self.lead_cols[e.name])
+
+    def ev_field_sql(self, e: ir.EvField) -> exp.Expression:
+        return _col(self.event_cols[e.name])
+
+    def ev_type_sql(self, e: ir.EvType) -> exp.Expression:
+        return _col("typ")
+
+    def ev_age_sql(self, e: ir.EvAge) -> exp.Expression:
+        return _col("age")
+
+    def agg_sql(self, e: ir.Agg) -> exp.Expression:
+        return _col(e.id)
+
+    def ref_sql(self, e: ir.Ref) -> exp.Expression:
+        return _col(self.binding_cols[e.name])
+
+    def arith_sql(self, e: ir.Arith) -> exp.Expression:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.fn == "div" and not (isinstance(e.right, ir.Const) and e.right.value):
+            # division by zero gives missing; NULLIF neither repeats the divisor (a CASE
+            # would, doubling the SQL at every nested division) nor nests a level
+            right = exp.Nullif(this=right, expression=self.num(0))
+        # a chain written without parentheses does not nest, which shallow parsers need
+        chained = isinstance(left, CHAIN[e.fn])
+        return ARITH[e.fn](this=left if chained else _p(left), expression=_p(right))
+
+    def neg_sql(self, e: ir.Neg) -> exp.Expression:
+        return exp.Neg(this=_p(self.expr(e.value)))
+
+    def extreme_sql(self, e: ir.Extreme) -> exp.Expression:
+        return (exp.Least if e.fn == "min" else exp.Greatest)(
+            this=self.expr(e.left), expressions=[self.expr(e.right)], **self.plain)
+
+    def floor_sql(self, e: ir.Floor) -> exp.Expression:
+        return exp.Floor(this=self.expr(e.value))
+
+    def pow_sql(self, e: ir.Pow) -> exp.Expression:
+        return exp.Pow(this=self.expr(e.base), expression=self.expr(e.exponent))
+
+    def coalesce_sql(self, e: ir.Coalesce) -> exp.Expression:
+        return exp.Coalesce(this=self.expr(e.value), expressions=[self.expr(e.fallback)])
+
+    def days_sql(self, e: ir.Days | ir.WholeDays) -> exp.Expression:
+        return exp.Div(this=self.d.double(_p(self.expr(e.value))), expression=self.num(ir.US_PER_DAY))
+
+    def whole_days_sql(self, e: ir.WholeDays) -> exp.Expression:
+        return exp.Floor(this=self.days_sql(e))
+
+    def age_us_sql(self, e: ir.AgeUs) -> exp.Expression:
+        return exp.Sub(this=self.as_of(), expression=_p(self.expr(e.value)))
+
+    def and_sql(self, e: ir.And) -> exp.Expression:
+        return _balanced(exp.And, [_p(self.pred(x)) for x in e.items])
+
+    def or_sql(self, e: ir.Or) -> exp.Expression:
+        return _balanced(exp.Or, [_p(self.pred(x)) for x in e.items])
+
+    def not_sql(self, e: ir.Not) -> exp.Expression:
+        return exp.Not(this=_p(self.pred(e.value)))
+
+    def is_null_sql(self, e: ir.IsNull) -> exp.Expression:
+        return exp.Is(this=self.expr(e.value), expression=exp.Null())
+
+    def case_sql(self, e: ir.Case) -> exp.Expression:
+        return exp.Case(ifs=[exp.If(this=self.cond(w.cond), true=self.value(w.value))
+                             for w in e.whens], default=self.value(e.default))
+
+    # Tests (comparison, membership, text, regex) are false on null: as values they are
+    # guarded (`never_null`); where only their truth matters (`cond`) they are not.
+    def test(self, e: ir.Expr) -> exp.Expression:
+        return self.never_null(self.TESTS[e.key](self, e), tuple(e.children()))
+
+    def cmp_test(self, e: ir.Cmp) -> exp.Expression:
+        lv, rv = self.value(e.left), self.value(e.right)
+        if (isinstance(e.left, ir.EvAge) and isinstance(e.right, ir.Const)
+                and float(e.right.value).is_integer()):
+            rv = _number(int(e.right.value))  # integer ages: no cast per row
+        return CMP[e.op](this=lv, expression=rv)
+
+    def in_test(self, e: ir.In) -> exp.Expression:
+        lits = [self.const_sql(ir.Const(v, e.value.type)) for v in e.items]
+        if len(lits) == 1:
+            return exp.EQ(this=self.expr(e.value), expression=lits[0])
+        return exp.In(this=self.expr(e.value), expressions=lits)
+
+    def str_test(self, e: ir.StrTest) -> exp.Expression:
+        return getattr(self.d, e.test)(self.expr(e.value), self.expr(e.needle))
+
+    def regex_test(self, e: ir.Regex) -> exp.Expression:
+        try:
+            return self.d.regex_search(self.expr(e.value), e.pattern)
+        except Unsupported as err:
+            raise SqlUnsupported(f"`matches` cannot be compiled for {self.d.name}: {err}",
+                                 str(e.span) if e.span else None) from None
+
+    TESTS = {"cmp": cmp_test, "in": in_test, "str_test": str_test, "regex": regex_test}
 
     # ------------------------------------------------------------ query
     def aggregate(self, a: ir.Aggregate) -> exp.Expression:
-        if a.where == ir.TRUE:
+        where, value = a.event_filter(), a.event_value()
+        if where == ir.TRUE:
             if a.fn == "count":
                 return exp.Count(this=exp.Star())
-            value = self.value(a.value)
             if a.fn == "count_distinct":
-                return exp.Count(this=exp.Distinct(expressions=[value]))
-            return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[a.fn](this=value)
-        cond = self.cond(a.where)
+                return exp.Count(this=exp.Distinct(expressions=[self.value(value)]))
+            return FOLDS[a.fn](this=self.value(value))
+        cond = self.cond(where)
         if a.fn == "count":
-            if self.d.name == "duckdb":  # a FILTER clause skips the CASE per row
+            if self.d.filter_clause:  # skips the CASE per row
                 return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
-            inner = exp.Case(ifs=[exp.If(this=cond, true=_number(1))])
-            return exp.Count(this=inner)
-        value = exp.Case(ifs=[exp.If(this=cond, true=self.value(a.value))])
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=_number(1))]))
+        kept = exp.Case(ifs=[exp.If(this=cond, true=self.value(value))])
         if a.fn == "count_distinct":
-            return exp.Count(this=exp.Distinct(expressions=[value]))
-        if a.fn == "sum":
-            return exp.Sum(this=value)
-        return (exp.Min if a.fn == "min" else exp.Max)(this=value)
+            return exp.Count(this=exp.Distinct(expressions=[kept]))
+        return FOLDS[a.fn](this=kept)
 
     def query(self, leads: str, events: str) -> exp.Select:
         s = self.m.schema
@@ -331,22 +349,9 @@ class _SqlGen:
 
     def window(self) -> int | None:
         """The longest `within` window (microseconds) if every aggregate has one, else None."""
-        longest = 0
-        for a in self.m.aggregates:
-            items, stack = [], [a.where]
-            while stack:
-                x = stack.pop()
-                if x.op == "and":
-                    stack.extend(x.args)
-                else:
-                    items.append(x)
-            bounds = [x.args[2].args[0] for x in items
-                      if x.op == "cmp" and x.args[0] == "<" and x.args[1].op == "ev_age"
-                      and x.args[2].op == "const" and float(x.args[2].args[0]).is_integer()]
-            if not bounds:
-                return None
-            longest = max(longest, int(min(bounds)))
-        return longest
+        if any(a.window is None for a in self.m.aggregates):
+            return None
+        return max(a.window for a in self.m.aggregates) * ir.US_PER_DAY
 
     def field_value(self, name: str, type_: str, table: str | None = None) -> exp.Expression:
         col = _col(name, table)
@@ -369,5 +374,4 @@ def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None
 
 def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
            leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
-    with gc_paused():  # a large model's query is tens of thousands of nodes
-        return dialect.render(build_query(model, dialect, as_of_us, leads, events), pretty)
+    return dialect.render(build_query(model, dialect, as_of_us, leads, events), pretty)

@@ -24,9 +24,9 @@ def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
     Example:
       leadscore compile examples/reference.score --as-of 2026-03-01T00:00:00Z
     """
-    from ..backends.dialects import DIALECTS, get_dialect
     from ..backends.python import compile_python
     from ..backends.sql import to_sql
+    from ..engines import DIALECTS, get_dialect
 
     m = compile_file(model)
     if show_ir:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ...compiler.regex import PortableRegex
+from ..compiler.regex import PortableRegex
 from .base import Dialect, Unsupported
 from .common import right_ends_with, strpos_contains
 
@@ -19,6 +19,8 @@ GENERATED = "generated only: golden SQL for the reference model, parsed back wit
 
 @dataclass(frozen=True)
 class Snowflake(Dialect):
+    contains = staticmethod(strpos_contains)
+
     def epoch_us(self, ts):
         return exp.Anonymous(this="DATE_PART", expressions=[exp.var("EPOCH_MICROSECOND"), ts])
 
@@ -28,36 +30,32 @@ class Snowflake(Dialect):
         instr = exp.Anonymous(this="REGEXP_INSTR", expressions=[value, exp.Literal.string(pattern)])
         return exp.GT(this=instr, expression=exp.Literal.number(0))
 
-    def contains(self, value, needle):
-        return strpos_contains(value, needle)
-
 
 @dataclass(frozen=True)
 class BigQuery(Dialect):
+    contains = staticmethod(strpos_contains)
+
     def epoch_us(self, ts):
         return exp.Anonymous(this="UNIX_MICROS", expressions=[ts])
-
-    def contains(self, value, needle):
-        return strpos_contains(value, needle)
 
 
 @dataclass(frozen=True)
 class Trino(Dialect):
+    contains = staticmethod(strpos_contains)
+    ends_with = staticmethod(right_ends_with)
+
     def epoch_us(self, ts):
         # to_unixtime is a DOUBLE of seconds; round to whole microseconds
         micros = exp.Mul(this=exp.Anonymous(this="TO_UNIXTIME", expressions=[ts]),
                          expression=exp.Literal.number(1_000_000))
         return exp.Cast(this=exp.Round(this=micros), to=exp.DataType.build("BIGINT"))
 
-    def contains(self, value, needle):
-        return strpos_contains(value, needle)
-
-    def ends_with(self, value, needle):
-        return right_ends_with(value, needle)
-
 
 @dataclass(frozen=True)
 class Redshift(Dialect):
+    ends_with = staticmethod(right_ends_with)
+    contains = staticmethod(strpos_contains)
+
     def epoch_us(self, ts):
         return exp.Anonymous(this="DATEDIFF", expressions=[
             exp.var("microsecond"), exp.Cast(this=exp.Literal.string("1970-01-01"),
@@ -66,12 +64,6 @@ class Redshift(Dialect):
     def starts_with(self, value, needle):
         prefix = exp.Left(this=value, expression=exp.Length(this=needle.copy()))
         return exp.EQ(this=prefix, expression=needle)
-
-    def ends_with(self, value, needle):
-        return right_ends_with(value, needle)
-
-    def contains(self, value, needle):
-        return strpos_contains(value, needle)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,21 @@
-"""DuckDB: the embedded default. RE2 regexes; LOWER is Unicode simple case mapping."""
+"""DuckDB: the embedded default. RE2 regexes; LOWER is Unicode simple case mapping.
+
+The runner hands it the data as Arrow tables, or scores tables already in a database
+file (`--db`), and can write the results back (`--into`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB as _SqlglotDuckDB
 
 from .base import Dialect
+
+if TYPE_CHECKING:
+    from ..runtime.warehouses import Job, Tables
 
 
 class _Printer(_SqlglotDuckDB.Generator):
@@ -31,12 +38,31 @@ class _Printer(_SqlglotDuckDB.Generator):
         return sql
 
 
+def _register(con: Any, job: Job) -> Tables:
+    """The job's data as Arrow tables registered on the connection: no copy."""
+    from ..runtime.warehouses import Tables
+
+    lead_t, ev_t = job.arrow(tz=None)
+    tables = Tables("leadscore_leads", "leadscore_events")
+    con.register(tables.leads, lead_t)
+    if ev_t is not None:
+        con.register(tables.events, ev_t)
+    return tables
+
+
 @dataclass(frozen=True)
 class DuckDB(Dialect):
     def render(self, query: exp.Expression, pretty: bool) -> str:
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 
+    def run(self, job: Job) -> list[tuple]:
+        import duckdb
+
+        con = duckdb.connect(job.db or ":memory:")
+        return job.through(con, con, self, ("SET TimeZone = 'UTC'", "BEGIN TRANSACTION"),
+                           lambda cur: _register(con, job))
+
 
 DUCKDB = DuckDB(name="duckdb", sqlglot="duckdb", executed=True,
                 verified="in-process (duckdb package); conformance corpus and differential tests",
-                regex_end="\\z")
+                regex_end="\\z", filter_clause=True, extremes_ignore_nulls=True, in_database=True)

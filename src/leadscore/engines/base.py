@@ -1,0 +1,118 @@
+"""The engine base: capability flags, per-construct SQL builders, column types, a runner.
+
+An engine is a few flags plus small overrides, one subclass per engine in its own module
+(this package). Builders return sqlglot expressions; the SQL generator never pastes
+strings and never asks which engine it writes for, only what the engine can do. A
+construct an engine cannot express raises `Unsupported`, which the compiler turns into
+an error at the construct's span.
+
+An engine that runs here (`executed`) overrides `run`, importing its driver package only
+then; the loading, atomic `--into` and row normalisation it shares with the others are in
+runtime/warehouses.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from ..compiler.regex import PortableRegex
+
+if TYPE_CHECKING:
+    from ..runtime.warehouses import Job
+
+
+class Unsupported(Exception):
+    """The dialect cannot express a construct; the message says which and why."""
+
+
+def double_type() -> exp.DataType:
+    # built, not parsed: DataType.build("DOUBLE") starts a tokenizer (~1 ms) for every literal
+    return exp.DataType(this=exp.DataType.Type.DOUBLE, nested=False)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # leadscore's name for the engine
+    sqlglot: str  # sqlglot's dialect name
+    executed: bool  # runs here (`run`), verified by executing the conformance corpus on it
+    verified: str = ""  # how, for docs/engines.md
+    # How the regex end anchor and `.` are spelled so that they mean what Python's
+    # `\Z` and `.` mean (end of text; any character but a newline).
+    regex_end: str = "$"
+    regex_dot: str = "[^\\n]"
+    # Whether a predicate can be selected as a value (T-SQL cannot: it needs 1/0 columns).
+    bool_values: bool = True
+    # Whether a filtered count is `COUNT(*) FILTER (WHERE ...)`, which skips a CASE per row.
+    filter_clause: bool = False
+    # Whether the engine's own LEAST/GREATEST skip nulls. Their inputs are never null here,
+    # so either rule will do; saying so keeps sqlglot from guarding each call with a CASE
+    # that repeats both operands.
+    extremes_ignore_nulls: bool = False
+    # Whether the runner scores tables already in a database (`--db` without files) and
+    # writes results back (`--into`); the others run in this process on the files given.
+    in_database: bool = False
+    default_db: str | None = None  # the connection URL `run` uses without `--db`
+    # Column type per loaded column kind (key, text, int, float, bool, timestamp), for
+    # runners that create their input tables with CREATE TABLE.
+    column_types: dict[str, str] = field(default_factory=dict)
+
+    def epoch_us(self, ts: exp.Expression) -> exp.Expression:
+        """Microseconds since 1970-01-01 UTC of a timestamp column, as an integer."""
+        return exp.Anonymous(this="EPOCH_US", expressions=[ts])
+
+    def double(self, value: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=value, to=double_type())
+
+    def lower(self, value: exp.Expression) -> exp.Expression:
+        """Unicode simple case mapping (compiler/text.py `fold`)."""
+        return exp.Lower(this=value)
+
+    def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
+        pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
+        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+
+    def starts_with(self, value: exp.Expression, needle: exp.Expression) -> exp.Expression:
+        return exp.StartsWith(this=value, expression=needle)
+
+    def ends_with(self, value: exp.Expression, needle: exp.Expression) -> exp.Expression:
+        return exp.EndsWith(this=value, expression=needle)
+
+    def contains(self, value: exp.Expression, needle: exp.Expression) -> exp.Expression:
+        return exp.Contains(this=value, expression=needle)
+
+    def finish(self, query: exp.Select) -> exp.Select:
+        """A last look at the whole query, for engine settings."""
+        return query
+
+    def render(self, query: exp.Expression, pretty: bool) -> str:
+        """The query as SQL text. The tree is printed in place, not copied: callers build it
+        for this and throw it away (sqlglot may rewrite parts of it while printing)."""
+        return query.sql(dialect=self.sqlglot, pretty=pretty, copy=False)
+
+    # ------------------------------------------------------------ running
+    def run(self, job: Job) -> list[tuple]:
+        """The job's rows, ordered by key, as the Python evaluator gives them."""
+        from ..runtime.warehouses import EngineError
+
+        raise EngineError(f"{self.name} is a generated-only dialect: `leadscore compile "
+                          f"--dialect {self.name}` prints its SQL, but it does not run here")
+
+    def quote(self, name: str) -> str:
+        """A column or bare table name, quoted for this engine."""
+        return exp.to_identifier(name, quoted=True).sql(dialect=self.sqlglot)
+
+    def table_sql(self, name: str) -> str:
+        """A table name as written (`table`, `schema.table`, `catalog.schema.table`), quoted."""
+        parts = [exp.to_identifier(p, quoted=True) for p in name.split(".")]
+        table = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                          catalog=parts[-3] if len(parts) > 2 else None)
+        return table.sql(dialect=self.sqlglot)
+
+    def swap_in(self, cur: Any, tmp: str, into: str) -> None:
+        """Replace table `into` by the just-built table `tmp` (a name beside it), inside the
+        runner's transaction: readers see the old table or the new one."""
+        cur.execute(f"DROP TABLE IF EXISTS {self.table_sql(into)}")
+        cur.execute(f"ALTER TABLE {self.table_sql(tmp)} RENAME TO {self.quote(into.split('.')[-1])}")

@@ -1,0 +1,60 @@
+"""PostgreSQL: POSIX ARE regexes (`~`); EXTRACT(EPOCH) is exact NUMERIC since 14.
+
+The runner (psycopg) loads the data with COPY into temporary tables, or scores the
+schema's own tables, in a UTC session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from .base import Dialect
+from .common import right_ends_with, strpos_contains
+
+if TYPE_CHECKING:
+    from ..runtime.warehouses import Job, Tables
+
+
+@dataclass(frozen=True)
+class Postgres(Dialect):
+    ends_with = staticmethod(right_ends_with)
+    contains = staticmethod(strpos_contains)
+
+    def epoch_us(self, ts: exp.Expression) -> exp.Expression:
+        seconds = exp.Extract(this=exp.var("EPOCH"), expression=ts)
+        micros = exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000))
+        return exp.Cast(this=micros, to=exp.DataType.build("BIGINT"))
+
+    def copy_in(self, cur: Any, job: Job) -> Tables:
+        """The job's data in temporary tables, written with COPY."""
+        tables, made = job.create_tables(cur, self)
+        for table, cols in made:
+            names = ", ".join(self.quote(n) for n, _, _ in cols)
+            with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in zip(*[vals for _, _, vals in cols]):
+                    copy.write_row(row)
+        return tables
+
+    def run(self, job: Job) -> list[tuple]:
+        from ..runtime.warehouses import EngineError, driver
+
+        psycopg = driver("psycopg", self.name, "psycopg")
+        url = job.db or self.default_db
+        try:
+            con = psycopg.connect(url, connect_timeout=5)
+        except psycopg.OperationalError as err:
+            raise EngineError(f"cannot connect to PostgreSQL at {url}: {err}") from None
+        return job.through(con, con.cursor(), self, ("SET TIME ZONE 'UTC'",),
+                           lambda cur: self.copy_in(cur, job))
+
+
+POSTGRES = Postgres(name="postgres", sqlglot="postgres", executed=True,
+                    verified="local PostgreSQL server (psycopg); conformance corpus, differential "
+                             "and hostile-string tests", regex_end="\\Z", in_database=True,
+                    default_db="postgresql://postgres@127.0.0.1:5432/test",
+                    column_types={"key": "TEXT", "text": "TEXT", "int": "DOUBLE PRECISION",
+                                  "float": "DOUBLE PRECISION", "bool": "BOOLEAN",
+                                  "timestamp": "TIMESTAMP(6)"})

@@ -1,0 +1,90 @@
+"""SQLite: timestamps stored as ISO text; REGEXP and a Unicode LOWER come from the runner.
+
+SQLite has no REGEXP function of its own and its LOWER only folds ASCII, so the
+runner registers both on the connection (`connect`). SQL printed for SQLite needs the
+same two functions wherever it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from ..compiler.text import fold
+from .base import Dialect
+from .common import strpos_contains, substr_starts_with
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ..runtime.warehouses import Job
+
+
+def _regexp(pattern: str, value: str | None) -> bool:
+    import re
+
+    return value is not None and re.search(pattern, value) is not None
+
+
+def connect(path: str = ":memory:") -> sqlite3.Connection:
+    """A SQLite connection with the two functions leadscore's SQL needs."""
+    import re
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.create_function("regexp", 2, _regexp, deterministic=True)
+    con.create_function("lower", 1, lambda v: fold(v) if isinstance(v, str) else v,
+                        deterministic=True)
+    re.purge()
+    return con
+
+
+def _value(kind: str, v: Any) -> Any:
+    """A value as the runner's tables store it: timestamps as ISO text, booleans as 1/0."""
+    if v is None:
+        return None
+    if kind == "timestamp":
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if kind == "bool":
+        return int(v)
+    return v
+
+
+@dataclass(frozen=True)
+class Sqlite(Dialect):
+    # no STARTS_WITH or a CONTAINS function: a substring and INSTR say the same
+    starts_with = staticmethod(substr_starts_with)
+    contains = staticmethod(strpos_contains)
+
+    def epoch_us(self, ts: exp.Expression) -> exp.Expression:
+        # 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds from strftime, microseconds from text
+        seconds = exp.Cast(this=exp.Anonymous(this="STRFTIME", expressions=[
+            exp.Literal.string("%s"), exp.Substring(this=ts.copy(), start=exp.Literal.number(1),
+                                                   length=exp.Literal.number(19))]),
+                           to=exp.DataType.build("BIGINT"))
+        padded = exp.DPipe(this=ts, expression=exp.Literal.string(".000000"))
+        fraction = exp.Cast(this=exp.Substring(this=padded, start=exp.Literal.number(21),
+                                               length=exp.Literal.number(6)),
+                            to=exp.DataType.build("BIGINT"))
+        return exp.Add(this=exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000)),
+                       expression=fraction)
+
+    def ends_with(self, value, needle):
+        start = exp.Neg(this=exp.Length(this=needle.copy()))
+        return exp.EQ(this=exp.Substring(this=value, start=start), expression=needle)
+
+    def run(self, job: Job) -> list[tuple]:
+        con = connect(job.db or ":memory:")
+        con.isolation_level = None  # the transaction is begun explicitly, DDL included
+        return job.through(con, con.cursor(), self, ("BEGIN",),
+                           lambda cur: job.load_dbapi(cur, self, "?", _value))
+
+
+# The registered REGEXP is Python's re.search, so the pattern takes Python's spelling.
+SQLITE = Sqlite(name="sqlite", sqlglot="sqlite", executed=True,
+                verified="in-process (sqlite3) with REGEXP and LOWER registered by the runner",
+                regex_end="\\Z", regex_dot=".", in_database=True,
+                column_types={"key": "TEXT", "text": "TEXT", "int": "REAL", "float": "REAL",
+                              "bool": "INTEGER", "timestamp": "TEXT"})
