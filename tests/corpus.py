@@ -18,11 +18,14 @@ from leadscore.runtime.data import (
     leads_from_records,
     parse_timestamp,
 )
-from leadscore.runtime.engines import run
+from leadscore.runtime.engines import evaluator, run
 from leadscore.runtime.output import format_value
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "conformance"
+# the in-process evaluators beside the generated code (the engine "python"): the IR
+# interpreter, and the stream fed every event in time order, then scored at the case's as_of
+EVALUATORS = ("interpreter", "stream")
 
 
 @dataclass
@@ -69,11 +72,26 @@ def _run(case: Case, engine: str, accounts: bool) -> list[list[str]]:
         events = empty_events(schema)
     as_of = parse_timestamp(case.data["as_of"])
     if accounts:
-        out = run_accounts(model, leads, events, as_of, engine)
+        out = _account_rows(model, leads, events, as_of, engine)
         return [account_columns(model)] + [[format_value(v) for v in r] for r in out]
-    out = run(model, leads, events, as_of, engine)
+    out = _rows(model, leads, events, as_of, engine)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return [columns] + [[format_value(v) for v in r] for r in out]
+
+
+def _rows(model, leads, events, as_of: int, engine: str) -> list[tuple]:
+    if engine in EVALUATORS:
+        return evaluator(engine, model).score(leads, events, as_of)
+    return run(model, leads, events, as_of, engine)
+
+
+def _account_rows(model, leads, events, as_of: int, engine: str) -> list[tuple]:
+    if engine == "interpreter":  # every value interpreted, the roll-ups too
+        return evaluator(engine, model).accounts(leads, events, as_of)
+    if engine == "stream":  # the stream's lead rows, rolled up by the Python account pass
+        lead_rows = _rows(model, leads, events, as_of, engine)
+        return run_accounts(model, leads, events, as_of, "python", lead_rows=lead_rows)
+    return run_accounts(model, leads, events, as_of, engine)
 
 
 def same_value(a: str, b: str) -> bool:

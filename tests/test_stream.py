@@ -9,6 +9,8 @@ arrival order and rescales half-life sums, the batch adds them per lead in file 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +20,9 @@ from hypothesis import strategies as st
 import leadscore
 from conftest import ROOT
 from generators import DIFFERENTIAL, Dataset, ModelCase, example_count, examples
+from leadscore.compiler import ir
 from leadscore.runtime.data import convert
+from leadscore.runtime.stream import FADE_SUMS, Stream, _Plan
 from test_differential import row_problems
 
 DELTAS = [timedelta(0), timedelta(microseconds=1), timedelta(hours=5), timedelta(days=1),
@@ -123,3 +127,72 @@ def test_stream_refuses_to_score_before_a_leads_newest_event():
         stream.score("l1", "2026-01-01T00:00:00Z")
     assert stream.update({"lead_id": "nobody", "occurred_at": "2026-02-01T00:00:00Z",
                           "kind": "webinar"}) is None
+
+
+EVERY_KIND = """schema {
+  lead { key id  field x: int }
+  event { lead lead_id  time ts  type kind  types a, b  field n: float }
+}
+score s {
+  rule "p" +1 per event a
+  rule "pw" +1 per event a within 7d
+  rule "ph" +2 per event a half_life 10d
+  rule "phw" +2 per event a within 30d half_life 10d
+  rule "pl" +3 per event b lifespan 20d
+  rule "plw" +3 per event b within 5d lifespan 20d
+  rule "o" +4 once event b
+  rule "oh" +4 once event b half_life 3d
+  rule "ol" +4 once event a lifespan 9d
+  rule "fh" +5 first, +1 repeat per event a half_life 8d
+  rule "fl" +5 first, +1 repeat per event b where n > 1 lifespan 8d
+  rule "t" +1 per event a at most once per 7d
+  rule "tw" +1 per event a within 30d at most once per 7d
+  rule "cw" +1 per event b where n >= 2 within 12d
+  rule "sum" +1 when sum n (event b) > 3
+  rule "last" +1 when days_since(last event b within 10d) < 3
+  rule "distinct" +1 when count distinct n (event a within 20d) > 1
+  decay -1 every 7d without event a
+}
+"""
+
+
+def test_every_fade_kind_has_a_stream_strategy():
+    """Each fade kind the front end builds (compiler/lower/) is kept its own way; a kind
+    without a strategy is refused, never kept by re-reading the lead's whole history."""
+    sources = (ROOT / "src" / "leadscore" / "compiler" / "lower").glob("*.py")
+    kinds = {k for p in sources for k in re.findall(r'Fade\("(\w+)"', p.read_text("utf-8"))}
+    assert kinds and kinds == set(FADE_SUMS)
+    model = leadscore.loads(EVERY_KIND).ir
+    assert {a.fade.kind for a in model.aggregates if a.fade} == kinds
+    unknown = dataclasses.replace(model, aggregates=[
+        dataclasses.replace(a, fade=ir.Fade("sigmoid", 9)) if a.fade else a for a in model.aggregates])
+    with pytest.raises(ValueError, match="no way to keep a 'sigmoid' fade"):
+        Stream(unknown)
+
+
+def test_only_an_unwindowed_throttle_keeps_the_whole_history():
+    for model in (leadscore.loads(EVERY_KIND).ir, leadscore.load(ROOT / "examples" / "reference.score").ir):
+        for a in model.aggregates:
+            plan = _Plan(a, 1)
+            unbounded = plan.kind == "buffer" and plan.bound is None
+            assert unbounded == (a.period is not None and a.window is None), (a, plan.kind)
+
+
+def test_every_rule_kind_streams_as_the_batch_scores():
+    model = leadscore.loads(EVERY_KIND)
+    leads = [{"id": "u1", "x": 1}, {"id": "u2", "x": 2}, {"id": "u3"}]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [{"lead_id": f"u{1 + i % 2}", "ts": start + timedelta(hours=37 * i), "kind": "ab"[i % 3 % 2],
+               "n": None if i % 5 == 0 else float(i % 4)} for i in range(60)]
+    stream = model.stream()
+    for lead in leads:
+        stream.lead(lead)
+    for e in sorted(events, key=lambda e: (e["ts"].day * 7 + e["ts"].hour) % 11):  # out of order
+        stream.update(e)
+    as_of = start + timedelta(days=95, hours=3)
+    for row in model.score(leads, events, as_of):
+        got = stream.score(row["id"], as_of)
+        assert got.keys() == row.keys()
+        for c in row:
+            assert got[c] == (pytest.approx(row[c], rel=1e-9, abs=1e-9)
+                              if isinstance(row[c], float) else row[c]), (c, row, got)

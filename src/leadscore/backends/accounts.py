@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 from ..compiler import ir
+from ..compiler.fold import FOLDS
 from .python import _Gen
 
 
@@ -27,6 +28,11 @@ class _AccountGen(_Gen):
             self.local[f"b:{bname}"] = f"o{i}"
         for i, b in enumerate(acc.bindings):
             self.local[f"b:{b.name}"] = f"c{i}"
+        # each aggregate's fold state: slots of the account's list `g`
+        self.state: dict[str, list[str]] = {}
+        for a in acc.aggregates:
+            first = sum(map(len, self.state.values()))
+            self.state[a.id] = [f"g[{first + i}]" for i in range(len(FOLDS[a.fn].init))]
 
     def source(self) -> str:
         m, acc = self.m, self.m.account
@@ -34,6 +40,7 @@ class _AccountGen(_Gen):
         outs = [f"o{i}" for i in range(len(m.outputs))]
         key_field = self.local[f"f:{acc.field}"]
         disq = self.local["b:disqualified_by"]
+        init = ", ".join(v for a in acc.aggregates for v in FOLDS[a.fn].init)
         lines = ["def accounts(members):",
                  "    groups = {}",
                  "    for member, row in members:",
@@ -43,45 +50,18 @@ class _AccountGen(_Gen):
                  "            continue",
                  f"        g = groups.get({key_field})",
                  "        if g is None:",
-                 f"            g = groups[{key_field}] = {self.init()}"]
-        for i, a in enumerate(acc.aggregates):
-            cond = self.expr(a.where)
-            slot = 2 * i
-            if a.fn == "count":
-                update = [f"g[{slot}] += 1"]
-            else:
-                update = [f"_v = {self.expr(a.value)}", "if _v is not None:"]
-                if a.fn in ("sum", "avg"):
-                    update += [f"    g[{slot}] += _v", f"    g[{slot + 1}] += 1"]
-                else:
-                    op = "<" if a.fn == "min" else ">"
-                    update += [f"    if g[{slot}] is None or _v {op} g[{slot}]:",
-                               f"        g[{slot}] = _v"]
-            if cond == "True":
-                lines += [f"        {u}" for u in update]
-            else:
-                lines.append(f"        if {cond}:")
-                lines += [f"            {u}" for u in update]
+                 f"            g = groups[{key_field}] = [{init}]"]
+        lines += self.filtered([(a.where, self.step(a, self.state[a.id], a.value, ""))
+                                for a in acc.aggregates], "        ")
         lines += ["    out = []", "    for key, g in groups.items():"]
-        for i, a in enumerate(acc.aggregates):
-            slot = 2 * i
-            if a.fn == "avg":
-                lines.append(f"        {a.id} = g[{slot}] / g[{slot + 1}] if g[{slot + 1}] else None")
-            else:
-                lines.append(f"        {a.id} = g[{slot}]")
+        lines += [f"        {a.id} = {FOLDS[a.fn].result_code(self.state[a.id])}"
+                  for a in acc.aggregates]
         for b in acc.bindings:
             lines.append(f"        {self.local['b:' + b.name]} = {self.expr(b.expr)}")
         res = ", ".join(["key"] + [self.local["b:" + b] for _, b in acc.outputs])
         lines += [f"        out.append(({res}))", "    out.sort(key=lambda r: r[0])",
                   "    return out"]
         return "\n".join(lines) + "\n"
-
-    def init(self) -> str:
-        parts = []
-        for a in self.m.account.aggregates:
-            parts += ["0", "0"] if a.fn in ("count",) else (
-                ["0.0", "0"] if a.fn in ("sum", "avg") else ["None", "0"])
-        return "[" + ", ".join(parts) + "]"
 
 
 def compile_accounts_python(model: ir.Model) -> Callable:

@@ -1,163 +1,212 @@
-"""A direct interpreter of the IR, for one lead at a time: explain, tests and coverage.
+"""A direct interpreter of the IR, one lead at a time: explain, tests and coverage.
 
 It walks the IR the way the semantics read, with every intermediate value kept, so
 `leadscore explain` can show each rule's events and points. It is a third
 implementation beside the generated Python and the SQL; tests hold all three equal.
+It reads the generated code's input (`InputShape`, prepared by runtime/inputs.py) and
+folds with compiler/fold.py's functions; each IR node has one method, `x_<key>`.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Iterable
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from ..compiler import ir
-from ..compiler.regex import compile_portable
+from ..compiler.fold import runner
+from .python import InputShape
 
-US_PER_DAY = 86_400_000_000
+_ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
+_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+        ">": operator.gt, ">=": operator.ge}
+_UNARY = {"neg": operator.neg, "floor": lambda v: float(math.floor(v)),
+          "whole_days": lambda v: float(v // ir.US_PER_DAY),
+          "days": lambda v: v / float(ir.US_PER_DAY)}
+_STR_TESTS = {"starts_with": str.startswith, "ends_with": str.endswith,
+              "contains": str.__contains__}
 
 
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern:
-    return re.compile(compile_portable(pattern).python)
+    return re.compile(pattern)
 
 
 class _Env:
-    def __init__(self, model: ir.Model, fields: dict[str, Any], as_of_us: int):
-        self.m = model
-        self.fields = fields
+    """One lead's (or account's) values while its expressions are evaluated."""
+
+    def __init__(self, it: Interpreter, lead: tuple, as_of_us: int):
+        self.lead = lead
+        self.lead_at = it.lead_at
+        self.event_at = it.event_at
         self.as_of_us = as_of_us
         self.aggs: dict[str, Any] = {}
         self.values: dict[str, Any] = {}
-        self.event: tuple | None = None  # (age_us, type, {field: value})
+        self.event: tuple = ()  # (age_us, type, *event fields) while an event is folded
 
+    def ev(self, e: ir.Expr) -> Any:
+        return getattr(self, "x_" + e.key)(e)
 
-def _num_op(op: str, a, b):
-    if a is None or b is None:
-        return None
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    return None if b == 0 else a / b
-
-
-def ev(e: ir.E, env: _Env) -> Any:
-    op, a = e.op, e.args
-    if op == "const":
-        v = a[0]
+    def x_const(self, e: ir.Const) -> Any:
+        v = e.value
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-    if op == "field":
-        return env.fields.get(a[0])
-    if op == "ev_field":
-        return env.event[2].get(a[0])
-    if op == "ev_type":
-        return env.event[1]
-    if op == "ev_age":
-        return env.event[0]
-    if op == "agg":
-        return env.aggs[a[0]]
-    if op == "ref":
-        return env.values[a[0]]
-    if op in ("add", "sub", "mul", "div"):
-        return _num_op(op, ev(a[0], env), ev(a[1], env))
-    if op == "neg":
-        v = ev(a[0], env)
-        return None if v is None else -v
-    if op in ("min", "max"):
-        return (min if op == "min" else max)(ev(a[0], env), ev(a[1], env))
-    if op in ("floor", "whole_days", "days", "age_us"):
-        v = ev(a[0], env)
-        if v is None:
+
+    def x_field(self, e: ir.Field) -> Any:
+        return self.lead[self.lead_at[e.name]]
+
+    def x_ev_field(self, e: ir.EvField) -> Any:
+        return self.event[self.event_at[e.name]]
+
+    def x_ev_type(self, e: ir.EvType) -> Any:
+        return self.event[1]
+
+    def x_ev_age(self, e: ir.EvAge) -> Any:
+        return self.event[0]
+
+    def x_agg(self, e: ir.Agg) -> Any:
+        return self.aggs[e.id]
+
+    def x_ref(self, e: ir.Ref) -> Any:
+        return self.values[e.name]
+
+    def x_arith(self, e: ir.Arith) -> Any:
+        x, y = self.ev(e.left), self.ev(e.right)
+        if x is None or y is None:
             return None
-        if op == "floor":
-            return float(math.floor(v))
-        if op == "whole_days":
-            return float(v // US_PER_DAY)
-        if op == "days":
-            return v / float(US_PER_DAY)
-        return env.as_of_us - v
-    if op == "pow":
-        x, y = ev(a[0], env), ev(a[1], env)
+        if e.fn == "div":
+            return None if y == 0 else x / y
+        return _ARITH[e.fn](x, y)
+
+    def unary(self, e: ir.Neg | ir.Floor | ir.WholeDays | ir.Days) -> Any:
+        v = self.ev(e.value)
+        return None if v is None else _UNARY[e.key](v)
+
+    x_neg = x_floor = x_whole_days = x_days = unary
+
+    def x_age_us(self, e: ir.AgeUs) -> Any:
+        v = self.ev(e.value)
+        return None if v is None else self.as_of_us - v
+
+    def x_extreme(self, e: ir.Extreme) -> Any:
+        return (min if e.fn == "min" else max)(self.ev(e.left), self.ev(e.right))
+
+    def x_pow(self, e: ir.Pow) -> Any:
+        x, y = self.ev(e.base), self.ev(e.exponent)
         return None if x is None or y is None else x ** y
-    if op == "coalesce":
-        v = ev(a[0], env)
-        return ev(a[1], env) if v is None else v
-    if op == "cmp":
-        sym, left, right = a
-        x, y = ev(left, env), ev(right, env)
-        if x is None or y is None:
-            return False
-        return {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y,
-                ">=": x >= y}[sym]
-    if op == "and":
-        return all(ev(x, env) for x in a)
-    if op == "or":
-        return any(ev(x, env) for x in a)
-    if op == "not":
-        return not ev(a[0], env)
-    if op == "in":
-        return ev(a[0], env) in a[1]
-    if op == "is_null":
-        return ev(a[0], env) is None
-    if op == "str_test":
-        test, value, needle = a
-        x, y = ev(value, env), ev(needle, env)
-        if x is None or y is None:
-            return False
-        return {"starts_with": x.startswith, "ends_with": x.endswith,
-                "contains": x.__contains__}[test](y)
-    if op == "regex":
-        x = ev(a[0], env)
-        return x is not None and _regex(a[1]).search(x) is not None
-    if op == "case":
-        whens, else_ = a
-        for cond, value in whens:
-            if ev(cond, env):
-                return ev(value, env)
-        return ev(else_, env)
-    raise AssertionError(f"unknown IR op {op!r}")
+
+    def x_coalesce(self, e: ir.Coalesce) -> Any:
+        v = self.ev(e.value)
+        return self.ev(e.fallback) if v is None else v
+
+    def x_cmp(self, e: ir.Cmp) -> bool:
+        x, y = self.ev(e.left), self.ev(e.right)
+        return x is not None and y is not None and _CMP[e.op](x, y)
+
+    def x_and(self, e: ir.And) -> bool:
+        return all(self.ev(x) for x in e.items)
+
+    def x_or(self, e: ir.Or) -> bool:
+        return any(self.ev(x) for x in e.items)
+
+    def x_not(self, e: ir.Not) -> bool:
+        return not self.ev(e.value)
+
+    def x_in(self, e: ir.In) -> bool:
+        return self.ev(e.value) in e.items
+
+    def x_is_null(self, e: ir.IsNull) -> bool:
+        return self.ev(e.value) is None
+
+    def x_str_test(self, e: ir.StrTest) -> bool:
+        x, y = self.ev(e.value), self.ev(e.needle)
+        return x is not None and y is not None and _STR_TESTS[e.test](x, y)
+
+    def x_regex(self, e: ir.Regex) -> bool:
+        x = self.ev(e.value)
+        return x is not None and _regex(e.pattern.python).search(x) is not None
+
+    def x_case(self, e: ir.Case) -> Any:
+        for w in e.whens:
+            if self.ev(w.cond):
+                return self.ev(w.value)
+        return self.ev(e.default)
 
 
-def evaluate(model: ir.Model, fields: dict[str, Any], events: list[tuple], as_of_us: int,
-             ) -> dict[str, Any]:
-    """Every aggregate and binding of one lead.
+class _Folds:
+    """Aggregates with their whole per-event filter and value and their fold functions."""
 
-    `fields` maps lead columns to prepared values (text folded, numbers float,
-    timestamps in microseconds); `events` are (time_us, folded type, {field: value}).
-    """
-    env = _Env(model, fields, as_of_us)
-    acc: dict[str, Any] = {}
-    for agg in model.aggregates:
-        acc[agg.id] = set() if agg.fn == "count_distinct" else (
-            0.0 if agg.fn in ("count", "sum") else None)
-    for time_us, typ, values in events:
-        age = as_of_us - time_us
-        if age < 0:
-            continue
-        env.event = (age, typ, values)
-        for agg in model.aggregates:
-            if not ev(agg.where, env):
+    def __init__(self, aggregates: list[ir.Aggregate]):
+        self.ids = [a.id for a in aggregates]
+        self.plan = [(a.event_filter(), a.event_value(), *runner(a.fn)) for a in aggregates]
+
+    def new(self) -> list[list]:
+        return [new() for _, _, new, _, _ in self.plan]
+
+    def step(self, env: _Env, states: list[list]) -> None:
+        """Fold the env's current event (or member) into each state."""
+        for (where, value, _, step, _), st in zip(self.plan, states):
+            if env.ev(where):
+                step(st, None if value is None else env.ev(value))
+
+    def results(self, states: list[list]) -> dict[str, Any]:
+        return {i: p[4](st) for i, p, st in zip(self.ids, self.plan, states)}
+
+
+class Interpreter:
+    """One model's IR, evaluated node by node on inputs in `shape` (default: the model's)."""
+
+    def __init__(self, model: ir.Model, shape: InputShape | None = None):
+        self.m = model
+        self.shape = shape or InputShape.of(model)
+        self.lead_at = {n: i + 1 for i, n in enumerate(self.shape.lead_fields)}
+        self.event_at = {n: i + 2 for i, n in enumerate(self.shape.event_fields)}
+        self.folds = _Folds(model.aggregates)
+        self.member_folds = _Folds(model.account.aggregates) if model.account else None
+
+    def values(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> dict[str, Any]:
+        """Every aggregate and binding of one lead: `lead` is `(key, *lead fields)`, each
+        event `(age_us, type, *event fields)` with age >= 0."""
+        env = _Env(self, lead, as_of_us)
+        states = self.folds.new()
+        for event in events:
+            env.event = event
+            self.folds.step(env, states)
+        env.event = ()
+        env.aggs = self.folds.results(states)
+        for b in self.m.bindings:
+            env.values[b.name] = env.ev(b.expr)
+        return {**env.aggs, **env.values}
+
+    def row(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> tuple:
+        """The lead's output row: key, then the model's outputs."""
+        values = self.values(lead, events, as_of_us)
+        return (lead[0], *[values[b] for _, b in self.m.outputs])
+
+    def accounts(self, members: Iterable[tuple[tuple, dict[str, Any]]], as_of_us: int,
+                 ) -> list[tuple]:
+        """Account rows by key from (lead tuple, the lead's `values`) pairs: the members are
+        the leads with the account field present that are not disqualified."""
+        acc, folds = self.m.account, self.member_folds
+        groups: dict[Any, list[list]] = {}
+        for lead, values in members:
+            key = lead[self.lead_at[acc.field]]
+            if key is None or values["disqualified_by"] is not None:
                 continue
-            if agg.fn == "count":
-                acc[agg.id] += 1
-                continue
-            v = ev(agg.value, env)
-            if v is None:
-                continue
-            if agg.fn == "sum":
-                acc[agg.id] += v
-            elif agg.fn == "count_distinct":
-                acc[agg.id].add(v)
-            elif acc[agg.id] is None or (v < acc[agg.id] if agg.fn == "min" else v > acc[agg.id]):
-                acc[agg.id] = v
-    env.event = None
-    for agg in model.aggregates:
-        value = acc[agg.id]
-        env.aggs[agg.id] = float(len(value)) if agg.fn == "count_distinct" else value
-    for b in model.bindings:
-        env.values[b.name] = ev(b.expr, env)
-    return {**env.aggs, **env.values}
+            states = groups.get(key)
+            if states is None:
+                states = groups[key] = folds.new()
+            env = _Env(self, lead, as_of_us)
+            env.values = values
+            folds.step(env, states)
+        out = []
+        for key, states in groups.items():
+            env = _Env(self, (), as_of_us)
+            env.aggs = folds.results(states)
+            for b in acc.bindings:
+                env.values[b.name] = env.ev(b.expr)
+            out.append((key, *[env.values[b] for _, b in acc.outputs]))
+        return sorted(out, key=itemgetter(0))

@@ -8,40 +8,79 @@ The events arrive as one flat iterator of `(age_us, type, fields...)` tuples
 grouped by lead in lead order, with `counts[i]` events for lead `i`; only events
 with age >= 0 are passed. Grouping is done column-wise by the caller (a stable
 sort), so the hot loop does no dictionary lookups and no age filtering.
+
+Each IR node has one emitter, `x_<key>`; each aggregate is spelled from its fold's
+templates (compiler/fold.py), as the stream and the account post-pass spell theirs.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from itertools import islice
 
 from ..compiler import ir
-from ..compiler.regex import compile_portable
+from ..compiler.fold import FOLDS
 
-US_PER_DAY = 86_400_000_000
+_ARITH = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+# single-argument operations: null in, null out
+_UNARY = {"neg": "(-{v})", "floor": "float(_floor({v}))",
+          "whole_days": f"float({{v}} // {ir.US_PER_DAY})",
+          "days": f"({{v}} / {float(ir.US_PER_DAY)!r})",
+          "age_us": "(as_of_us - {v})"}
+_STR_TESTS = {"starts_with": "{v}.startswith({n})", "ends_with": "{v}.endswith({n})",
+              "contains": "({n} in {v})"}
+
+
+@dataclass
+class InputShape:
+    """What every Python evaluator reads, in tuple order: a lead is `(key, *lead_fields)`,
+    an event `(age_us, type, *event_fields)` (runtime/inputs.py prepares them)."""
+
+    lead_fields: list[str]  # the lead fields the model uses, sorted
+    event_fields: list[str]  # every event field, sorted (those not read may be passed as None)
+    folded: frozenset[str]  # "lead:NAME"/"event:NAME" text fields compared by value (lower them)
+    uses_type: bool  # whether the event type is read (else it may be passed as None)
+    event_used: frozenset[str]  # event fields read
+
+    @classmethod
+    def of(cls, model: ir.Model) -> InputShape:
+        lead_used, event_used, folded, uses_type = field_usage(model)
+        return cls(lead_used, sorted(model.schema.event_fields), folded, uses_type,
+                   frozenset(event_used))
+
+    def lowers_lead(self, name: str) -> bool:
+        return f"lead:{name}" in self.folded
+
+    def members(self, schema: ir.Schema) -> InputShape:
+        """The same with every lead field, text lower-cased: what an account's members read
+        (their roll-ups and the account key may use any lead field)."""
+        text = {f"lead:{n}" for n, t in schema.lead_fields.items() if t == "text"}
+        return replace(self, lead_fields=sorted(schema.lead_fields), folded=self.folded | text)
 
 
 @dataclass
 class PythonEvaluator:
     """A compiled model: `fn(leads, counts, events, as_of_us)` -> output tuples in lead order.
 
-    `leads` yields `(key, *lead_fields)`; `events` yields `(age_us, type, *event_fields)`
-    for the leads in order, `counts[i]` of them for the i-th lead.
+    `leads` yields `(key, *lead_fields)`; `events` yields `(age_us, type, *event_fields,
+    *derived)` for the leads in order, `counts[i]` of them for the i-th lead (`shape`).
     """
 
     source: str
     fn: Callable
-    lead_fields: list[str]  # the fields after the key in each lead tuple (those the model uses)
-    event_fields: list[str]  # the fields after (age_us, type) in each event tuple
+    shape: InputShape
     columns: list[str]  # output columns after the key
-    folded: frozenset[str]  # "lead:NAME"/"event:NAME" text fields compared by value (lower them)
-    uses_type: bool  # whether the event type is read (else it may be passed as None)
-    event_used: frozenset[str]  # event fields read (the others may be passed as None)
     # columns appended to each event tuple: (event field, test of its lower-cased value)
     derived: list[tuple[str, Callable[[str | None], bool]]]
+
+
+def slots(a: ir.Aggregate) -> list[str]:
+    """The local names of an aggregate's fold state; the first is also its result."""
+    n = len(FOLDS[a.fn].init)
+    return [a.id] + [f"{a.id}_{i}" for i in range(1, n)]
 
 
 class _Gen:
@@ -64,7 +103,7 @@ class _Gen:
         # over millions of events. (Not the cheap tests: starts_with in the loop costs less than
         # a column of results per test.)
         self.derive = False
-        self.derived: dict[tuple, int] = {}
+        self.derived: dict[ir.Regex, int] = {}
 
     def const(self, value, kind: str) -> str:
         key = (kind, value)
@@ -81,241 +120,221 @@ class _Gen:
         self.tmp += 1
         return f"_t{self.tmp}"
 
-    def nullable(self, e: ir.E) -> bool:
+    def nullable(self, e: ir.Expr) -> bool:
         return ir.nullable(e, self.aggs, self.bindings)
 
-    def is_int(self, e: ir.E) -> bool:
+    def is_int(self, e: ir.Expr) -> bool:
         """Whether `e` is a Python int at run time: an age or an event count."""
-        if e.op == "ev_age":
+        if isinstance(e, ir.EvAge):
             return True
-        if e.op == "ref":
-            b = self.bindings.get(e.args[0])
+        if isinstance(e, ir.Ref):
+            b = self.bindings.get(e.name)
             return b is not None and self.is_int(b.expr)
-        return e.op == "agg" and e.args[0] in self.aggs and \
-            self.aggs[e.args[0]].fn in ("count", "count_distinct")
+        return isinstance(e, ir.Agg) and e.id in self.aggs and FOLDS[self.aggs[e.id].fn].whole
+
+    def guarded(self, e: ir.Expr, guards: list[str], test: str = "is not None") -> str:
+        """`e` as code; when it can be null, a temporary bound in a test added to `guards`."""
+        code = self.expr(e)
+        if not self.nullable(e):
+            return code
+        tv = self.t()
+        guards.append(f"({tv} := {code}) {test}")
+        return tv
 
     # ------------------------------------------------------------ expressions
-    def expr(self, e: ir.E) -> str:
-        op = e.op
-        a = e.args
-        if op == "const":
-            v = a[0]
-            return repr(float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) \
-                else repr(v)
-        if op == "field":
-            return self.local[f"f:{a[0]}"]
-        if op == "ev_field":
-            return self.local[f"e:{a[0]}"]
-        if op == "ev_type":
-            return "typ"
-        if op == "ev_age":
-            return "age"
-        if op == "agg":
-            return a[0]
-        if op == "ref":
-            return self.alias.get(a[0]) or self.local[f"b:{a[0]}"]
-        if op in ("add", "sub", "mul", "div"):
-            sym = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
-            left, right = self.expr(a[0]), self.expr(a[1])
-            ln, rn = self.nullable(a[0]), self.nullable(a[1])
-            if op == "div" and not (a[1].op == "const" and a[1].args[0]):
-                tl, tr = self.t(), self.t()
-                guard = [f"({tl} := {left}) is None"] if ln else []
-                guard += [f"({tr} := {right}) is None"] if rn else []
-                guard.append(f"{tr if rn else f'({tr} := {right})'} == 0")
-                return f"(None if {' or '.join(guard)} else {tl if ln else left} / {tr})"
-            if not (ln or rn):
-                return f"({left} {sym} {right})"
-            tl, tr = self.t(), self.t()
-            guards = []
-            if ln:
-                guards.append(f"({tl} := {left}) is None")
-            if rn:
-                guards.append(f"({tr} := {right}) is None")
-            return (f"(None if {' or '.join(guards)} else "
-                    f"{tl if ln else left} {sym} {tr if rn else right})")
-        if op == "neg":
-            if self.nullable(a[0]):
-                tv = self.t()
-                return f"(None if ({tv} := {self.expr(a[0])}) is None else -{tv})"
-            return f"(-{self.expr(a[0])})"
-        if op in ("min", "max"):
-            # inline min()/max() (a call costs more than the test); same result: the first
-            # argument unless the second is strictly smaller (larger)
-            first, second = self.expr(a[0]), self.expr(a[1])
-            sym = "<" if op == "min" else ">"
-            first_v, second_v = first, second
-            if not _literal(second):
-                ts = self.t()
-                second_v, second = f"({ts} := {second})", ts
-            if not _literal(first):
-                tf = self.t()
-                first_v, first = f"({tf} := {first})", tf
-            return f"({second} if {second_v} {sym} {first_v} else {first})"
-        if op in ("floor", "whole_days", "days", "age_us"):
-            inner = self.expr(a[0])
-            body = {"floor": "float(_floor({v}))",
-                    "whole_days": f"float({{v}} // {US_PER_DAY})",
-                    "days": f"({{v}} / {float(US_PER_DAY)!r})",
-                    "age_us": "(as_of_us - {v})"}[op]
-            if self.nullable(a[0]):
-                tv = self.t()
-                return f"(None if ({tv} := {inner}) is None else {body.format(v=tv)})"
-            return body.format(v=inner)
-        if op == "pow":
-            base, exp = self.expr(a[0]), self.expr(a[1])
-            if self.nullable(a[0]) or self.nullable(a[1]):
-                tb, te = self.t(), self.t()
-                return (f"(None if ({tb} := {base}) is None or ({te} := {exp}) is None "
-                        f"else {tb} ** {te})")
-            return f"({base} ** {exp})"
-        if op == "coalesce":
+    def expr(self, e: ir.Expr) -> str:
+        return getattr(self, "x_" + e.key)(e)
+
+    def x_const(self, e: ir.Const) -> str:
+        v = e.value
+        return repr(float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+
+    def x_field(self, e: ir.Field) -> str:
+        return self.local[f"f:{e.name}"]
+
+    def x_ev_field(self, e: ir.EvField) -> str:
+        return self.local[f"e:{e.name}"]
+
+    def x_ev_type(self, e: ir.EvType) -> str:
+        return "typ"
+
+    def x_ev_age(self, e: ir.EvAge) -> str:
+        return "age"
+
+    def x_agg(self, e: ir.Agg) -> str:
+        return e.id
+
+    def x_ref(self, e: ir.Ref) -> str:
+        return self.alias.get(e.name) or self.local[f"b:{e.name}"]
+
+    def x_arith(self, e: ir.Arith) -> str:
+        sym = _ARITH[e.fn]
+        guards: list[str] = []
+        left = self.guarded(e.left, guards, "is None")
+        if e.fn == "div" and not (isinstance(e.right, ir.Const) and e.right.value):
+            tr = self.t()
+            n = len(guards)
+            right = self.guarded(e.right, guards, "is None")
+            if len(guards) == n:  # a divisor that cannot be null is still bound, to test for 0
+                guards.append(f"({tr} := {right}) == 0")
+            else:
+                tr = right
+                guards.append(f"{tr} == 0")
+            return f"(None if {' or '.join(guards)} else {left} / {tr})"
+        right = self.guarded(e.right, guards, "is None")
+        if not guards:
+            return f"({left} {sym} {right})"
+        return f"(None if {' or '.join(guards)} else {left} {sym} {right})"
+
+    def unary(self, e: ir.Neg | ir.Floor | ir.WholeDays | ir.Days | ir.AgeUs) -> str:
+        body = _UNARY[e.key]
+        if self.nullable(e.value):
             tv = self.t()
-            return f"({tv} if ({tv} := {self.expr(a[0])}) is not None else {self.expr(a[1])})"
-        if op == "cmp":
-            sym, left_e, right_e = a
-            left, right = self.expr(left_e), self.expr(right_e)
-            if left_e.type == ir.BOOL and right_e.op == "const" and sym == "==":
-                return f"({left} is {right})"
-            if self.is_int(left_e) and right_e.op == "const" and float(right_e.args[0]).is_integer():
-                right = str(int(right_e.args[0]))  # int against int compares faster, same result
-            ln, rn = self.nullable(left_e), self.nullable(right_e)
-            if sym == "==" and right_e.op == "const" and right_e.args[0] is not None:
-                ln = False  # None == value is already false
-            if not (ln or rn):
-                return f"({left} {sym} {right})"
-            tl, tr = self.t(), self.t()
-            guards = []
-            if ln:
-                guards.append(f"({tl} := {left}) is not None")
-            if rn:
-                guards.append(f"({tr} := {right}) is not None")
-            return (f"({' and '.join(guards)} and "
-                    f"{tl if ln else left} {sym} {tr if rn else right})")
-        if op in ("and", "or"):
-            return "(" + f" {op} ".join(self.expr(x) for x in a) + ")"
-        if op == "not":
-            return f"(not {self.expr(a[0])})"
-        if op == "in":
-            return f"({self.expr(a[0])} in {self.const(a[1], 'set')})"
-        if op == "is_null":
-            if a[0].op == "const":  # `0 is None` would be a SyntaxWarning printed to users
-                return str(a[0].args[0] is None)
-            if not self.nullable(a[0]):  # e.g. `(0.0 + 0.0) is None`: also a SyntaxWarning
-                return "False"
-            return f"({self.expr(a[0])} is None)"
-        if op == "regex" and self.derive and a[0].op == "ev_field":
-            return f"d{self.derived.setdefault(a, len(self.derived))}"
-        if op == "str_test":
-            test, value_e, needle_e = a
-            value, needle = self.expr(value_e), self.expr(needle_e)
-            tv, tn = self.t(), self.t()
-            call = {"starts_with": "{v}.startswith({n})", "ends_with": "{v}.endswith({n})",
-                    "contains": "({n} in {v})"}[test]
-            guards = []
-            if self.nullable(value_e):
-                guards.append(f"({tv} := {value}) is not None")
-                value = tv
-            if self.nullable(needle_e):
-                guards.append(f"({tn} := {needle}) is not None")
-                needle = tn
-            return "(" + " and ".join(guards + [call.format(v=value, n=needle)]) + ")"
-        if op == "regex":
-            value_e, pattern = a
-            rx = self.const(compile_portable(pattern).python, "re")
-            if self.nullable(value_e):
-                tv = self.t()
-                return f"(({tv} := {self.expr(value_e)}) is not None and {rx}.search({tv}) is not None)"
-            return f"({rx}.search({self.expr(value_e)}) is not None)"
-        if op == "case":
-            whens, else_ = a
-            out = self.expr(else_)
-            for cond, value in reversed(whens):
-                out = f"({self.expr(value)} if {self.expr(cond)} else {out})"
-            return out
-        raise AssertionError(f"unknown IR op {op!r}")
+            return f"(None if ({tv} := {self.expr(e.value)}) is None else {body.format(v=tv)})"
+        return body.format(v=self.expr(e.value))
+
+    x_neg = x_floor = x_whole_days = x_days = x_age_us = unary
+
+    def x_extreme(self, e: ir.Extreme) -> str:
+        # inline min()/max() (a call costs more than the test); same result: the first
+        # argument unless the second is strictly smaller (larger)
+        first, second = self.expr(e.left), self.expr(e.right)
+        sym = "<" if e.fn == "min" else ">"
+        first_v, second_v = first, second
+        if not _literal(second):
+            ts = self.t()
+            second_v, second = f"({ts} := {second})", ts
+        if not _literal(first):
+            tf = self.t()
+            first_v, first = f"({tf} := {first})", tf
+        return f"({second} if {second_v} {sym} {first_v} else {first})"
+
+    def x_pow(self, e: ir.Pow) -> str:
+        base, exp_ = self.expr(e.base), self.expr(e.exponent)
+        if self.nullable(e.base) or self.nullable(e.exponent):
+            tb, te = self.t(), self.t()
+            return (f"(None if ({tb} := {base}) is None or ({te} := {exp_}) is None "
+                    f"else {tb} ** {te})")
+        return f"({base} ** {exp_})"
+
+    def x_coalesce(self, e: ir.Coalesce) -> str:
+        tv = self.t()
+        return f"({tv} if ({tv} := {self.expr(e.value)}) is not None else {self.expr(e.fallback)})"
+
+    def x_cmp(self, e: ir.Cmp) -> str:
+        left_e, right_e = e.left, e.right
+        const = right_e.value if isinstance(right_e, ir.Const) else None
+        if left_e.type == ir.BOOL and isinstance(right_e, ir.Const) and e.op == "==":
+            return f"({self.expr(left_e)} is {self.expr(right_e)})"
+        guards: list[str] = []
+        if e.op == "==" and const is not None:  # None == value is already false
+            left = self.expr(left_e)
+        else:
+            left = self.guarded(left_e, guards)
+        if isinstance(const, float) and const.is_integer() and self.is_int(left_e):
+            right = str(int(const))  # int against int compares faster, same result
+        else:
+            right = self.guarded(right_e, guards)
+        if not guards:
+            return f"({left} {e.op} {right})"
+        return f"({' and '.join(guards)} and {left} {e.op} {right})"
+
+    def x_and(self, e: ir.And) -> str:
+        return "(" + " and ".join(self.expr(x) for x in e.items) + ")"
+
+    def x_or(self, e: ir.Or) -> str:
+        return "(" + " or ".join(self.expr(x) for x in e.items) + ")"
+
+    def x_not(self, e: ir.Not) -> str:
+        return f"(not {self.expr(e.value)})"
+
+    def x_in(self, e: ir.In) -> str:
+        return f"({self.expr(e.value)} in {self.const(e.items, 'set')})"
+
+    def x_is_null(self, e: ir.IsNull) -> str:
+        if isinstance(e.value, ir.Const):  # `0 is None` would be a SyntaxWarning printed to users
+            return str(e.value.value is None)
+        if not self.nullable(e.value):  # e.g. `(0.0 + 0.0) is None`: also a SyntaxWarning
+            return "False"
+        return f"({self.expr(e.value)} is None)"
+
+    def x_str_test(self, e: ir.StrTest) -> str:
+        guards: list[str] = []
+        value = self.guarded(e.value, guards)
+        needle = self.guarded(e.needle, guards)
+        return "(" + " and ".join(guards + [_STR_TESTS[e.test].format(v=value, n=needle)]) + ")"
+
+    def x_regex(self, e: ir.Regex) -> str:
+        if self.derive and isinstance(e.value, ir.EvField):
+            return f"d{self.derived.setdefault(e, len(self.derived))}"
+        rx = self.const(e.pattern.python, "re")
+        guards: list[str] = []
+        value = self.guarded(e.value, guards)
+        return "(" + " and ".join(guards + [f"{rx}.search({value}) is not None"]) + ")"
+
+    def x_case(self, e: ir.Case) -> str:
+        out = self.expr(e.default)
+        for w in reversed(e.whens):
+            out = f"({self.expr(w.value)} if {self.expr(w.cond)} else {out})"
+        return out
 
     # ------------------------------------------------------------ aggregates
-    def split_type(self, where: ir.E) -> tuple[tuple[str, ...] | None, ir.E]:
-        items = list(where.args) if where.op == "and" else [where]
-        flat: list[ir.E] = []
-        while items:
-            x = items.pop(0)
-            if x.op == "and":
-                items[:0] = list(x.args)
-            else:
-                flat.append(x)
-        types = [x for x in flat if x.op == "in" and x.args[0].op == "ev_type"]
+    def split_type(self, where: ir.Expr) -> tuple[tuple[str, ...] | None, ir.Expr]:
+        """(the event types `where` requires, the rest of it), or (None, where)."""
+        flat = ir.conjuncts(where)
+        types = [x for x in flat if isinstance(x, ir.In) and isinstance(x.value, ir.EvType)]
         if len(types) != 1:
             return None, where
-        rest = [x for x in flat if x is not types[0]]
-        return tuple(types[0].args[1]), ir.and_(*rest)
+        return tuple(types[0].items), ir.and_(*[x for x in flat if x is not types[0]])
 
-    def update(self, a: ir.Aggregate, indent: str) -> list[str]:
-        v = None if a.value is None else self.expr(a.value)
-        nullable_v = a.value is not None and self.nullable(a.value)
+    def step(self, a: ir.Aggregate, state: list[str], value: ir.Expr | None,
+             indent: str) -> list[str]:
+        """Fold `value` (the event's, by default) into the aggregate's `state`."""
+        f = FOLDS[a.fn]
+        code = self.expr(value) if value is not None and f.reads_value else None
+        nullable = code is not None and self.nullable(value)
+        return [indent + line for line in f.step_lines(state, code, nullable)]
+
+    def filtered(self, entries: list[tuple[ir.Expr, list[str]]], indent: str) -> list[str]:
+        """Each (condition, statements) pair, the statements under an `if` unless always."""
+        out = []
+        for cond, body in entries:
+            if cond == ir.TRUE:
+                out += [indent + line for line in body]
+            else:
+                out.append(f"{indent}if {self.expr(cond)}:")
+                out += [f"{indent}    {line}" for line in body]
+        return out
+
+    def dispatch(self, items: list[tuple[ir.Expr, list[str]]], indent: str) -> list[str]:
+        """Statements per event filter, dispatched on the event type where it names one."""
+        by_type: dict[str, list[tuple[ir.Expr, list[str]]]] = {}
+        any_type: list[tuple[ir.Expr, list[str]]] = []
+        for where, body in items:
+            types, rest = self.split_type(where)
+            for t in types or ():
+                by_type.setdefault(t, []).append((rest, body))
+            if types is None:
+                any_type.append((rest, body))
         lines: list[str] = []
-        if a.fn == "count":
-            return [f"{indent}{a.id} += 1"]
-        if nullable_v:
-            lines.append(f"{indent}_v = {v}")
-            lines.append(f"{indent}if _v is not None:")
-            indent += "    "
-            v = "_v"
-        if a.fn == "sum":
-            lines.append(f"{indent}{a.id} += {v}")
-        elif a.fn == "count_distinct":
-            lines.append(f"{indent}{a.id}_set.add({v})")
-        else:
-            cmp_ = "<" if a.fn == "min" else ">"
-            if not nullable_v and not v.isidentifier():
-                lines.append(f"{indent}_v = {v}")
-                v = "_v"
-            lines.append(f"{indent}if {a.id} is None or {v} {cmp_} {a.id}:")
-            lines.append(f"{indent}    {a.id} = {v}")
-        return lines
+        for i, (t, entries) in enumerate(by_type.items()):
+            lines.append(f"{indent}{'elif' if i else 'if'} typ == {t!r}:")
+            lines += self.filtered(entries, indent + "    ")
+        return lines + self.filtered(any_type, indent)
 
     def event_loop(self, indent: str) -> list[str]:
-        by_type: dict[str, list[tuple[ir.Aggregate, ir.E]]] = {}
-        any_type: list[tuple[ir.Aggregate, ir.E]] = []
-        for a in self.m.aggregates:
-            types, rest = self.split_type(a.where)
-            if types is None:
-                any_type.append((a, rest))
-            else:
-                for t in types:
-                    by_type.setdefault(t, []).append((a, rest))
-        lines: list[str] = []
-        head = indent
-        indent += "    "
-
-        def block(entries, indent):
-            out = []
-            for a, cond in entries:
-                if cond == ir.TRUE:
-                    out += self.update(a, indent)
-                else:
-                    out.append(f"{indent}if {self.expr(cond)}:")
-                    out += self.update(a, indent + "    ")
-            return out
-
         self.derive = True
-        first = True
-        for t, entries in by_type.items():
-            kw = "if" if first else "elif"
-            lines.append(f"{indent}{kw} typ == {t!r}:")
-            lines += block(entries, indent + "    ")
-            first = False
-        lines += block(any_type, indent)
+        items = [(a.event_filter(), self.step(a, slots(a), a.event_value(), ""))
+                 for a in self.m.aggregates]
+        lines = self.dispatch(items, indent + "    ")
         self.derive = False
         unpack = ", ".join(["age", "typ"] + [f"e{i}" for i in range(len(self.event_fields))]
                            + [f"d{i}" for i in range(len(self.derived))])
-        return [f"{head}for {unpack} in _islice(events, n):"] + lines
+        return [f"{indent}for {unpack} in _islice(events, n):"] + lines
 
     def derived_tests(self) -> list[tuple[str, Callable[[str | None], bool]]]:
         """(event field, test) for each derived column, in column order (d0, d1, ...)."""
-        return [(value_e.args[0], _regex_test(compile_portable(pattern).python))
-                for value_e, pattern in self.derived]
+        return [(e.value.name, _regex_test(e.pattern.python)) for e in self.derived]
 
     # ------------------------------------------------------------ function
     def source(self) -> str:
@@ -331,29 +350,34 @@ class _Gen:
         else:
             lines.append(f"    for {fields} in leads:")
         for a in self.m.aggregates:
-            init = {"count": "0", "sum": "0.0", "min": "None", "max": "None",
-                    "count_distinct": "0"}[a.fn]
-            lines.append(f"        {a.id} = {init}")
-            if a.fn == "count_distinct":
-                lines.append(f"        {a.id}_set = set()")
+            lines += ["        " + s for s in FOLDS[a.fn].init_lines(slots(a))]
         if self.m.aggregates:
             lines.append("        if n:")
             lines += self.event_loop("            ")
-        for a in self.m.aggregates:
-            if a.fn == "count_distinct":
-                lines.append(f"        {a.id} = len({a.id}_set)")
+        lines += self.results(self.m.aggregates, "        ")
         lines += self.binding_lines("        ")
         lines.append(f"        append({self.output_tuple()})")
         lines.append("    return out")
         return "\n".join(lines) + "\n"
 
+    @staticmethod
+    def results(aggregates: list[ir.Aggregate], indent: str) -> list[str]:
+        """Each aggregate's result from its fold state, where it is not the first slot."""
+        out = []
+        for a in aggregates:
+            state = slots(a)
+            result = FOLDS[a.fn].result_code(state)
+            if result != state[0]:
+                out.append(f"{indent}{a.id} = {result}")
+        return out
+
     def binding_lines(self, indent: str) -> list[str]:
         """The bindings as assignments, given locals for the lead fields and aggregates."""
         if not self.alias:  # a binding that only renames an aggregate or binding is not assigned
             for b in self.m.bindings:
-                if b.expr.op == "agg":
-                    self.alias[b.name] = b.expr.args[0]
-                elif b.expr.op == "ref":
+                if isinstance(b.expr, ir.Agg):
+                    self.alias[b.name] = b.expr.id
+                elif isinstance(b.expr, ir.Ref):
                     self.alias[b.name] = self.expr(b.expr)
         out_names = {name for _, name in self.m.outputs}
         lines = []
@@ -380,17 +404,13 @@ def _literal(code: str) -> bool:
     return True
 
 
-def _walk(root: ir.E, out: list[tuple[ir.E, str]]) -> None:
-    """Append (node, parent op) for every node under `root`."""
-    stack: list[tuple[object, str]] = [(root, "")]
+def _with_parents(root: ir.Expr) -> Iterator[tuple[ir.Expr, str]]:
+    """(node, its parent's key) for every node under `root`."""
+    stack: list[tuple[ir.Expr, str]] = [(root, "")]
     while stack:
         e, parent = stack.pop()
-        if isinstance(e, ir.E):
-            out.append((e, parent))
-            if e.op not in ("const", "field", "ev_field", "ev_type", "ev_age", "agg", "ref"):
-                stack.extend((a, e.op) for a in e.args)
-        elif isinstance(e, tuple):
-            stack.extend((x, parent) for x in e)
+        yield e, parent
+        stack.extend((c, e.key) for c in e.children())
 
 
 def field_usage(model: ir.Model, events_only: bool = False,
@@ -400,40 +420,35 @@ def field_usage(model: ir.Model, events_only: bool = False,
     A text field that is only tested for presence need not be lower-cased. With
     `events_only`, only the aggregates are read (lead fields are then not reported).
     """
-    nodes: list[tuple[ir.E, str]] = []
-    for a in model.aggregates:
-        _walk(a.where, nodes)
-        if a.value is not None:
-            _walk(a.value, nodes)
+    roots = [c for a in model.aggregates for c in a.children()]
     if not events_only:
-        for b in model.bindings:
-            _walk(b.expr, nodes)
+        roots += [b.expr for b in model.bindings]
     lead: set[str] = set()
     event: set[str] = set()
     folded: set[str] = set()
     uses_type = False
     s = model.schema
-    for e, parent in nodes:
-        if e.op == "field":
-            lead.add(e.args[0])
-            if s.lead_fields.get(e.args[0]) == "text" and parent != "is_null":
-                folded.add("lead:" + e.args[0])
-        elif e.op == "ev_field":
-            event.add(e.args[0])
-            if s.event_fields.get(e.args[0]) == "text" and parent != "is_null":
-                folded.add("event:" + e.args[0])
-        elif e.op == "ev_type":
-            uses_type = True
+    for root in roots:
+        for e, parent in _with_parents(root):
+            if isinstance(e, ir.Field):
+                lead.add(e.name)
+                if s.lead_fields.get(e.name) == "text" and parent != "is_null":
+                    folded.add("lead:" + e.name)
+            elif isinstance(e, ir.EvField):
+                event.add(e.name)
+                if s.event_fields.get(e.name) == "text" and parent != "is_null":
+                    folded.add("event:" + e.name)
+            elif isinstance(e, ir.EvType):
+                uses_type = True
     return (sorted(lead), sorted(event), frozenset(folded), uses_type)
 
 
 def compile_python(model: ir.Model) -> PythonEvaluator:
     gen = _Gen(model)
-    lead_used, event_used, folded, uses_type = field_usage(model)
-    gen.used_lead_fields = lead_used
+    shape = InputShape.of(model)
+    gen.used_lead_fields = shape.lead_fields
     src = gen.source()
     namespace: dict[str, object] = {"_floor": math.floor, "_islice": islice, **gen.consts}
     exec(compile(src, f"<leadscore:{model.name}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return PythonEvaluator(src, namespace["evaluate"], lead_used, gen.event_fields,
-                           [c for c, _ in model.outputs], folded, uses_type, frozenset(event_used),
+    return PythonEvaluator(src, namespace["evaluate"], shape, [c for c, _ in model.outputs],
                            gen.derived_tests())

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..backends.accounts import compile_accounts_python
+from ..backends.python import InputShape
 from ..compiler import ir
-from ..compiler.text import fold
+from . import inputs
 from .data import Events, Leads
 from .engines import run_python
 from .warehouses import run_accounts_sql
@@ -27,10 +28,7 @@ def run_accounts(model: ir.Model, leads: Leads | None, events: Events | None, as
     if engine != "python":
         return run_accounts_sql(engine, model, leads, events, as_of_us, db)
     rows = lead_rows if lead_rows is not None else run_python(model, leads, events, as_of_us)
-    types = model.schema.lead_fields
-    names = sorted(types)
-    cols = [[fold(v) if isinstance(v, str) else v for v in leads.columns[n]]
-            if types[n] == "text" else leads.columns[n] for n in names]
-    members = list(zip(leads.keys, *cols)) if cols else [(k,) for k in leads.keys]
+    shape = InputShape.of(model).members(model.schema)
+    members = inputs.lead_rows(model.schema, leads, shape.lead_fields, shape.lowers_lead)
     by_key = {r[0]: r for r in rows}
     return compile_accounts_python(model)([(m, by_key[m[0]]) for m in members])

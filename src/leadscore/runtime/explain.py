@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..backends.interpreter import evaluate
+from ..backends.interpreter import Interpreter
 from ..compiler import ir
-from ..compiler.text import fold
 from .data import Events, Leads
+from .inputs import by_lead
 
 
-def _prep(v: Any) -> Any:
-    return fold(v) if isinstance(v, str) else v
-
-
-def prepared_lead(model: ir.Model, leads: Leads, events: Events | None, index: int):
-    """(fields, events) of one lead in the interpreter's form: text folded, times in µs."""
-    key = leads.keys[index]
-    fields = {name: _prep(col[index]) for name, col in leads.columns.items()}
-    evs = []
-    if events is not None:
-        for i, lead in enumerate(events.leads):
-            if lead == key:
-                evs.append((events.times[i], fold(events.types[i]),
-                            {n: _prep(c[i]) for n, c in events.columns.items()}))
-    return fields, evs
-
-
-def _gate_texts(spans: list[dict]) -> list[str]:
-    """The gates' source text, read back from the rule files by span."""
-    out = []
-    for sp in spans:
-        try:
-            lines = Path(sp["path"]).read_text(encoding="utf-8").splitlines()
-            line = lines[sp["line"] - 1]
-            end = sp["end_column"] - 1 if sp["end_line"] == sp["line"] else len(line)
-            out.append(line[sp["column"] - 1:end].strip())
-        except (OSError, IndexError):
-            out.append(f"{sp['path']}:{sp['line']}:{sp['column']}")
-    return out
+def lead_values(model: ir.Model, leads: Leads, events: Events | None, key: str,
+                as_of_us: int) -> dict[str, Any]:
+    """Every aggregate and binding of the lead `key`, from the interpreter."""
+    it = Interpreter(model)
+    for lead, evs in by_lead(model, it.shape, leads, events, as_of_us):
+        if lead[0] == key:
+            return it.values(lead, evs, as_of_us)
+    raise KeyError(f"no lead with key {key!r}")
 
 
 @dataclass
@@ -70,11 +48,9 @@ class Explanation:
 
 def explain(model: ir.Model, leads: Leads, events: Events | None, key: str,
             as_of_us: int) -> Explanation:
-    index = leads.keys.index(key)
-    fields, evs = prepared_lead(model, leads, events, index)
-    values = evaluate(model, fields, evs, as_of_us)
+    values = lead_values(model, leads, events, key, as_of_us)
     rules = [RuleLine(r.score, r.label, r.kind, r.line,
-                      values[r.count] if r.count else None, values[r.points],
+                      float(values[r.count]) if r.count else None, values[r.points],
                       r.cap is not None and values[r.points] == r.cap)
              for r in model.rules]
     scores: dict[str, dict[str, Any]] = {}
@@ -94,5 +70,5 @@ def explain(model: ir.Model, leads: Leads, events: Events | None, key: str,
         met = values.get(f"tier:{seg_key}:{t}:met")
         gate = values.get(f"tier:{seg_key}:{t}:gate", True)
         tiers.append({"tier": t, "threshold_met": bool(met), "gates_hold": bool(gate),
-                      "gates": _gate_texts(model.gates.get(f"tier:{seg_key}:{t}:gate", []))})
+                      "gates": [g.text for g in model.gates.get(f"tier:{seg_key}:{t}:gate", [])]})
     return Explanation(key, {model.schema.lead_key: key, **outputs}, rules, scores, tiers)

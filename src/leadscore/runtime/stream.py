@@ -7,18 +7,20 @@ whether the lead has 3 events or 3 million. The state is read at a scoring insta
 evaluator, so a stream row equals the batch row for the same events and `as_of` (within
 1e-9 where a sum of fading weights is added in another order; see docs/performance.md).
 
-How each aggregate is kept (the kind is chosen from the IR, per aggregate):
+Each aggregate's state is chosen from its description (`ir.Aggregate`: `fn`, `value`,
+`window`, `fade`, `period`); its filter `where` never reads the age, so it is applied as
+each event arrives:
 
-- a count, or a sum/min/max/distinct of event fields: a running value;
-- `within Nd` (a window): the matching events' times (and values), sorted, dropping those
-  more than N days older than the lead's newest event: a buffer bounded by the window;
-- a `half_life` sum: Σ 0.5^((t_ref − t)/H) with t_ref the newest matching event; at as_of
-  it is scaled by 0.5^((as_of − t_ref)/H), so one multiply per event and per score;
-- `lifespan L` sums: a buffer of the events younger than L (older ones weigh 0);
-- the newest or oldest matching event (`days_since(last ...)`, decay, `once` with a
-  weight, `first ... repeat` with a weight): two times;
-- anything else (`at most once per Nd`: the periods depend on as_of): the matching events'
-  times, re-read at each score. Only these rules cost time in the lead's history.
+- no window, fade or period, a value of event fields: the fold's own running state
+  (compiler/fold.py), e.g. a count;
+- the newest or oldest event (`min`/`max` of the age, or of a fade weight, which falls with
+  age): one time;
+- a sum of fading weights: per fade kind (`FADE_SUMS`): a half-life sum is one running sum
+  rescaled to the newest event, a lifespan sum a buffer of the last L days;
+- anything else: a buffer of the kept events' times (with their values when those do not
+  depend on the age), sorted, dropping what falls out of the window; read at each score.
+  Only `at most once per` without a window keeps the whole history (its periods depend on
+  as_of).
 
 Scoring instants only move forward per lead: `score(key, as_of)` needs as_of at or after
 the lead's newest event (windows have already dropped what an earlier as_of would need);
@@ -31,100 +33,69 @@ import math
 from bisect import bisect_right, insort
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from ..backends.python import _Gen, field_usage
+from ..backends.python import InputShape, _Gen, slots
 from ..compiler import ir
-from ..compiler.text import fold
-from .data import convert
+from ..compiler.fold import FOLDS
+from .data import Events, Leads
+from .inputs import RecordReader, prepare, record_key, record_time
 
 _FIRST = itemgetter(0)
-AGE = ir.E("ev_age", (), ir.NUMBER)
+
+# How a sum of fading weights is kept, per fade kind: (strategy, for how long after the
+# lead's newest event an event can still weigh anything, in µs; None: always). Every kind's
+# weight falls with age, so a max (min) of weights is the newest (oldest) event's weight.
+FADE_SUMS: dict[str, Callable[[int], tuple[str, int | None]]] = {
+    # 0.5^(days/H): w(a + b) = w(a) * w(b), one running sum rescaled to the newest event
+    "half_life": lambda days: ("decay", None),
+    # max(0, 1 - days/L): nothing from L days on, a buffer of the last L days
+    "lifespan": lambda days: ("buffer", days * ir.US_PER_DAY),
+}
 
 
-def _flat_and(e: ir.E) -> list[ir.E]:
-    out, stack = [], [e]
-    while stack:
-        x = stack.pop()
-        if x.op == "and":
-            stack.extend(reversed(x.args))
-        else:
-            out.append(x)
-    return out
-
-
-def _uses_age(e: Any) -> bool:
-    if isinstance(e, ir.E):
-        return e.op == "ev_age" or any(_uses_age(a) for a in e.args)
-    if isinstance(e, tuple):
-        return any(_uses_age(a) for a in e)
-    return False
-
-
-def _const(e: ir.E) -> float | None:
-    return e.args[0] if e.op == "const" and isinstance(e.args[0], (int, float)) else None
-
-
-def _days_over(e: ir.E) -> float | None:
-    """N when `e` is days(ev_age) / N."""
-    if e.op == "div" and e.args[0] == ir.E("days", (AGE,), ir.NUMBER):
-        return _const(e.args[1])
-    return None
+def _reads_age(e: ir.Expr) -> bool:
+    return any(isinstance(n, ir.EvAge) for n in ir.walk(e))
 
 
 class _Plan:
-    """How one aggregate is kept: `kind`, its state slots, its window (µs) if any."""
+    """How one aggregate is kept: `kind`, its first state slot, how many, its bound."""
 
     def __init__(self, a: ir.Aggregate, slot: int):
         self.a = a
         self.slot = slot
-        parts = _flat_and(a.where)
-        bounds = [p for p in parts if p.op == "cmp" and p.args[0] == "<" and p.args[1] == AGE
-                  and _const(p.args[2]) is not None and float(_const(p.args[2])).is_integer()]
-        static = [p for p in parts if p not in bounds]
-        self.window = int(min(_const(b.args[2]) for b in bounds)) if bounds else None
-        self.static = ir.and_(*static)
-        v = a.value
-        age_in_where = any(_uses_age(p) for p in static)
-        age_in_value = v is not None and _uses_age(v)
-        if age_in_where:
-            self.kind = "events"  # re-read every matching event at each score
-        elif not age_in_value:
-            self.kind = ("count" if a.fn == "count" else a.fn) if self.window is None else "window"
-        elif self.window is not None:
-            self.kind = "window"
-        elif v == AGE and a.fn in ("min", "max"):
-            self.kind = "newest" if a.fn == "min" else "oldest"  # min age: newest event
-        elif self.fading(v) and a.fn in ("min", "max"):
-            # weights fall with age: the largest is the newest event's, the smallest the oldest's
-            self.kind = "newest" if a.fn == "max" else "oldest"
-        elif self.half_life(v) and a.fn == "sum":
-            self.kind = "decay"
-        elif self.lifespan(v) is not None and a.fn == "sum":
-            self.kind = "window"
-            self.window = int(self.lifespan(v) * 86_400_000_000)
+        if a.fade is not None and a.fade.kind not in FADE_SUMS:
+            raise ValueError(f"the stream has no way to keep a {a.fade.kind!r} fade "
+                             "(runtime/stream.py FADE_SUMS)")
+        self.window = None if a.window is None else a.window * ir.US_PER_DAY
+        self.bound = self.window  # events this much older than the newest are dropped
+        value = a.event_value()
+        plain = a.window is None and a.period is None
+        if plain and a.fade is None and not (value is not None and _reads_age(value)):
+            self.kind = "running"
+        elif plain and a.fn in ("min", "max") and (a.fade is not None or a.value == ir.AGE):
+            # the smallest age is the newest event's; the largest weight too
+            self.kind = "newest" if (a.fn == "min") == (a.fade is None) else "oldest"
+        elif plain and a.fn == "sum" and a.fade is not None:
+            self.kind, self.bound = FADE_SUMS[a.fade.kind](a.fade.days)
         else:
-            self.kind = "events"
-        self.slots = 2 if self.kind in ("decay",) else 1
-        # a windowed count needs only the times: plain ints, bisected without a key
-        self.bare = self.kind == "window" and a.fn == "count"
+            self.kind = "buffer"
+            if a.fn == "sum" and a.fade is not None:
+                fade_bound = FADE_SUMS[a.fade.kind](a.fade.days)[1]
+                self.bound = min(b for b in (self.bound, fade_bound) if b is not None)
+        # a buffer of times alone when the value is computed from the age at each score
+        self.bare = value is None or not FOLDS[a.fn].reads_value or _reads_age(value)
+        self.slots = {"running": len(FOLDS[a.fn].init), "decay": 2}.get(self.kind, 1)
 
-    @staticmethod
-    def half_life(v: ir.E) -> bool:
-        """pow(b, days(age) / H) with constants b, H: multiplicative in age."""
-        return v.op == "pow" and _const(v.args[0]) is not None and _days_over(v.args[1]) is not None
+    def init(self) -> list[str]:
+        if self.kind == "running":
+            return list(FOLDS[self.a.fn].init)
+        return {"decay": ["0.0", "None"], "buffer": ["[]"]}.get(self.kind, ["None"])
 
-    @staticmethod
-    def lifespan(v: ir.E) -> float | None:
-        """L for max(0, 1 - days(age) / L): zero from age L on."""
-        if v.op == "max" and _const(v.args[0]) == 0 and v.args[1].op == "sub" \
-                and _const(v.args[1].args[0]) == 1:
-            return _days_over(v.args[1].args[1])
-        return None
-
-    def fading(self, v: ir.E) -> bool:
-        return self.half_life(v) or self.lifespan(v) is not None
+    def state(self) -> list[str]:
+        return [f"st[{self.slot + i}]" for i in range(self.slots)]
 
 
 class _StreamGen(_Gen):
@@ -138,19 +109,9 @@ class _StreamGen(_Gen):
             p = _Plan(a, slot)
             self.plans.append(p)
             slot += p.slots
-        self.size = slot
 
     def init(self) -> str:
-        parts = ["None"]
-        for p in self.plans:
-            parts += {"count": ["0"], "sum": ["0.0"], "min": ["None"], "max": ["None"],
-                      "count_distinct": ["set()"], "window": ["[]"], "events": ["[]"],
-                      "newest": ["None"], "oldest": ["None"], "decay": ["0.0", "None"]}[p.kind]
-        return "[" + ", ".join(parts) + "]"
-
-    def value(self, p: _Plan) -> str:
-        """The aggregate's value expression, for an event `age` µs old (a local)."""
-        return self.expr(p.a.value)
+        return "[" + ", ".join(["None"] + [v for p in self.plans for v in p.init()]) + "]"
 
     # ------------------------------------------------------------ apply
     def apply_source(self) -> str:
@@ -160,123 +121,69 @@ class _StreamGen(_Gen):
                  "    if newest is None or t > newest:",
                  "        st[0] = t"]
         for p in self.plans:  # drop what no later as_of can see
-            if p.kind == "window":
+            if p.kind == "buffer" and p.bound is not None:
                 first, key = ("b[0]", "") if p.bare else ("b[0][0]", ", key=_first")
                 lines += [f"        b = st[{p.slot}]",
-                          f"        if b and {first} <= t - {p.window}:",
-                          f"            del b[:_bisect_right(b, t - {p.window}{key})]"]
-        by_type: dict[str, list[_Plan]] = {}
-        any_type: list[_Plan] = []
-        for p in self.plans:
-            types, rest = self.split_type(p.static)
-            p.rest = rest
-            if types is None:
-                any_type.append(p)
-            else:
-                for t in types:
-                    by_type.setdefault(t, []).append(p)
-        first = True
-        for t, plans in by_type.items():
-            lines.append(f"    {'if' if first else 'elif'} typ == {t!r}:")
-            lines += self.updates(plans, "        ")
-            first = False
-        lines += self.updates(any_type, "    ")
+                          f"        if b and {first} <= t - {p.bound}:",
+                          f"            del b[:_bisect_right(b, t - {p.bound}{key})]"]
+        lines += self.dispatch([(p.a.where, self.arrive(p)) for p in self.plans], "    ")
         return "\n".join(lines) + "\n"
 
-    def updates(self, plans: list[_Plan], indent: str) -> list[str]:
-        out = []
-        for p in plans:
-            if p.rest == ir.TRUE:
-                out += self.update_one(p, indent)
-            else:
-                out.append(f"{indent}if {self.expr(p.rest)}:")
-                out += self.update_one(p, indent + "    ")
-        return out
-
-    def update_one(self, p: _Plan, ind: str) -> list[str]:
-        s, a = p.slot, p.a
-        fields = ", ".join(f"e{i}" for i in range(len(self.event_fields)))
-        if p.bare:
-            return [f"{ind}_insort(st[{s}], t)"]
-        if p.kind in ("window", "events"):
-            return [f"{ind}_insort(st[{s}], (t, typ{', ' if fields else ''}{fields}), key=_first)"]
-        if p.kind == "newest":
-            return [f"{ind}if st[{s}] is None or t > st[{s}]:", f"{ind}    st[{s}] = t"]
-        if p.kind == "oldest":
-            return [f"{ind}if st[{s}] is None or t < st[{s}]:", f"{ind}    st[{s}] = t"]
+    def arrive(self, p: _Plan) -> list[str]:
+        """What an event kept by the aggregate's filter does to its state."""
+        a, s = p.a, p.slot
+        if p.kind == "running":
+            return self.step(a, p.state(), a.value, "")
+        if p.kind in ("newest", "oldest"):  # the largest (smallest) time: a max (min) fold
+            return FOLDS["max" if p.kind == "newest" else "min"].step_lines([f"st[{s}]"], "t", False)
         if p.kind == "decay":  # st[s] = Σ w(ref - t_i), st[s+1] = ref (the newest event)
-            w = self.value(p)  # w(a + b) = w(a) * w(b): rescale to the newer reference
-            return [f"{ind}ref = st[{s + 1}]",
-                    f"{ind}if ref is None:",
-                    f"{ind}    st[{s}], st[{s + 1}] = 1.0, t",
-                    f"{ind}elif t > ref:",
-                    f"{ind}    age = t - ref",
-                    f"{ind}    st[{s}], st[{s + 1}] = st[{s}] * {w} + 1.0, t",
-                    f"{ind}else:",
-                    f"{ind}    age = ref - t",
-                    f"{ind}    st[{s}] += {w}"]
-        if p.kind == "count":
-            return [f"{ind}st[{s}] += 1"]
-        v = self.expr(a.value)
-        lines = [f"{ind}_v = {v}"]
-        inner = ind
-        if self.nullable(a.value):
-            lines.append(f"{ind}if _v is not None:")
-            inner = ind + "    "
-        if p.kind == "sum":
-            lines.append(f"{inner}st[{s}] += _v")
-        elif p.kind == "count_distinct":
-            lines.append(f"{inner}st[{s}].add(_v)")
-        else:
-            op = "<" if p.kind == "min" else ">"
-            lines += [f"{inner}if st[{s}] is None or _v {op} st[{s}]:", f"{inner}    st[{s}] = _v"]
-        return lines
+            w = self.expr(a.fade.weight())  # w(a + b) = w(a) * w(b): rescale to the newer ref
+            return [f"ref = st[{s + 1}]", "if ref is None:", f"    st[{s}], st[{s + 1}] = 1.0, t",
+                    "elif t > ref:", "    age = t - ref",
+                    f"    st[{s}], st[{s + 1}] = st[{s}] * {w} + 1.0, t",
+                    "else:", "    age = ref - t", f"    st[{s}] += {w}"]
+        if p.bare:
+            return [f"_insort(st[{s}], t)"]
+        lines = [f"_v = {self.expr(a.value)}"]
+        if self.nullable(a.value):  # a null value is skipped (compiler/fold.py)
+            return lines + ["if _v is not None:", f"    _insort(st[{s}], (t, _v), key=_first)"]
+        return lines + [f"_insort(st[{s}], (t, _v), key=_first)"]
 
     # ------------------------------------------------------------ score
-    def score_source(self, used: list[str]) -> str:
-        fields = ", ".join(self.local[f"f:{n}"] for n in used)
+    def score_source(self) -> str:
+        fields = ", ".join(self.local[f"f:{n}"] for n in self.used_lead_fields)
         lines = [f"def score(st, key{', ' if fields else ''}{fields}, as_of_us):"]
         for p in self.plans:
-            lines += self.read(p, "    ")
+            lines += ["    " + line for line in self.read(p)]
         lines += self.binding_lines("    ")
         lines.append(f"    return {self.output_tuple()}")
         return "\n".join(lines) + "\n"
 
-    def read(self, p: _Plan, ind: str) -> list[str]:
-        s, a, aid = p.slot, p.a, p.a.id
-        if p.kind == "count" or p.kind in ("sum", "min", "max"):
-            return [f"{ind}{aid} = st[{s}]"]
-        if p.kind == "count_distinct":
-            return [f"{ind}{aid} = len(st[{s}])"]
-        if p.kind == "newest" or p.kind == "oldest":
-            if a.value == AGE:
-                return [f"{ind}{aid} = None if st[{s}] is None else as_of_us - st[{s}]"]
-            return [f"{ind}if st[{s}] is None:", f"{ind}    {aid} = None", f"{ind}else:",
-                    f"{ind}    age = as_of_us - st[{s}]", f"{ind}    {aid} = {self.value(p)}"]
-        if p.kind == "decay":
-            return [f"{ind}if st[{s + 1}] is None:", f"{ind}    {aid} = 0.0", f"{ind}else:",
-                    f"{ind}    age = as_of_us - st[{s + 1}]",
-                    f"{ind}    {aid} = st[{s}] * {self.value(p)}"]
-        if p.bare:
-            # the filter was applied on the way in; the window is t > as_of - W
-            return [f"{ind}b = st[{s}]",
-                    f"{ind}{aid} = len(b) - _bisect_right(b, as_of_us - {p.window})"]
-        # re-read the kept events with the full filter and value, as the batch loop does
-        init = {"count": "0", "sum": "0.0", "min": "None", "max": "None",
-                "count_distinct": "0"}[a.fn]
-        fields = ", ".join(f"e{i}" for i in range(len(self.event_fields)))
-        lines = [f"{ind}{aid} = {init}"]
-        if a.fn == "count_distinct":
-            lines.append(f"{ind}{aid}_set = set()")
-        lines.append(f"{ind}for _t, typ{', ' if fields else ''}{fields} in st[{s}]:")
-        lines.append(f"{ind}    age = as_of_us - _t")
-        if a.where != ir.TRUE:
-            lines.append(f"{ind}    if not ({self.expr(a.where)}):")
-            lines.append(f"{ind}        continue")
-        lines += self.update(a, ind + "    ")
-        if a.fn == "count_distinct":
-            lines.append(f"{ind}{aid} = len({aid}_set)")
-        return lines
+    def read(self, p: _Plan) -> list[str]:
+        """The aggregate's value at `as_of_us` from its state."""
+        a, s, aid = p.a, p.slot, p.a.id
+        fold = FOLDS[a.fn]
+        if p.kind == "running":
+            return [f"{aid} = {fold.result_code(p.state())}"]
+        if p.kind in ("newest", "oldest", "decay"):
+            value = self.expr(a.event_value())
+            ref = s + 1 if p.kind == "decay" else s
+            scale = f"st[{s}] * " if p.kind == "decay" else ""
+            return [f"if st[{ref}] is None:", f"    {aid} = {fold.empty!r}", "else:",
+                    f"    age = as_of_us - st[{ref}]", f"    {aid} = {scale}{value}"]
+        first = "" if p.window is None else \
+            f"_bisect_right(b, as_of_us - {p.window}{'' if p.bare else ', key=_first'})"
+        if a.fn == "count":  # the times in the window: no loop
+            return [f"b = st[{s}]", f"{aid} = len(b)" + (f" - {first}" if first else "")]
+        state = slots(a)
+        entries = f"b[{first}:]" if first else "b"
+        if p.bare:  # times alone: the value is the age's
+            loop = [f"for _t in {entries}:", "    age = as_of_us - _t",
+                    *self.step(a, state, a.event_value(), "    ")]
+        else:  # (time, value) pairs, null values already left out
+            loop = [f"for _t, _v in {entries}:",
+                    *("    " + line for line in fold.step_lines(state, "_v", False))]
+        return [f"b = st[{s}]", *fold.init_lines(state), *loop, *self.results([a], "")]
 
 
 class Stream:
@@ -289,78 +196,63 @@ class Stream:
     def __init__(self, model: ir.Model):
         if not model.schema.has_events:
             raise ValueError("the model scores no events: use Model.score")
+        self._setup(model)
+
+    def _setup(self, model: ir.Model) -> None:
         self.model = model
-        s = model.schema
+        self.shape = InputShape.of(model)
+        self._reader = RecordReader(model.schema, self.shape)
         gen = _StreamGen(model)
-        used, _, folded, _ = field_usage(model)
-        self._used = used
-        self._folded = folded
-        self.source = gen.apply_source() + "\n" + gen.score_source(used)
+        gen.used_lead_fields = self.shape.lead_fields
+        self.source = gen.apply_source() + "\n" + gen.score_source()
         ns: dict[str, Any] = {"_floor": math.floor, "_insort": insort,
                               "_bisect_right": bisect_right, "_first": _FIRST, **gen.consts}
         exec(compile(self.source, f"<leadscore-stream:{model.name}>", "exec"), ns)  # noqa: S102
         self._apply: Callable = ns["apply"]
         self._score: Callable = ns["score"]
-        self._event_fields = [(n, s.event_fields[n], f"event:{n}" in folded)
-                              for n in gen.event_fields]
-        self._lead_fields = [(n, s.lead_fields[n], f"lead:{n}" in folded) for n in used]
-        self.columns = [s.lead_key] + [c for c, _ in model.outputs]
+        self.columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
         self._leads: dict[str, tuple] = {}  # key -> lead field values the model uses
         self._state: dict[str, list] = {}
         # a fresh state list per lead: a list display evaluated anew each call
         self._new_state = eval(compile(f"lambda: {gen.init()}", "<init>", "eval"))  # noqa: S307
-        self._types: dict[str, str] = {}  # raw event type -> folded
 
     # ------------------------------------------------------------ input
     def lead(self, record: dict[str, Any]) -> None:
         """Add or replace a lead (a dict with the key and the schema's lead fields)."""
-        s = self.model.schema
-        key = _key(record.get(s.lead_key))
-        values = []
-        for name, type_, lower in self._lead_fields:
-            v = convert(record.get(name), type_)
-            values.append(fold(v) if lower and v is not None else v)
-        self._leads[key] = tuple(values)
+        key, values = self._reader.lead(record)
+        self._leads[key] = values
 
     def update(self, event: dict[str, Any], as_of: datetime | str | int | None = None,
                ) -> dict[str, Any] | None:
         """Apply one event; return its lead's row at `as_of` (default: the lead's newest
         event time), or None when the lead has not been added yet (its events are kept)."""
-        s = self.model.schema
-        key = _key(event.get(s.event_lead))
-        t = _time(event.get(s.event_time))
-        typ = convert(event.get(s.event_type), "text")
-        if typ is None:
-            raise ValueError("the event type is missing")
-        values = []
-        for name, type_, lower in self._event_fields:
-            v = convert(event.get(name), type_)
-            values.append(fold(v) if lower and v is not None else v)
-        st = self._state.get(key)
-        if st is None:
-            st = self._state[key] = self._new_state()
-        folded = self._types.get(typ)
-        if folded is None:
-            folded = self._types[typ] = fold(typ)
-        self._apply(st, t, folded, *values)
+        key, t, typ, values = self._reader.event(event)
+        st = self._feed(key, t, typ, values)
         if key not in self._leads:
             return None
-        return dict(zip(self.columns, self._row(key, st, st[0] if as_of is None else
-                                                _time(as_of))))
+        return dict(zip(self.columns, self._row(key, st[0] if as_of is None else
+                                                record_time(as_of))))
 
-    # ------------------------------------------------------------ output
-    def score(self, key: str, as_of: datetime | str | int | None = None) -> dict[str, Any]:
-        """The lead's row at `as_of` (default: now); as_of must not precede its newest event."""
-        key = _key(key)
-        if key not in self._leads:
-            raise KeyError(f"no lead {key!r} in this stream")
+    def _feed(self, key: str, t: int, typ: str | None, values: tuple) -> list:
         st = self._state.get(key)
         if st is None:
             st = self._state[key] = self._new_state()
-        t = _time(datetime.now(UTC) if as_of is None else as_of)
-        return dict(zip(self.columns, self._row(key, st, t)))
+        self._apply(st, t, typ, *values)
+        return st
 
-    def _row(self, key: str, st: list, as_of_us: int) -> tuple:
+    # ------------------------------------------------------------ output
+    def score(self, key: Any, as_of: datetime | str | int | None = None) -> dict[str, Any]:
+        """The lead's row at `as_of` (default: now); as_of must not precede its newest event."""
+        key = record_key(key)
+        if key not in self._leads:
+            raise KeyError(f"no lead {key!r} in this stream")
+        t = record_time(datetime.now(UTC) if as_of is None else as_of)
+        return dict(zip(self.columns, self._row(key, t)))
+
+    def _row(self, key: str, as_of_us: int) -> tuple:
+        st = self._state.get(key)
+        if st is None:
+            st = self._state[key] = self._new_state()
         if st[0] is not None and as_of_us < st[0]:
             raise ValueError("a stream scores forward in time: as_of precedes this lead's "
                              "newest event (score past instants with Model.score)")
@@ -370,18 +262,25 @@ class Stream:
         return len(self._leads)
 
 
-def _key(value: Any) -> str:
-    key = None if value is None else convert(value, "text")
-    key = key.strip() if key is not None else None
-    if not key:
-        raise ValueError("the lead key is missing")
-    return key
+class Streamed:
+    """The stream as a batch evaluator (`runtime.engines.Evaluator`): every lead added,
+    the events fed in time order, then each lead scored at as_of."""
 
+    def __init__(self, model: ir.Model):
+        self.model = model
 
-def _time(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value  # microseconds since the epoch, UTC
-    t = convert(value, "timestamp")
-    if t is None:
-        raise ValueError("the event time is missing")
-    return t
+    def score(self, leads: Leads, events: Events | None, as_of_us: int) -> list[tuple]:
+        stream = object.__new__(Stream)  # a model without events too: its leads still score
+        stream._setup(self.model)
+        lead_rows, counts, events_iter = prepare(self.model, stream.shape, leads, events,
+                                                 as_of_us)
+        feed = []
+        for lead, n in zip(lead_rows, counts):
+            stream._leads[lead[0]] = lead[1:]
+            feed += [(as_of_us - e[0], lead[0], e) for e in islice(events_iter, n)]
+        feed.sort(key=_FIRST)  # stable: events at the same instant in file order
+        for t, key, e in feed:
+            stream._feed(key, t, e[1], e[2:])
+        rows = [stream._row(key, as_of_us) for key in stream._leads]
+        rows.sort(key=_FIRST)
+        return rows

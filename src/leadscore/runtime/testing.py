@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..backends.interpreter import evaluate
 from ..compiler import ir
 from .data import empty_events, events_from_dicts, leads_from_dicts, parse_timestamp
 from .engines import run
-from .explain import prepared_lead
+from .explain import lead_values
 
 OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
@@ -82,8 +81,7 @@ def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> Tes
                     report.failures.append(Failure(
                         case["name"], engine, x["where"], x["column"],
                         f"{x['op']} {x['text']}", _shown(actual)))
-        fields, evs = prepared_lead(model, leads, events, 0)
-        values = evaluate(model, fields, evs, as_of)
+        values = lead_values(model, leads, events, leads.keys[0], as_of)
         for rule in model.rules:
             fired = values[rule.points] != 0 or (rule.count and values[rule.count] > 0)
             if fired:
