@@ -20,6 +20,8 @@ from ..compiler import ir
 from .data import Events, Leads
 from .inputs import by_lead, prepare
 
+# The in-process evaluator and the registry's executed engines (leadscore/engines/ `EXECUTED`,
+# held equal by tests/test_engines.py), named without importing the registry and its sqlglot
 ENGINES = ("duckdb", "python", "sqlite", "postgres", "mysql", "spark", "clickhouse", "datafusion")
 
 
@@ -122,8 +124,9 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
         if leads is None or db or into:
             raise ValueError("the python engine scores files; --db and --into need a database")
         return run_python(model, leads, events, as_of_us, progress=progress)
-    from .warehouses import RUNNERS
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    from ..engines import DIALECTS
+    from .warehouses import Job
 
-    if engine in RUNNERS:
-        return RUNNERS[engine](model, leads, events, as_of_us, db, into)
-    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into))
