@@ -19,6 +19,7 @@ from conftest import ROOT
 from generators import example_count, examples
 from leadscore.cli import main
 from leadscore.compiler import Source, parse
+from leadscore.compiler.check import check
 from leadscore.lint import RULES, LintConfig, lint_source
 from leadscore.lint.config import ConfigError, load
 from leadscore.lint.facts import Facts
@@ -672,7 +673,9 @@ def test_scored_values_stay_within_the_lint_bounds(example):
     those ranges (LS101, LS102, LS103, LS112, LS203...) are never false alarms."""
     case, data = example
     module = parse(case.text, "gen.score")
-    facts = Facts(module, "gen.score", {"gen.score": Source("gen.score", case.text)})
+    scope = check(module).scope
+    assert scope is not None
+    facts = Facts(module, scope, "gen.score", {"gen.score": Source("gen.score", case.text)})
     rows = leadscore.loads(case.text).score(data.leads, data.events, data.as_of)
     never_segments = {s.name.text for s in facts.segments if truth(facts.cond(s.condition)) is False}
     unreachable = {(td.segment.text if td.segment else "default", e.name.text)

@@ -69,10 +69,23 @@ class Checker(Declarations, Resolution, Typing):
             account=account)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the checker resolved about a model's names, for tools that read its declarations
+    (lint): the schema with every field's type, and the declarations of lets and scores."""
+
+    schema: ir.Schema
+    lead_fields: dict[str, ast.FieldDecl]  # declared lead fields (not the key, nor `created`)
+    event_fields: dict[str, ast.FieldDecl]  # declared event fields (not lead, time, type)
+    lets: dict[str, ast.LetDecl]
+    scores: dict[str, ast.ScoreDecl]
+
+
 @dataclass
 class CheckResult:
     checked: Checked | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    scope: Scope | None = None  # None when the schema did not check
 
 
 def check(module: ast.Module) -> CheckResult:
@@ -80,5 +93,13 @@ def check(module: ast.Module) -> CheckResult:
     checked = checker.check()
     diags = sorted(checker.diagnostics,
                    key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
-    return CheckResult(checked, diags)
+    if checker.schema is None:
+        return CheckResult(checked, diags)
+
+    def declared(fields: dict[str, tuple[str, ast.FieldDecl | None]]) -> dict[str, ast.FieldDecl]:
+        return {name: decl for name, (_, decl) in fields.items() if decl is not None}
+
+    scope = Scope(checker.schema, declared(checker.lead_fields), declared(checker.event_fields),
+                  {name: let.decl for name, let in checker.lets.items()}, checker.scores)
+    return CheckResult(checked, diags, scope)
 

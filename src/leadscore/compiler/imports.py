@@ -53,11 +53,14 @@ def identity(item: ast.Node) -> str | None:
 
 
 def resolve(text: str, path: str, read) -> Resolved:
-    """Parse `text` and everything it imports (recursively); raise CompileError on failure."""
+    """Parse `text` and everything it imports (recursively); raise CompileError on failure.
+
+    The merged module keeps the comments of `text` itself (lint's suppressions), so a caller
+    never parses the file a second time for them."""
     sources: dict[str, Source] = {}
     files: list[str] = []
 
-    def load(file_text: str, file_path: str, stack: list[str]) -> list[ast.Node]:
+    def load(file_text: str, file_path: str, stack: list[str]) -> ast.Module:
         sources[file_path] = Source(file_path, file_text)
         files.append(file_path)
         module = parse(file_text, file_path)
@@ -80,20 +83,20 @@ def resolve(text: str, path: str, read) -> Resolved:
                 continue
             try:
                 child_text = read(target)
-                items.extend(load(child_text, _shown(target), [*stack, key]))
+                items.extend(load(child_text, _shown(target), [*stack, key]).items)
             except CompileError as err:
                 errors.extend(err.diagnostics)
                 sources.update(err.sources)
         if errors:
             raise CompileError(errors, sources)
-        return items
+        return ast.Module(items=items, comments=module.comments, span=module.span)
 
     own = str(Path(path).resolve()) if not path.startswith("<") else path
-    items = load(text, path, [own])
+    top = load(text, path, [own])
     merged: list[ast.Node] = []
     where: dict[str, int] = {}
     replacements: list[Replacement] = []
-    for item in items:
+    for item in top.items:
         ident = identity(item)
         # only a later *file* replaces: two definitions in one file stay an error for the checker
         if ident is not None and ident in where and merged[where[ident]].span.path != item.span.path:
@@ -104,7 +107,7 @@ def resolve(text: str, path: str, read) -> Resolved:
         if ident is not None:
             where[ident] = len(merged)
         merged.append(item)
-    module = ast.Module(items=merged, span=Span(path, 1, 1, 1, 2))
+    module = ast.Module(items=merged, comments=top.comments, span=Span(path, 1, 1, 1, 2))
     return Resolved(module, sources, replacements, files)
 
 

@@ -9,7 +9,6 @@ from ..compiler import CompileError, read_source
 from ..compiler.check import check
 from ..compiler.diagnostics import Diagnostic, Source, Span
 from ..compiler.imports import resolve
-from ..compiler.parse import parse
 from . import rules as _rules  # noqa: F401 - importing registers the rules
 from . import suppress
 from .config import LintConfig
@@ -44,7 +43,6 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
     enabled = config.enabled()
     result = LintResult(path, sources={path: Source(path, text)})
     try:
-        own = parse(text, path)
         resolved = resolve(text, path, read_source)
     except CompileError as err:
         result.sources.update(err.sources)
@@ -53,11 +51,12 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
         return result
     result.sources.update(resolved.sources)
     checked = check(resolved.module)
-    if any(d.severity == "error" for d in checked.diagnostics) or checked.checked is None:
+    if any(d.severity == "error" for d in checked.diagnostics) or checked.checked is None \
+            or checked.scope is None:
         result.findings = _compile_findings(checked.diagnostics, path)
         result.compiled = False
         return result
-    facts = Facts(resolved.module, path, result.sources, resolved.replacements,
+    facts = Facts(resolved.module, checked.scope, path, result.sources, resolved.replacements,
                   LintOptions(sales_tiers=config.sales_tiers))
     found: list[Finding] = _compile_findings(checked.diagnostics, path)  # checker warnings
     seen: set[tuple] = set()
@@ -71,7 +70,8 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
                 continue
             seen.add(key)
             found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint))
-    sups, malformed = suppress.collect(own.comments, result.sources[path])
+    # the resolved module keeps this file's comments: the file is parsed once
+    sups, malformed = suppress.collect(resolved.module.comments, result.sources[path])
     found = suppress.apply(found, sups, enabled) + malformed
     unused = suppress.UNUSED_SUPPRESSION.code
     result.findings = sorted(

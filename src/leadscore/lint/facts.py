@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cached_property
 
 from ..compiler import ast
+from ..compiler.check import Scope
 from ..compiler.diagnostics import Source, Span
 from ..compiler.regex import RegexError, compile_portable
 from ..compiler.text import fold
@@ -59,29 +60,29 @@ SALES_WORDS = {"mql", "sql", "sal", "pql", "sales", "sales_ready", "opportunity"
 
 
 class Facts:
-    def __init__(self, module: ast.Module, path: str, sources: dict[str, Source],
+    """The model's declarations as the checker resolved them (`scope`: field types, lets,
+    scores), and everything lint derives from them."""
+
+    def __init__(self, module: ast.Module, scope: Scope, path: str, sources: dict[str, Source],
                  replacements: list | None = None, options: LintOptions | None = None):
         self.module = module
+        self.scope = scope
         self.path = path
         self.sources = sources
         self.replacements = replacements or []
         self.options = options or LintOptions()
         items = module.items
         self.items = items
-        schema = next((i for i in items if isinstance(i, ast.SchemaDecl)), None)
-        self.schema = schema
-        lead = schema.lead if schema else None
-        event = schema.event if schema else None
-        self.lead_fields: dict[str, str] = {f.name.text: f.type.text for f in (lead.fields if lead else [])}
-        self.created = lead.created.text if lead and lead.created else None
-        if self.created:
-            self.lead_fields.setdefault(self.created, "timestamp")
-        self.event_fields: dict[str, str] = {f.name.text: f.type.text
-                                             for f in (event.fields if event else [])}
-        self.type_column = event.type.text if event and event.type else None
-        self.event_types = [fold(t.text) for t in (event.types if event else [])]
-        self.lets = {i.name.text: i for i in items if isinstance(i, ast.LetDecl)}
-        self.scores = {i.name.text: i for i in items if isinstance(i, ast.ScoreDecl)}
+        schema = scope.schema
+        self.lead_fields: dict[str, str] = schema.lead_fields  # field -> declared type
+        self.event_fields: dict[str, str] = schema.event_fields
+        self.created = schema.lead_created
+        self.type_column = schema.event_type
+        declared = next(i for i in items if isinstance(i, ast.SchemaDecl))
+        # the event types as written, for their spans (the schema keeps them folded)
+        self.event_types: list[ast.Name] = declared.event.types if schema.has_events else []
+        self.lets = scope.lets
+        self.scores = scope.scores
         self.segments = [i for i in items if isinstance(i, ast.SegmentDecl)]
         self.tier_sets = [i for i in items if isinstance(i, ast.TiersDecl)]
         self.total = next((i for i in items if isinstance(i, ast.TotalDecl)), None)

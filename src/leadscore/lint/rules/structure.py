@@ -71,8 +71,6 @@ def unused_score(facts: Facts) -> Iterator[Hit]:
 
 @rule("LS403", "unused-event-type", "info", "an event type in the schema that nothing uses")
 def unused_event_type(facts: Facts) -> Iterator[Hit]:
-    if facts.schema is None or facts.schema.event is None:
-        return
     used: set[str] = set()
     every = False
     for item in _scoring_items(facts):
@@ -87,7 +85,7 @@ def unused_event_type(facts: Facts) -> Iterator[Hit]:
                         every = True
     if every:
         return
-    for t in facts.schema.event.types:
+    for t in facts.event_types:
         if fold(t.text) not in used:
             yield Hit(t.span, f"event type `{t.text}` is declared but no rule, filter or gate "
                       "uses it", "score it, or remove it from `types`")
@@ -95,16 +93,13 @@ def unused_event_type(facts: Facts) -> Iterator[Hit]:
 
 @rule("LS404", "unused-field", "info", "a lead or event field that nothing uses")
 def unused_field(facts: Facts) -> Iterator[Hit]:
-    if facts.schema is None:
-        return
     used = _names_used(facts)
     if facts.account is not None:
         used.add(facts.account.field.text)
     if facts.created and any(s.decays for s in facts.scores.values()):
         used.add(facts.created)  # decay counts from `created` when a lead has no events
-    parts = [(facts.schema.lead, "lead"), (facts.schema.event, "event")]
-    for part, kind in parts:
-        for f in (part.fields if part is not None else []):
+    for declared, kind in ((facts.scope.lead_fields, "lead"), (facts.scope.event_fields, "event")):
+        for f in declared.values():
             if f.name.text not in used:
                 yield Hit(f.name.span, f"{kind} field `{f.name.text}` is never used",
                           "score it, or drop it from the schema")
@@ -159,11 +154,9 @@ def _words(name: str) -> list[str]:
 @rule("LS407", "outcome-leak-field", "info",
       "a field whose name says it is known only after the outcome (converted, stage, duration...)")
 def outcome_leak_field(facts: Facts) -> Iterator[Hit]:
-    if facts.schema is None:
-        return
     used = _names_used(facts)
-    for part in (facts.schema.lead, facts.schema.event):
-        for f in (part.fields if part is not None else []):
+    for declared in (facts.scope.lead_fields, facts.scope.event_fields):
+        for f in declared.values():
             hits = [w for w in _words(f.name.text) if w in OUTCOME_WORDS]
             if hits and f.name.text in used:
                 yield Hit(f.name.span, f"field `{f.name.text}` sounds like it is filled in after "
