@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler import ir
-from ..runtime.data import empty_events, leads_from_records, read_events
+from ..runtime.data import empty_events, read_events, read_leads
 from ..runtime.engines import run
 from . import metrics
 from .leaks import check_fields
@@ -45,7 +45,7 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
     schema = model.schema
     tab = read_table(leads_path, delimiter, schema.lead_key if row_key else None)
     outcomes = read_outcomes(tab, outcome)
-    leads = leads_from_records(tab.path, tab.header, tab.records(), schema)
+    leads = read_leads(leads_path, schema, delimiter, row_key=row_key)  # column-wise if it can
     if schema.has_events and events_path is not None:
         events = read_events(events_path, schema, delimiter)
     else:

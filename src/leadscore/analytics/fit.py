@@ -24,7 +24,7 @@ import numpy as np
 
 from ..compiler import compile_source, ir
 from ..compiler.text import fold
-from ..runtime.data import DataError, Events, empty_events, leads_from_records, read_events
+from ..runtime.data import DataError, Events, empty_events, read_events, read_leads
 from ..runtime.engines import run_python
 from . import metrics
 from .features import (
@@ -424,7 +424,9 @@ def fit(leads_path: str | Path, opts: FitOptions) -> FitResult:
     draft = build("")
     compiled = compile_source(draft, f"<fitted {opts.name}>")
     as_of = opts.as_of_us or 0
-    totals_tr = _score(compiled, tab, train_rows, events, as_of)
+    scored = [tab.rows[i][0] for i in [*train_rows, *test_rows]]
+    totals = _totals(compiled, leads_path, opts, scored, events, as_of)
+    totals_tr = np.array([totals[tab.rows[i][0]] for i in train_rows], dtype=float)
     expected_tr = constant + X_tr @ points
     if not np.array_equal(totals_tr, expected_tr):  # the written model must add up like the fit
         bad = int(np.flatnonzero(totals_tr != expected_tr)[0])
@@ -433,7 +435,7 @@ def fit(leads_path: str | Path, opts: FitOptions) -> FitResult:
                            f"{expected_tr[bad]}")
     auc["train"]["scorecard"] = metrics.roc_auc(totals_tr, y_tr)
     if len(test_rows):
-        totals_te = _score(compiled, tab, test_rows, events, as_of)
+        totals_te = np.array([totals[tab.rows[i][0]] for i in test_rows], dtype=float)
         auc["test"]["scorecard"] = metrics.roc_auc(totals_te, y_te)
         line = (f"Held-out ROC AUC ({len(test_rows)} leads): regression "
                 f"{auc['test']['regression']:.4f}, this scorecard {auc['test']['scorecard']:.4f}.")
@@ -540,16 +542,18 @@ def _tiers(spec: tuple[tuple[str, float], ...], sc: Scaling) -> list[tuple[str, 
     return tiers
 
 
-def _score(model: ir.Model, tab: Table, rows: list[int], events: Events | None,
-           as_of_us: int) -> np.ndarray:
+def _totals(model: ir.Model, leads_path: str | Path, opts: FitOptions, rows: list[int],
+            events: Events | None, as_of_us: int) -> dict[int, float]:
+    """The written model's total for each file row number in `rows`, from the leads file read
+    afresh with the model's schema (column-wise when it can)."""
     schema = model.schema
-    subset = [tab.rows[i] for i in rows]
-    leads = leads_from_records(tab.path, tab.header, iter(subset), schema)
-    if leads.rejects:
-        raise RuntimeError(f"the written model rejects a row of its own data: {leads.rejects[0]}")
+    leads = read_leads(leads_path, schema, opts.delimiter, row_key=opts.row_key)
+    wanted = set(rows)
+    bad = [r for r in leads.rejects if r.row in wanted]
+    if bad:
+        raise RuntimeError(f"the written model rejects a row of its own data: {bad[0]}")
     ev = events if (events is not None and schema.has_events) else empty_events(schema)
     out = run_python(model, leads, ev, as_of_us)
     total = [c for c, _ in model.outputs].index("total") + 1
     by_key = {r[0]: r[total] for r in out}
-    return np.array([by_key[k] for k in leads.keys], dtype=float)
-
+    return {rowno: by_key[k] for k, rowno in zip(leads.keys, leads.rows) if rowno in wanted}

@@ -24,9 +24,6 @@ class Logistic:
         """Log-odds for each row of X."""
         return self.intercept + X @ self.weights
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return sigmoid(self.decision(X))
-
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))

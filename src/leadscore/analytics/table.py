@@ -38,10 +38,6 @@ class Table:
         i = self.index(name)
         return [rec[i] for _, rec in self.rows]
 
-    def records(self):
-        """(row number, values) pairs, as the runtime loaders take them."""
-        return iter(self.rows)
-
 
 def read_table(path: str | Path, delimiter: str | None = None,
                row_key: str | None = None) -> Table:
