@@ -2,128 +2,141 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar, TypeVar, dataclass_transform
 
 from .diagnostics import Span
 
+N = TypeVar("N", bound=type)
 
-@dataclass(kw_only=True)
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+def node(cls: N) -> N:
+    """Declare a syntax-tree node: a dataclass built by keyword, whose `PARTS` are the
+    fields that may hold other nodes (all but its spans), in order, for walking the tree."""
+    cls = dataclass(kw_only=True)(cls)
+    cls.PARTS = tuple(f.name for f in fields(cls) if f.type != "Span")
+    return cls
+
+
+@node
 class Node:
     span: Span
+    PARTS: ClassVar[tuple[str, ...]] = ()
 
 
 # ---------------------------------------------------------------- leaves
-@dataclass(kw_only=True)
+@node
 class Name(Node):
     text: str
 
 
-@dataclass(kw_only=True)
+@node
 class Duration(Node):
     amount: int
     unit: str
     text: str
 
 
-@dataclass(kw_only=True)
+@node
 class Signed(Node):
     value: float
     text: str
 
 
 # ---------------------------------------------------------------- expressions
-@dataclass(kw_only=True)
+@node
 class Expr(Node):
     pass
 
 
-@dataclass(kw_only=True)
+@node
 class Number(Expr):
     value: float
     is_int: bool
 
 
-@dataclass(kw_only=True)
+@node
 class String(Expr):
     value: str
     raw: str = ""  # the literal as written, quotes included, to locate errors inside it
 
 
-@dataclass(kw_only=True)
+@node
 class Bool(Expr):
     value: bool
 
 
-@dataclass(kw_only=True)
+@node
 class NameRef(Expr):
     name: Name
     within: Duration | None = None
 
 
-@dataclass(kw_only=True)
+@node
 class Neg(Expr):
     operand: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class Not(Expr):
     operand: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class BinOp(Expr):
     op: str
     left: Expr
     right: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class BoolOp(Expr):
     op: str  # "and" | "or"
     items: list[Expr]
 
 
-@dataclass(kw_only=True)
+@node
 class Compare(Expr):
     op: str
     left: Expr
     right: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class In(Expr):
     value: Expr
     items: list[Expr]
     negated: bool
 
 
-@dataclass(kw_only=True)
+@node
 class StrTest(Expr):
     op: str  # starts_with | ends_with | contains
     left: Expr
     right: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class Matches(Expr):
     value: Expr
     pattern: String
 
 
-@dataclass(kw_only=True)
+@node
 class IsMissing(Expr):
     value: Expr
     negated: bool  # True for `is present`
 
 
-@dataclass(kw_only=True)
+@node
 class EventFilter(Expr):
     types: list[Name] | None
     where: Expr | None
     within: Duration | None
 
 
-@dataclass(kw_only=True)
+@node
 class Aggregate(Expr):
     # count | count_distinct | sum | exists | days_since_last | days_since_field (lead level);
     # count_leads | roll_sum | roll_max | roll_min | roll_avg (account level)
@@ -134,28 +147,30 @@ class Aggregate(Expr):
 
 
 # ---------------------------------------------------------------- declarations
-@dataclass(kw_only=True)
+@node
 class ModelDecl(Node):
     name: str
     version: int | None
 
 
-@dataclass(kw_only=True)
+@node
 class FieldDecl(Node):
     name: Name
     type: Name
 
 
-@dataclass(kw_only=True)
+@node
 class LeadSchema(Node):
     key: Name | None = None
     created: Name | None = None
-    table: str | None = None
     fields: list[FieldDecl] = field(default_factory=list)
+    table: str | None = None
 
 
-@dataclass(kw_only=True)
+@node
 class EventSchema(Node):
+    """`event { lead ... time ... type ... types ... field NAME: TYPE ... }` in the schema."""
+
     lead: Name | None = None
     time: Name | None = None
     type: Name | None = None
@@ -164,37 +179,37 @@ class EventSchema(Node):
     fields: list[FieldDecl] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@node
 class SchemaDecl(Node):
     lead: LeadSchema | None
     event: EventSchema | None
 
 
-@dataclass(kw_only=True)
+@node
 class LetDecl(Node):
     name: Name
     value: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class RuleMod(Node):
     kind: str  # cap | half_life | lifespan | throttle
     value: Signed | Duration
 
 
-@dataclass(kw_only=True)
+@node
 class RuleDecl(Node):
     label: str
     label_span: Span
     kind: str  # when | per | once | first_repeat
     points: Signed
-    repeat_points: Signed | None = None
-    condition: Expr | None = None
-    filter: Expr | None = None
-    mods: list[RuleMod] = field(default_factory=list)
+    repeat_points: Signed | None  # first_repeat: the points of each later event
+    condition: Expr | None  # when
+    filter: Expr | None  # per, once, first_repeat
+    mods: list[RuleMod]
 
 
-@dataclass(kw_only=True)
+@node
 class DecayDecl(Node):
     amount: Signed | None  # subtractive points, or None when percent
     percent: float | None
@@ -203,7 +218,7 @@ class DecayDecl(Node):
     filter: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class ScoreDecl(Node):
     name: Name
     cap: Signed | None
@@ -212,61 +227,61 @@ class ScoreDecl(Node):
     decays: list[DecayDecl]
 
 
-@dataclass(kw_only=True)
+@node
 class TotalDecl(Node):
     value: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class ClampDecl(Node):
     low: Signed
     high: Signed
 
 
-@dataclass(kw_only=True)
+@node
 class DisqualifyDecl(Node):
     reason: str
     condition: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class SegmentDecl(Node):
     name: Name
     condition: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class TierEntry(Node):
     name: Name
     threshold: Signed | None
     requires: list[Expr]
 
 
-@dataclass(kw_only=True)
+@node
 class TiersDecl(Node):
     segment: Name | None
     entries: list[TierEntry]
 
 
-@dataclass(kw_only=True)
+@node
 class GradeEntry(Node):
     name: Name
     threshold: Signed | None
 
 
-@dataclass(kw_only=True)
+@node
 class GradeDecl(Node):
     score: Name
     entries: list[GradeEntry]
 
 
-@dataclass(kw_only=True)
+@node
 class ImportDecl(Node):
     path: str
     path_span: Span
 
 
-@dataclass(kw_only=True)
+@node
 class AccountRule(Node):
     label: str
     label_span: Span
@@ -274,7 +289,7 @@ class AccountRule(Node):
     condition: Expr
 
 
-@dataclass(kw_only=True)
+@node
 class AccountDecl(Node):
     field: Name
     score: Expr | None
@@ -284,34 +299,34 @@ class AccountDecl(Node):
     extra_tiers: list[TiersDecl] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@node
 class TestValue(Node):
     kind: str  # number | string | bool | timestamp | missing | name
     value: object
     text: str
 
 
-@dataclass(kw_only=True)
+@node
 class TestField(Node):
     name: Name
     value: TestValue
 
 
-@dataclass(kw_only=True)
+@node
 class TestEvent(Node):
     type: Name
     time: TestValue
     fields: list[TestField]
 
 
-@dataclass(kw_only=True)
+@node
 class TestExpect(Node):
     name: Name
     op: str
     value: TestValue
 
 
-@dataclass(kw_only=True)
+@node
 class TestDecl(Node):
     name: str
     name_span: Span
@@ -322,12 +337,12 @@ class TestDecl(Node):
     duplicates: list[tuple[str, Span]] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@node
 class Comment(Node):
     text: str  # with the leading `#`
 
 
-@dataclass(kw_only=True)
+@node
 class Module(Node):
     """A whole parsed file, declarations in file order, and its comments."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..compiler import ast
@@ -610,14 +610,10 @@ def _split(e: ast.Compare, var_of, literal=ast.String):
 
 
 # ---------------------------------------------------------------- walking the tree
-def children(node: object) -> list[ast.Node]:
+def children(node: ast.Node) -> list[ast.Node]:
     out: list[ast.Node] = []
-    if not is_dataclass(node):
-        return out
-    for f in fields(node):
-        if f.name in ("span", "label_span", "amount_span", "path_span", "name_span"):
-            continue
-        value = getattr(node, f.name)
+    for name in node.PARTS:
+        value = getattr(node, name)
         for v in (value if isinstance(value, (list, tuple)) else [value]):
             if isinstance(v, ast.Node):
                 out.append(v)
