@@ -1,5 +1,7 @@
 """The Python API: leadscore.load(...).score(...)."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -62,3 +64,33 @@ def test_loads_reports_compile_errors():
 
 def test_sql_for_a_dialect(model):
     assert 'GROUP BY' in model.sql("duckdb")
+
+
+HEAVY = ("pyarrow", "duckdb", "sqlglot", "numpy")
+
+
+def _imported_by(code: str) -> list[str]:
+    """Modules of leadscore's runtime and backends, and heavy libraries, that `code` imports
+    in a fresh interpreter."""
+    probe = (f"{code}\nimport sys\n"
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} "
+             "or m.startswith(('leadscore.runtime', 'leadscore.backends', 'leadscore.engines'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return eval(out.stdout)
+
+
+def test_importing_lint_or_the_package_loads_no_runtime():
+    assert _imported_by("import leadscore.lint") == []
+    assert _imported_by("import leadscore; leadscore.__version__") == []
+
+
+def test_the_public_names_load_on_first_use():
+    assert leadscore.__all__ == ["CompileError", "DataError", "Model", "load", "loads"]
+    assert set(leadscore.__all__) <= set(dir(leadscore))
+    from leadscore.compiler import CompileError
+    from leadscore.runtime.data import DataError
+
+    assert leadscore.CompileError is CompileError and leadscore.DataError is DataError
+    assert isinstance(leadscore.loads("schema { lead { key id } }"), leadscore.Model)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        leadscore.nothing  # noqa: B018

@@ -245,3 +245,32 @@ def test_row_key_refuses_a_file_that_has_the_key(tmp_path):
     res = invoke("run", str(model), "--leads", str(BANK), "--row-key")
     assert res.exit_code == 1
     assert "has a column 'age', the schema's key" in res.output and "Traceback" not in res.output
+
+
+def _modules_after(*args: str) -> list[str]:
+    """The heavy libraries (and leadscore's runtime) a fresh `leadscore ARGS` process has
+    imported when it exits."""
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('pyarrow', 'duckdb', 'sqlglot', 'numpy') or m == 'leadscore.runtime'), "
+             "file=sys.stderr))\n"
+             "from leadscore.cli import main\n"
+             f"main({list(args)!r})\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return eval(proc.stderr.strip().splitlines()[-1])
+
+
+def test_check_and_help_start_without_the_engines():
+    """Each command's module is imported when it runs, so `check` and `--help` load no SQL,
+    Arrow or numpy (and `check` no runtime)."""
+    assert _modules_after("check", REF) == []
+    assert _modules_after("--help") in ([], ["leadscore.runtime"])  # the engine names
+
+
+def test_a_command_leaves_the_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    assert invoke("check", REF).exit_code == 0
+    assert gc.isenabled()

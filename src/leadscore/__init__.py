@@ -1,71 +1,34 @@
-"""leadscore: lead scoring models as code, compiled to Python or SQL."""
+"""leadscore: lead scoring models as code, compiled to Python or SQL.
+
+The names below are imported on first use (PEP 562), so that `import leadscore.lint` or
+`leadscore check` loads neither the runtime nor the engines and their libraries.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .compiler import CompileError, compile_file, compile_source, ir
-from .runtime.data import DataError, convert, empty_events, events_from_dicts, leads_from_dicts
-from .runtime.engines import run
-
 if TYPE_CHECKING:
-    from .runtime.stream import Stream
+    from .api import Model, load, loads
+    from .compiler import CompileError
+    from .runtime.data import DataError
 
 __all__ = ["CompileError", "DataError", "Model", "load", "loads"]
 __version__ = "0.1.0"
 
-
-@dataclass
-class Model:
-    """A compiled scoring model."""
-
-    ir: ir.Model
-
-    @property
-    def columns(self) -> list[str]:
-        return [self.ir.schema.lead_key] + [c for c, _ in self.ir.outputs]
-
-    def score(self, leads: Any, events: Any = (), as_of: datetime | str | None = None,
-              engine: str = "python") -> list[dict[str, Any]]:
-        """Score leads (dicts, an Arrow table or a pandas frame) with their events.
-
-        `as_of` defaults to now (UTC). Raises `DataError` listing every row that
-        cannot be read; nothing is dropped silently.
-        """
-        schema = self.ir.schema
-        if as_of is None:
-            as_of = datetime.now(UTC)
-        as_of_us = convert(as_of, "timestamp")
-        lead_data = leads_from_dicts(leads, schema)
-        event_data = events_from_dicts(events, schema) if schema.has_events else empty_events(schema)
-        rejects = lead_data.rejects + event_data.rejects
-        if rejects:
-            raise DataError("rows that cannot be scored:\n" + "\n".join(f"  {r}" for r in rejects))
-        rows = run(self.ir, lead_data, event_data, as_of_us, engine)
-        return [dict(zip(self.columns, r)) for r in rows]
-
-    def sql(self, dialect: str = "duckdb") -> str:
-        from .backends.dialects import get_dialect
-        from .backends.sql import to_sql
-
-        return to_sql(self.ir, get_dialect(dialect))
-
-    def stream(self) -> Stream:
-        """An incremental scorer: `lead(record)`, `update(event) -> row`, `score(key, as_of)`;
-        per-lead state, so an event costs the same however long the lead's history is."""
-        from .runtime.stream import Stream
-
-        return Stream(self.ir)
+_HOMES = {"CompileError": ".compiler", "DataError": ".runtime.data", "Model": ".api",
+          "load": ".api", "loads": ".api"}
 
 
-def load(path: str | Path) -> Model:
-    """Compile a `.score` file; raises `CompileError` with located diagnostics."""
-    return Model(compile_file(path))
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # looked up once
+    return value
 
 
-def loads(text: str, path: str = "<string>") -> Model:
-    """Compile rule-file text."""
-    return Model(compile_source(text, path))
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

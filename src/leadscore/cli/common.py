@@ -1,23 +1,32 @@
-"""Shared pieces of the command line: the `main` group, error handling, exit codes."""
+"""Shared pieces of the command line: the `main` group, error handling, exit codes.
+
+Only what `leadscore check` needs is imported here: each command's module is imported when
+that command runs (`_Group.get_command`), and the runtime's error types are looked up only
+once their modules are loaded (`_loaded`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import functools
+import gc
+import importlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import __version__
-from ..backends.sql import SqlUnsupported
 from ..compiler import CompileError
-from ..runtime.data import DataError, parse_timestamp
-from ..runtime.warehouses import EngineError
+
+if TYPE_CHECKING:
+    from ..backends.sql import SqlUnsupported
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -53,6 +62,28 @@ def _sigterm_unwinds():
         signal.signal(signal.SIGTERM, old)
 
 
+def _loaded(module: str, name: str) -> type[BaseException] | tuple[()]:
+    """The exception class `module.name` for an `except` clause, or () (which catches
+    nothing) while that module is not imported: then nothing can have raised it."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name) if mod is not None else ()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """One command with Python's cyclic collector off (the CLI is the application, so this is
+    its choice, not the library's): compiling a large model or scoring many leads allocates
+    hundreds of thousands of objects that live to the end, and each full collection on the
+    way walks them all again for nothing. Left off if it already was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _internal(err: BaseException) -> None:
     _fail(f"internal error: {type(err).__name__}: {str(err)[:500]}\n"
           "  rerun with --debug for the traceback, and please report it", EXIT_USAGE)
@@ -75,18 +106,18 @@ def _guarded(fn):
         if ctx is not None and debug:  # the group's last guard must let the traceback through
             ctx.meta["leadscore.debug"] = True
         try:
-            with _sigterm_unwinds():
+            with _sigterm_unwinds(), _collector_paused():
                 return fn(*args, **kwargs)
         except CompileError as err:
             click.echo(err.render(color=_color(sys.stderr)), err=True)
             n = sum(1 for d in err.diagnostics if d.severity == "error")
             click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
             sys.exit(EXIT_FINDINGS)
-        except DataError as err:
+        except _loaded("leadscore.runtime.data", "DataError") as err:
             _fail(str(err))
-        except EngineError as err:
+        except _loaded("leadscore.runtime.warehouses", "EngineError") as err:
             _fail(str(err))
-        except SqlUnsupported as err:
+        except _loaded("leadscore.backends.sql", "SqlUnsupported") as err:
             click.echo(_located(err), err=True)
             sys.exit(EXIT_FINDINGS)
         except KeyboardInterrupt as err:
@@ -132,8 +163,22 @@ class _OneLineUsageError(click.UsageError):
 _SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
+# the commands, each registered by the module of leadscore.cli of its name when imported
+COMMANDS = ("calibrate", "check", "compile", "diff", "engines", "explain", "fit", "fmt", "lint",
+            "run", "test")
+
+
 class _Group(click.Group):
-    """The `leadscore` group: one-line usage errors, and a last guard for every command."""
+    """The `leadscore` group: commands imported on use, one-line usage errors, and a last
+    guard for every command."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"{__package__}.{cmd_name}")
+        return super().get_command(ctx, cmd_name)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         # a command written without @_guard still gets its messages, exit codes and --debug
@@ -190,6 +235,8 @@ def _located(err: SqlUnsupported) -> str:
 
 
 def _as_of(value: str | None) -> tuple[int, str]:
+    from ..runtime.data import parse_timestamp
+
     if value is None:
         now = datetime.now(UTC).replace(microsecond=0)
         return parse_timestamp(now.isoformat()), now.strftime("%Y-%m-%dT%H:%M:%SZ")
