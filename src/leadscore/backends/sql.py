@@ -281,37 +281,37 @@ class _SqlGen:
             return exp.Count(this=exp.Distinct(expressions=[kept]))
         return FOLDS[a.fn](this=kept)
 
+    def event_ctes(self, events: str) -> list[tuple[str, exp.Select]]:
+        """`ev` (the events as of now, normalized, only the columns used) and `agg` (one
+        GROUP BY lead with every aggregate)."""
+        s = self.m.schema
+        age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
+        ev_cols: list[exp.Expression] = [
+            _alias(_col(s.event_lead), "k"),
+            _alias(self.d.lower(_col(s.event_type)), "typ"),
+            _alias(age, "age"),
+        ]
+        _, used, folded, _ = field_usage(self.m, events_only=True)
+        for name, col in self.event_cols.items():
+            if name not in used:
+                continue
+            type_ = s.event_fields[name]
+            if type_ == "text" and f"event:{name}" not in folded:
+                type_ = "raw"  # only tested for presence: lower-casing cannot change that
+            ev_cols.append(_alias(self.field_value(name, type_), col))
+        keep: exp.Expression = exp.GTE(this=age.copy(), expression=_number(0))
+        window = self.window()
+        if window is not None:  # every aggregate looks back at most `window`: skip older
+            keep = exp.And(this=keep, expression=exp.LT(
+                this=age.copy(), expression=_number(window)))
+        ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(keep, copy=False)
+        agg_cols = [_col("k")] + [_alias(self.aggregate(a), a.id) for a in self.m.aggregates]
+        agg = exp.select(*agg_cols).from_(_table("ev"), copy=False).group_by(_col("k"), copy=False)
+        return [("ev", ev), ("agg", agg)]
+
     def query(self, leads: str, events: str) -> exp.Select:
         s = self.m.schema
-        ctes: list[tuple[str, exp.Select]] = []
-
-        if self.m.aggregates:
-            age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
-            ev_cols: list[exp.Expression] = [
-                _alias(_col(s.event_lead), "k"),
-                _alias(self.d.lower(_col(s.event_type)), "typ"),
-                _alias(age, "age"),
-            ]
-            _, used, folded, _ = field_usage(self.m, events_only=True)
-            for name, col in self.event_cols.items():
-                if name not in used:
-                    continue
-                type_ = s.event_fields[name]
-                if type_ == "text" and f"event:{name}" not in folded:
-                    type_ = "raw"  # only tested for presence: lower-casing cannot change that
-                ev_cols.append(_alias(self.field_value(name, type_), col))
-            keep: exp.Expression = exp.GTE(this=age.copy(), expression=_number(0))
-            window = self.window()
-            if window is not None:  # every aggregate looks back at most `window`: skip older
-                keep = exp.And(this=keep, expression=exp.LT(
-                    this=age.copy(), expression=_number(window)))
-            ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(keep, copy=False)
-            ctes.append(("ev", ev))
-            agg_cols = [_col("k")] + [_alias(self.aggregate(a), a.id)
-                                      for a in self.m.aggregates]
-            ctes.append(("agg", exp.select(*agg_cols).from_(_table("ev"), copy=False)
-                         .group_by(_col("k"), copy=False)))
-
+        ctes = self.event_ctes(events) if self.m.aggregates else []
         base_cols: list[exp.Expression] = [_alias(_col(s.lead_key, "l"), "k")]
         for name, col in self.lead_cols.items():
             base_cols.append(_alias(self.field_value(name, s.lead_fields[name], "l"), col))

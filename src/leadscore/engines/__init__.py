@@ -18,7 +18,7 @@ from .spark import DATABRICKS, SPARK
 from .sqlite import SQLITE
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (
-    DUCKDB, POSTGRES, SQLITE, MYSQL, SPARK, CLICKHOUSE, DATAFUSION,
+    DUCKDB, SQLITE, POSTGRES, MYSQL, SPARK, CLICKHOUSE, DATAFUSION,
     SNOWFLAKE, BIGQUERY, TRINO, REDSHIFT, DATABRICKS, TSQL,
 )}
 EXECUTED: tuple[str, ...] = tuple(name for name, d in DIALECTS.items() if d.executed)

@@ -57,7 +57,7 @@ class Dialect:
     default_db: str | None = None  # the connection URL `run` uses without `--db`
     # Column type per loaded column kind (key, text, int, float, bool, timestamp), for
     # runners that create their input tables with CREATE TABLE.
-    column_types: dict[str, str] = field(default_factory=dict)
+    column_types: dict[str, str] = field(default_factory=dict, compare=False)
 
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         """Microseconds since 1970-01-01 UTC of a timestamp column, as an integer."""
