@@ -326,9 +326,39 @@ def _rate_table(rows: list[dict[str, Any]], first: str) -> str:
          ratio(r["lift"])] for r in rows])
 
 
-def _cut_text(c: dict[str, Any]) -> list[Any]:
+def _cut_cells(c: dict[str, Any]) -> list[Any]:
     return [num(c["threshold"]), c["leads"], pct(c["share"]), pct(c["rate"]), pct(c["capture"]),
             c["leads_below"], pct(c["rate_below"])]
+
+
+def threshold_rows(report: dict[str, Any], ge: str) -> tuple[list[list[Any]], list[str]]:
+    """The suggested-thresholds table (rows under the columns segment, goal, threshold, leads
+    `ge`, share, rate `ge`, of conversions, leads <, rate <) and its notes, for the text and
+    the HTML report; `ge` is how each writes "at or above"."""
+    rows = []
+    notes: list[str] = []
+    target = pct(report["target_rate"], 0)
+    for t in report["thresholds"]:
+        goal = f"leads {ge} it convert {ge} {target}"
+        if t["for_rate"] is not None:
+            rows.append([t["segment"], goal, *_cut_cells(t["for_rate"])])
+        elif t["best_rate"] is not None:
+            b = t["best_rate"]
+            rows.append([t["segment"], goal, "not reached", "", "", f"best {pct(b['rate'])}",
+                         f"at {ge} {num(b['threshold'])}", "", ""])
+        else:
+            rows.append([t["segment"], goal, "too few leads", "", "", "", "", "", ""])
+        at = t["at_rate"]
+        if at is not None and at["cut"] is not None:
+            rows.append([t["segment"], f"a lead's chance {ge} {target}", *_cut_cells(at["cut"])])
+            notes.append(f"{t['segment']}: the logistic fit of conversion on total reaches "
+                         f"{target} at {at['fit_total']:.1f}; the band "
+                         f"{num(at['band_min'])}..{num(at['band_max'])} around it converts at "
+                         f"{pct(at['band_rate'])} ({at['band_leads']} leads)")
+        if t["for_share"] is not None:
+            rows.append([t["segment"], f"top {pct(report['sales_share'], 0)} to sales",
+                         *_cut_cells(t["for_share"])])
+    return rows, notes
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -394,32 +424,10 @@ def render_text(report: dict[str, Any]) -> str:
              for d in report["disqualified"]])]
     out += ["", "suggested thresholds (disqualified leads excluded; a threshold sends leads with "
                 "total >= it)"]
-    rows = []
-    notes: list[str] = []
-    for t in report["thresholds"]:
-        goal = f"leads >= it convert >= {pct(report['target_rate'], 0)}"
-        if t["for_rate"] is not None:
-            rows.append([t["segment"], goal, *_cut_text(t["for_rate"])])
-        elif t["best_rate"] is not None:
-            b = t["best_rate"]
-            rows.append([t["segment"], goal, "not reached", "", "", f"best {pct(b['rate'])}",
-                         f"at >= {num(b['threshold'])}", "", ""])
-        else:
-            rows.append([t["segment"], goal, "too few leads", "", "", "", "", "", ""])
-        at = t["at_rate"]
-        if at is not None and at["cut"] is not None:
-            rows.append([t["segment"], f"a lead's chance >= {pct(report['target_rate'], 0)}",
-                         *_cut_text(at["cut"])])
-            notes.append(f"  {t['segment']}: the logistic fit of conversion on total reaches "
-                         f"{pct(report['target_rate'], 0)} at {at['fit_total']:.1f}; the band "
-                         f"{num(at['band_min'])}..{num(at['band_max'])} around it converts at "
-                         f"{pct(at['band_rate'])} ({at['band_leads']} leads)")
-        if t["for_share"] is not None:
-            rows.append([t["segment"], f"top {pct(report['sales_share'], 0)} to sales",
-                         *_cut_text(t["for_share"])])
+    rows, notes = threshold_rows(report, ">=")
     out.append(table(["segment", "goal", "threshold", "leads >=", "share", "rate >=",
                       "of conversions", "leads <", "rate <"], rows, left=2))
-    out += notes
+    out += [f"  {n}" for n in notes]
     if report["leaks"]:
         out += ["", "leak warnings"]
         out += [f"  warning: {leak['message']}" for leak in report["leaks"]]
