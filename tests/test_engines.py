@@ -122,10 +122,12 @@ def test_arrow_leads_on_an_engine():
 
 
 def test_engine_names_match_the_registry():
-    from leadscore.engines import EXECUTED
+    from leadscore.cli.common import IN_DATABASE
+    from leadscore.engines import DIALECTS, EXECUTED
     from leadscore.runtime.engines import ENGINES
 
     assert ENGINES == (EXECUTED[0], "python", *EXECUTED[1:])
+    assert IN_DATABASE == tuple(name for name, d in DIALECTS.items() if d.in_database)
 
 
 def test_generic_sql_code_asks_capabilities_not_engine_names():
