@@ -90,6 +90,7 @@ class Facts:
         self.disqualify = [i for i in items if isinstance(i, ast.DisqualifyDecl)]
         self.grade = next((i for i in items if isinstance(i, ast.GradeDecl)), None)
         self.account = next((i for i in items if isinstance(i, ast.AccountDecl)), None)
+        self._lines: dict[str, list[str]] = {}
         self._let_stack: list[str] = []
         self._cond_cache: dict[tuple[int, bool], Formula] = {}
         self._computing_bounds = False
@@ -99,10 +100,12 @@ class Facts:
         return span is not None and span.path == self.path
 
     def text(self, span: Span) -> str:
-        src = self.sources.get(span.path)
-        if src is None:
-            return ""
-        lines = src.text.splitlines()
+        lines = self._lines.get(span.path)
+        if lines is None:
+            src = self.sources.get(span.path)
+            if src is None:
+                return ""
+            lines = self._lines[span.path] = src.text.splitlines()  # once per file, not per node
         if span.line == span.end_line:
             return lines[span.line - 1][span.column - 1:span.end_column - 1] if span.line <= len(
                 lines) else ""
@@ -145,9 +148,15 @@ class Facts:
     def mods(r: ast.RuleDecl) -> dict[str, ast.RuleMod]:
         return {m.kind: m for m in r.mods}
 
-    def rule_caps(self, s: ast.ScoreDecl) -> Iterator[tuple[ast.RuleDecl, ast.RuleMod, float]]:
-        """(rule, its `cap`, the cap's value) for each rule of `s` with a cap."""
-        for r in s.rules:
+    def rules(self) -> Iterator[tuple[ast.ScoreDecl, ast.RuleDecl]]:
+        """(score, rule) for every rule of every score."""
+        for s in self.scores.values():
+            for r in s.rules:
+                yield s, r
+
+    def rule_caps(self) -> Iterator[tuple[ast.RuleDecl, ast.RuleMod, float]]:
+        """(rule, its `cap`, the cap's value) for each rule with a cap."""
+        for _, r in self.rules():
             cap = self.mods(r).get("cap")
             if cap is not None:
                 yield r, cap, cap.value.value  # type: ignore[union-attr]
@@ -265,6 +274,13 @@ class Facts:
         return v
 
     # ---------------------------------------------------------------- tiers
+    def thresholds(self) -> Iterator[tuple[ast.TiersDecl, int, ast.TierEntry, ast.Signed]]:
+        """(tier set, index, tier, its threshold) for each tier above a set's first with one."""
+        for td in self.tier_sets:
+            for i, e in enumerate(td.entries[1:], start=1):
+                if e.threshold is not None:
+                    yield td, i, e, e.threshold
+
     def sales_tiers(self, td: ast.TiersDecl) -> list[ast.TierEntry]:
         """The tiers that hand a lead to sales (see docs/lint.md, LS103)."""
         entries = td.entries[1:]
@@ -363,18 +379,15 @@ class Facts:
     def _is_missing(self, e: ast.IsMissing, in_event: bool) -> Formula:
         kind = self.kind_of(e.value, in_event)
         missing: NumSet | TextSet | BoolSet
-        if kind == "text":
-            var = self._text_var(e.value, in_event)
-            missing, universe = TextSet(frozenset(), missing=True), TextSet.everything(True)
-        elif kind == "bool":
-            var = self._bool_var(e.value, in_event)
-            missing, universe = BoolSet(frozenset(), True), BoolSet.everything(True)
-        elif kind == "num":
+        universe: NumSet | TextSet | BoolSet
+        if kind == "num":
             t = self.term(e.value, in_event)
-            var = t.key
             if t.const is not None:
                 return Const(not e.negated) if math.isnan(t.const) else Const(e.negated)
-            missing, universe = NumSet((), True), t.universe
+            var, missing, universe = t.key, NumSet((), True), t.universe
+        elif kind in ("text", "bool"):
+            var, universe = self._plain_var(kind, e.value, in_event)
+            missing = TextSet(frozenset(), missing=True) if kind == "text" else BoolSet(frozenset(), True)
         else:
             return self._opaque(e)
         if var is None:
@@ -396,6 +409,13 @@ class Facts:
             if not in_event and self.lead_fields.get(name) == "text":
                 return "lead:" + name
         return None
+
+    def _plain_var(self, kind: str, e: ast.Expr, in_event: bool) -> tuple[str | None, TextSet | BoolSet]:
+        """The variable a text or true/false value reads (None: not one the analysis knows),
+        with every value it may take."""
+        if kind == "text":
+            return self._text_var(e, in_event), TextSet.everything(True)
+        return self._bool_var(e, in_event), BoolSet.everything(True)
 
     def _bool_var(self, e: ast.Expr, in_event: bool) -> str | None:
         if isinstance(e, ast.NameRef):
@@ -566,22 +586,18 @@ class Facts:
             if e.negated:
                 values = values.complement().present()
             return Atom(t.key, values, t.universe)
+        if kind not in ("text", "bool"):
+            return self._opaque(e)
+        var, universe = self._plain_var(kind, e.value, in_event)
+        if var is None:
+            return self._opaque(e)
         if kind == "text":
-            var = self._text_var(e.value, in_event)
-            if var is None:
-                return self._opaque(e)
             texts = frozenset(fold(i.value) for i in e.items if isinstance(i, ast.String))
             values = TextSet(None, texts) if e.negated else TextSet(texts)
-            return Atom(var, values, TextSet.everything(True))
-        if kind == "bool":
-            var = self._bool_var(e.value, in_event)
-            if var is None:
-                return self._opaque(e)
+        else:
             bools = frozenset(i.value for i in e.items if isinstance(i, ast.Bool))
-            if e.negated:
-                bools = frozenset((True, False)) - bools
-            return Atom(var, BoolSet(bools), BoolSet.everything(True))
-        return self._opaque(e)
+            values = BoolSet(frozenset((True, False)) - bools if e.negated else bools)
+        return Atom(var, values, universe)
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}

@@ -84,9 +84,7 @@ class Simplifier:
         return self._and([self._not(i) for i in f.items])
 
     def _and(self, items: list[Formula]) -> Formula:
-        flat: list[Formula] = []
-        for i in items:
-            flat.extend(i.items if isinstance(i, And) else [i])
+        flat = _spliced(items, And)
         if FALSE in flat:
             return FALSE
         atoms: dict[str, Atom] = {}
@@ -108,9 +106,8 @@ class Simplifier:
             if s != TRUE:
                 merged.append(s)
         out = merged + rest
-        for r in rest:
-            if isinstance(r, Not) and r.item in out:
-                return FALSE
+        if _beside_negation(rest, out):
+            return FALSE
         ors = [r for r in rest if isinstance(r, Or)]
         for o in ors:
             others = [x for x in out if x is not o]
@@ -119,14 +116,10 @@ class Simplifier:
             self.budget -= 1
             if all(self._and([*others, alt]) == FALSE for alt in o.items):
                 return FALSE
-        if not out:
-            return TRUE
-        return out[0] if len(out) == 1 else And(tuple(out))
+        return _joined(out, And, TRUE)
 
     def _or(self, items: list[Formula]) -> Formula:
-        flat: list[Formula] = []
-        for i in items:
-            flat.extend(i.items if isinstance(i, Or) else [i])
+        flat = _spliced(items, Or)
         if TRUE in flat:
             return TRUE
         groups: dict[str, list[Atom]] = {}
@@ -154,12 +147,28 @@ class Simplifier:
                 if s != FALSE:
                     out.append(s)
         out += rest
-        for r in rest:
-            if isinstance(r, Not) and r.item in out:
-                return TRUE
-        if not out:
-            return FALSE
-        return out[0] if len(out) == 1 else Or(tuple(out))
+        if _beside_negation(rest, out):
+            return TRUE
+        return _joined(out, Or, FALSE)
+
+
+def _spliced(items: list[Formula], kind: type[And] | type[Or]) -> list[Formula]:
+    """`items` with the items of nested `kind`s in their place: `a and (b and c)` is `a and b and c`."""
+    flat: list[Formula] = []
+    for i in items:
+        flat.extend(i.items if isinstance(i, kind) else [i])
+    return flat
+
+
+def _beside_negation(rest: list[Formula], out: list[Formula]) -> bool:
+    """Whether a negated item of `rest` stands beside what it negates (`A and not A`)."""
+    return any(isinstance(r, Not) and r.item in out for r in rest)
+
+
+def _joined(out: list[Formula], kind: type[And] | type[Or], empty: Const) -> Formula:
+    if not out:
+        return empty
+    return out[0] if len(out) == 1 else kind(tuple(out))
 
 
 def truth(f: Formula, budget: int = 2000) -> bool | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import TypeVar
 
 from ...compiler import ast
 from ...compiler.text import fold
@@ -60,26 +61,37 @@ def constant_condition(facts: Facts) -> Iterator[Hit]:
                       f"always {word}", hint)
 
 
+_Ordered = TypeVar("_Ordered", ast.SegmentDecl, ast.DisqualifyDecl)
+
+
+def _first_match_wins(facts: Facts, decls: list[_Ordered]
+                      ) -> Iterator[tuple[_Ordered, Formula, list[tuple[_Ordered, Formula]]]]:
+    """Each of `decls` whose condition can hold, with its formula and the earlier ones with
+    theirs: of segments and disqualify reasons, the first that matches a lead wins."""
+    earlier: list[tuple[_Ordered, Formula]] = []
+    for d in decls:
+        f = facts.cond(d.condition)
+        if truth(f) is not False:
+            yield d, f, earlier
+        earlier.append((d, f))
+
+
 @rule("LS202", "shadowed-segment", "warning",
       "a segment whose leads all match an earlier segment, so it is never assigned")
 def shadowed_segment(facts: Facts) -> Iterator[Hit]:
-    earlier: list[tuple[ast.SegmentDecl, Formula]] = []
-    for seg in facts.segments:
-        f = facts.cond(seg.condition)
-        if truth(f) is not False:
-            covering = [s for s, g in earlier if implies(f, g)]
-            if covering:
-                yield Hit(seg.name.span, f"segment `{seg.name.text}` is never assigned: every "
-                          f"lead it matches is already in segment `{covering[0].name.text}` "
-                          "(the first matching segment wins)",
-                          f"move `{seg.name.text}` above `{covering[0].name.text}`, or narrow "
-                          f"`{covering[0].name.text}`")
-            elif len(earlier) > 1 and implies(f, Or(tuple(g for _, g in earlier))):
-                names = ", ".join(f"`{s.name.text}`" for s, _ in earlier)
-                yield Hit(seg.name.span, f"segment `{seg.name.text}` is never assigned: the "
-                          f"earlier segments {names} together cover every lead it matches",
-                          "move it higher, or narrow the earlier segments")
-        earlier.append((seg, f))
+    for seg, f, earlier in _first_match_wins(facts, facts.segments):
+        covering = [s for s, g in earlier if implies(f, g)]
+        if covering:
+            yield Hit(seg.name.span, f"segment `{seg.name.text}` is never assigned: every "
+                      f"lead it matches is already in segment `{covering[0].name.text}` "
+                      "(the first matching segment wins)",
+                      f"move `{seg.name.text}` above `{covering[0].name.text}`, or narrow "
+                      f"`{covering[0].name.text}`")
+        elif len(earlier) > 1 and implies(f, Or(tuple(g for _, g in earlier))):
+            names = ", ".join(f"`{s.name.text}`" for s, _ in earlier)
+            yield Hit(seg.name.span, f"segment `{seg.name.text}` is never assigned: the "
+                      f"earlier segments {names} together cover every lead it matches",
+                      "move it higher, or narrow the earlier segments")
 
 
 def _segment_context(facts: Facts, td: ast.TiersDecl) -> list[Formula]:
@@ -247,31 +259,30 @@ def gate_double_counts(facts: Facts) -> Iterator[Hit]:
             for g in e.requires:
                 for info in _gate_filters(facts, g):
                     required.append((info, e, td))
-    for s in facts.scores.values():
-        for r in s.rules:
-            if r.kind == "when" or r.points.value <= 0:
-                continue
-            info = facts.filter_info(r.filter)
-            if info is None:
-                continue
-            tiers: list[str] = []
-            sets = 0
-            for ginfo, e, _td in required:
-                # a gate narrower in time than the rule's window implies the rule's filter
-                within = info.window is None or (ginfo.window is not None
-                                                 and ginfo.window <= info.window)
-                if ginfo.base == info.base and within:
-                    sets += 1
-                    if e.name.text not in tiers:
-                        tiers.append(e.name.text)
-            if tiers:
-                names = " and ".join(f"`{t}`" for t in tiers)
-                where = f" (in {sets} tier sets)" if sets > len(tiers) else ""
-                yield Hit(r.span, f"rule \"{r.label}\" gives {r.points.text} for the signal that "
-                          f"the gate of {names}{where} requires: every lead past the gate already "
-                          "has these points",
-                          "the points and the gate count one signal twice, so other signals need "
-                          f"{r.points.text.lstrip('+')} fewer points to pass the threshold")
+    for _, r in facts.rules():
+        if r.kind == "when" or r.points.value <= 0:
+            continue
+        info = facts.filter_info(r.filter)
+        if info is None:
+            continue
+        tiers: list[str] = []
+        sets = 0
+        for ginfo, e, _td in required:
+            # a gate narrower in time than the rule's window implies the rule's filter
+            within = info.window is None or (ginfo.window is not None
+                                             and ginfo.window <= info.window)
+            if ginfo.base == info.base and within:
+                sets += 1
+                if e.name.text not in tiers:
+                    tiers.append(e.name.text)
+        if tiers:
+            names = " and ".join(f"`{t}`" for t in tiers)
+            where = f" (in {sets} tier sets)" if sets > len(tiers) else ""
+            yield Hit(r.span, f"rule \"{r.label}\" gives {r.points.text} for the signal that "
+                      f"the gate of {names}{where} requires: every lead past the gate already "
+                      "has these points",
+                      "the points and the gate count one signal twice, so other signals need "
+                      f"{r.points.text.lstrip('+')} fewer points to pass the threshold")
 
 
 def _all_strings(facts: Facts) -> Iterator[tuple[ast.Node, ast.String, str]]:
@@ -342,15 +353,9 @@ def empty_text_literal(facts: Facts) -> Iterator[Hit]:
 @rule("LS210", "shadowed-disqualify", "warning",
       "a disqualify reason that is never reported: an earlier reason matches all its leads")
 def shadowed_disqualify(facts: Facts) -> Iterator[Hit]:
-    earlier: list[tuple[ast.DisqualifyDecl, Formula]] = []
-    for d in facts.disqualify:
-        f = facts.cond(d.condition)
-        if truth(f) is not False:
-            for prev, g in earlier:
-                if implies(f, g):
-                    yield Hit(d.span, f"disqualify reason \"{d.reason}\" is never reported: "
-                              f"every lead it matches is already disqualified by \"{prev.reason}\" "
-                              f"(line {prev.span.line})", "move it up, or remove it")
-                    break
-        earlier.append((d, f))
-
+    for d, f, earlier in _first_match_wins(facts, facts.disqualify):
+        prev = next((p for p, g in earlier if implies(f, g)), None)
+        if prev is not None:
+            yield Hit(d.span, f"disqualify reason \"{d.reason}\" is never reported: every lead "
+                      f"it matches is already disqualified by \"{prev.reason}\" (line "
+                      f"{prev.span.line})", "move it up, or remove it")

@@ -25,29 +25,23 @@ def _where(td: ast.TiersDecl) -> str:
       "a tier threshold above the highest total the model can reach")
 def unreachable_tier(facts: Facts) -> Iterator[Hit]:
     hi = facts.total_bounds.hi
-    for td in facts.tier_sets:
-        for e in td.entries[1:]:
-            if e.threshold is not None and e.threshold.value > hi:
-                yield Hit(e.threshold.span,
-                          f"tier `{e.name.text}`{_where(td)} at {e.threshold.text} can never be "
-                          f"reached: the total is at most {fmt(hi)}",
-                          f"reachable ranges: {_ranges(facts)}")
+    for td, _, e, at in facts.thresholds():
+        if at.value > hi:
+            yield Hit(at.span, f"tier `{e.name.text}`{_where(td)} at {at.text} can never be "
+                      f"reached: the total is at most {fmt(hi)}", f"reachable ranges: {_ranges(facts)}")
 
 
 @rule("LS102", "tier-always-reached", "warning",
       "a tier threshold at or below the lowest total: every lead meets it")
 def tier_always_reached(facts: Facts) -> Iterator[Hit]:
     lo = facts.total_bounds.lo
-    for td in facts.tier_sets:
-        for i, e in enumerate(td.entries[1:], start=1):
-            if e.threshold is None or e.threshold.value > lo:
-                continue
+    for td, i, e, at in facts.thresholds():
+        if at.value <= lo:
             below = ", ".join(f"`{x.name.text}`" for x in td.entries[:i])
             then = (f"only its gate decides, and {below} only take the leads it holds back"
                     if e.requires else f"{below} can never be assigned")
-            yield Hit(e.threshold.span,
-                      f"every lead's total is at least {fmt(lo)}, so the threshold of tier "
-                      f"`{e.name.text}`{_where(td)} ({e.threshold.text}) is always met: {then}",
+            yield Hit(at.span, f"every lead's total is at least {fmt(lo)}, so the threshold of "
+                      f"tier `{e.name.text}`{_where(td)} ({at.text}) is always met: {then}",
                       f"reachable ranges: {_ranges(facts)}")
 
 
@@ -67,88 +61,90 @@ def _filter_words(facts: Facts, r: ast.RuleDecl) -> str:
 @rule("LS103", "score-inflation", "warning",
       "one cheap repeatable rule can alone lift a lead into a sales tier")
 def score_inflation(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        zeros = {n: Interval.point(facts.zero_score(o)) for n, o in facts.scores.items()}
-        for r in s.rules:
-            if _repeatable(r) <= 0 or facts.max_events(r) <= 1:
+    zeros = {n: Interval.point(facts.zero_score(o)) for n, o in facts.scores.items()}
+    for s, r in facts.rules():
+        if _repeatable(r) <= 0 or facts.max_events(r) <= 1:
+            continue
+        most = facts.rule_bounds(r).hi
+        first = r.points.value
+        alone = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, most), False)})
+        single = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, max(first, 0)), False)})
+        top, one = facts.total_of(alone).hi, facts.total_of(single).hi
+        reached = _sales_tiers_reached(facts, one, top)
+        if not reached:
+            continue
+        td, e = reached[0]
+        more = f" (and {len(reached) - 1} more tier set{'s' if len(reached) > 2 else ''})" \
+            if len(reached) > 1 else ""
+        mods = facts.mods(r)
+        limit = (f"capped at {mods['cap'].value.text}" if "cap" in mods else  # type: ignore[union-attr]
+                 f"with no cap below score `{s.name.text}`'s cap {s.cap.text}" if s.cap else
+                 "with no cap")
+        yield Hit(r.span,
+                  f"rule \"{r.label}\" alone can lift a lead to sales tier `{e.name.text}`"
+                  f"{_where(td)} at {e.threshold.text}{more}: {_repeatable(r):+g} per "  # type: ignore[union-attr]
+                  f"`{_filter_words(facts, r)}` {limit}, "
+                  + ("without limit" if top == INF else f"up to {fmt(top)}"),
+                  "cap the rule well below the threshold (`cap 10`), throttle it (`at most once "
+                  "per 7d` with a `within` window), or gate the tier with `require`")
+
+
+def _sales_tiers_reached(facts: Facts, one: float, top: float) -> list[tuple[ast.TiersDecl, ast.TierEntry]]:
+    """The first ungated sales tier of each tier set whose threshold lies above `one` (what one
+    event reaches) and at most `top`."""
+    reached = []
+    for td in facts.tier_sets:
+        for e in facts.sales_tiers(td):
+            # a gate is the buying signal that repeated cheap actions cannot fake; a tier one
+            # event already reaches is a deliberate strong signal, not inflation
+            if e.requires or e.threshold is None:
                 continue
-            most = facts.rule_bounds(r).hi
-            first = r.points.value
-            alone = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, most), False)})
-            single = dict(zeros, **{s.name.text: facts.finish_score(s, Interval(0, max(first, 0)),
-                                                                    False)})
-            top, one = facts.total_of(alone).hi, facts.total_of(single).hi
-            reached = []
-            for td in facts.tier_sets:
-                for e in facts.sales_tiers(td):
-                    # a gate is the buying signal that repeated cheap actions cannot fake; a tier
-                    # one event already reaches is a deliberate strong signal, not inflation
-                    if e.requires or e.threshold is None:
-                        continue
-                    if one < e.threshold.value <= top:
-                        reached.append((td, e))
-                        break
-            if not reached:
-                continue
-            td, e = reached[0]
-            more = f" (and {len(reached) - 1} more tier set{'s' if len(reached) > 2 else ''})" \
-                if len(reached) > 1 else ""
-            mods = facts.mods(r)
-            limit = (f"capped at {mods['cap'].value.text}" if "cap" in mods else  # type: ignore[union-attr]
-                     f"with no cap below score `{s.name.text}`'s cap {s.cap.text}" if s.cap else
-                     "with no cap")
-            yield Hit(r.span,
-                      f"rule \"{r.label}\" alone can lift a lead to sales tier `{e.name.text}`"
-                      f"{_where(td)} at {e.threshold.text}{more}: {_repeatable(r):+g} per "
-                      f"`{_filter_words(facts, r)}` {limit}, "
-                      + ("without limit" if top == INF else f"up to {fmt(top)}"),
-                      "cap the rule well below the threshold (`cap 10`), throttle it (`at most once "
-                      "per 7d` with a `within` window), or gate the tier with `require`")
+            if one < e.threshold.value <= top:
+                reached.append((td, e))
+                break
+    return reached
 
 
 @rule("LS104", "uncapped-repeatable-rule", "warning",
       "a `per` or `first, repeat` rule with no cap, in a score with no cap")
 def uncapped_repeatable_rule(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        for r in s.rules:
-            step = _repeatable(r)
-            if step == 0 or "cap" in facts.mods(r) or facts.max_events(r) != INF:
-                continue
-            if (step > 0 and s.cap is not None) or (step < 0 and s.floor is not None):
-                continue  # the score's own bound stops it; LS103 still checks what it reaches
-            bound = "cap" if step > 0 else "floor"
-            yield Hit(r.span,
-                      f"rule \"{r.label}\" has no cap: {step:+g} for every "
-                      f"`{_filter_words(facts, r)}`, without limit",
-                      f"add `cap N` after the filter, or a `{bound}` on score `{s.name.text}`")
+    for s, r in facts.rules():
+        step = _repeatable(r)
+        if step == 0 or "cap" in facts.mods(r) or facts.max_events(r) != INF:
+            continue
+        if (step > 0 and s.cap is not None) or (step < 0 and s.floor is not None):
+            continue  # the score's own bound stops it; LS103 still checks what it reaches
+        bound = "cap" if step > 0 else "floor"
+        yield Hit(r.span,
+                  f"rule \"{r.label}\" has no cap: {step:+g} for every "
+                  f"`{_filter_words(facts, r)}`, without limit",
+                  f"add `cap N` after the filter, or a `{bound}` on score `{s.name.text}`")
 
 
 @rule("LS105", "cap-sign-mismatch", "warning",
       "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the rule)")
 def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        for r, cap, c in facts.rule_caps(s):
-            pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
-            if all(p <= 0 for p in pts) and any(p < 0 for p in pts) and c >= 0:
-                yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
-                          "which takes points away: a cap on negative points is a lower bound "
-                          "and must be negative", f"write `cap -{abs(c):g}`" if c else None)
-            elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c < 0:
-                yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
-                          "which adds points: a negative cap only bounds negative points",
-                          f"write `cap {abs(c):g}`")
-            elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c == 0:
-                yield Hit(cap.span, f"`cap 0` makes rule \"{r.label}\" worth nothing",
-                          "remove the rule, or give the cap the most points the rule may add")
+    for r, cap, c in facts.rule_caps():
+        pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
+        if all(p <= 0 for p in pts) and any(p < 0 for p in pts) and c >= 0:
+            yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
+                      "which takes points away: a cap on negative points is a lower bound "
+                      "and must be negative", f"write `cap -{abs(c):g}`" if c else None)
+        elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c < 0:
+            yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
+                      "which adds points: a negative cap only bounds negative points",
+                      f"write `cap {abs(c):g}`")
+        elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c == 0:
+            yield Hit(cap.span, f"`cap 0` makes rule \"{r.label}\" worth nothing",
+                      "remove the rule, or give the cap the most points the rule may add")
 
 
 @rule("LS106", "zero-points", "warning", "a rule worth 0 points")
 def zero_points(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        for r in s.rules:
-            if r.points.value == 0 and (r.repeat_points is None or r.repeat_points.value == 0):
-                yield Hit(r.points.span, f"rule \"{r.label}\" gives 0 points: it never changes "
-                          "the score", "give it points, or delete it")
+    for _, r in facts.rules():
+        if r.points.value == 0 and (r.repeat_points is None or r.repeat_points.value == 0):
+            yield Hit(r.points.span, f"rule \"{r.label}\" gives 0 points: it never changes "
+                      "the score", "give it points, or delete it")
     if facts.account is not None:
         for ar in facts.account.rules:
             if ar.points.value == 0:
@@ -159,15 +155,15 @@ def zero_points(facts: Facts) -> Iterator[Hit]:
 @rule("LS107", "ineffective-cap", "info",
       "a rule cap, score cap, floor or clamp bound that the values can never cross")
 def ineffective_cap(facts: Facts) -> Iterator[Hit]:
+    for r, cap, c in facts.rule_caps():
+        raw = facts.rule_bounds(r, capped=False)
+        if c > 0 and 0 < raw.hi <= c:
+            yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
+                      f"gives at most {fmt(raw.hi)}", "remove the cap, or lower it")
+        elif c < 0 and c <= raw.lo < 0:
+            yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
+                      f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it")
     for s in facts.scores.values():
-        for r, cap, c in facts.rule_caps(s):
-            raw = facts.rule_bounds(r, capped=False)
-            if c > 0 and 0 < raw.hi <= c:
-                yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
-                          f"gives at most {fmt(raw.hi)}", "remove the cap, or lower it")
-            elif c < 0 and c <= raw.lo < 0:
-                yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
-                          f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it")
         raw = facts.score_sum(s)
         if s.cap is not None and raw.hi <= s.cap.value:
             yield Hit(s.cap.span, f"score `{s.name.text}`'s `cap {s.cap.text}` never binds: its "
@@ -230,37 +226,35 @@ def decay_outlasts_windows(facts: Facts) -> Iterator[Hit]:
 @rule("LS109", "fade-outlasts-window", "info",
       "a half_life or lifespan so long next to the rule's window that fading barely matters")
 def fade_outlasts_window(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        for r in s.rules:
-            info = facts.filter_info(r.filter)
-            if info is None or info.window is None:
-                continue
-            w = info.window
-            mods = facts.mods(r)
-            hl, life = mods.get("half_life"), mods.get("lifespan")
-            if hl is not None and hl.value.amount >= w:  # type: ignore[union-attr]
-                yield Hit(hl.span, f"`{hl.value.text}` half-life inside a {w}d window: every "  # type: ignore[union-attr]
-                          "event the rule counts keeps at least half its points",
-                          "shorten the half_life, or widen the window")
-            if life is not None and life.value.amount >= 2 * w:  # type: ignore[union-attr]
-                yield Hit(life.span, f"`lifespan {life.value.text}` inside a {w}d window: every "  # type: ignore[union-attr]
-                          "event the rule counts keeps at least half its points",
-                          "shorten the lifespan, or drop the window")
+    for _, r in facts.rules():
+        info = facts.filter_info(r.filter)
+        if info is None or info.window is None:
+            continue
+        w = info.window
+        mods = facts.mods(r)
+        hl, life = mods.get("half_life"), mods.get("lifespan")
+        if hl is not None and hl.value.amount >= w:  # type: ignore[union-attr]
+            yield Hit(hl.span, f"`{hl.value.text}` half-life inside a {w}d window: every "  # type: ignore[union-attr]
+                      "event the rule counts keeps at least half its points",
+                      "shorten the half_life, or widen the window")
+        if life is not None and life.value.amount >= 2 * w:  # type: ignore[union-attr]
+            yield Hit(life.span, f"`lifespan {life.value.text}` inside a {w}d window: every "  # type: ignore[union-attr]
+                      "event the rule counts keeps at least half its points",
+                      "shorten the lifespan, or drop the window")
 
 
 @rule("LS110", "throttle-exceeds-window", "warning",
       "`at most once per N` with N at least the rule's window: the rule counts one event at most")
 def throttle_exceeds_window(facts: Facts) -> Iterator[Hit]:
-    for s in facts.scores.values():
-        for r in s.rules:
-            t = facts.mods(r).get("throttle")
-            info = facts.filter_info(r.filter)
-            if t is None or info is None or info.window is None:
-                continue
-            if t.value.amount >= info.window:  # type: ignore[union-attr]
-                yield Hit(t.span, f"`at most once per {t.value.text}` inside a {info.window}d "  # type: ignore[union-attr]
-                          f"window counts at most one event: rule \"{r.label}\" behaves like "
-                          "`once`", "write `once`, or throttle over a shorter period")
+    for _, r in facts.rules():
+        t = facts.mods(r).get("throttle")
+        info = facts.filter_info(r.filter)
+        if t is None or info is None or info.window is None:
+            continue
+        if t.value.amount >= info.window:  # type: ignore[union-attr]
+            yield Hit(t.span, f"`at most once per {t.value.text}` inside a {info.window}d "  # type: ignore[union-attr]
+                      f"window counts at most one event: rule \"{r.label}\" behaves like "
+                      "`once`", "write `once`, or throttle over a shorter period")
 
 
 @rule("LS111", "decay-without-effect", "warning",

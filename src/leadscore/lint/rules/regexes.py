@@ -16,13 +16,16 @@ _QUANTIFIERS = "*+?{"
 _PROBES = ("", "\x01", "zq9 ~\u00e9", "\n")
 
 
-def _patterns(facts: Facts) -> Iterator[ast.String]:
+def _patterns(facts: Facts) -> Iterator[tuple[ast.String, re.Pattern]]:
+    """Each `matches` pattern of the model (not of its tests) that compiles, compiled."""
     for item in facts.items:
         if isinstance(item, ast.TestDecl):
             continue
         for n in walk(item):
             if isinstance(n, ast.Matches):
-                yield n.pattern
+                rx = _valid(n.pattern.value)
+                if rx is not None:
+                    yield n.pattern, rx
 
 
 def _raw_column(p: ast.String, offset: int) -> int:
@@ -73,9 +76,8 @@ def _valid(pattern: str) -> re.Pattern | None:
 @rule("LS301", "regex-matches-everything", "warning",
       "a pattern that matches every text, so the test only checks the value is present")
 def regex_matches_everything(facts: Facts) -> Iterator[Hit]:
-    for p in _patterns(facts):
-        rx = _valid(p.value)
-        if rx is not None and all(rx.search(probe) for probe in _PROBES):
+    for p, rx in _patterns(facts):
+        if all(rx.search(probe) for probe in _PROBES):
             yield Hit(p.span, f"pattern \"{p.value}\" matches every text (it can match nothing "
                       "at all, and `matches` searches anywhere)",
                       "write `is present` if that is meant; otherwise require at least one "
@@ -105,9 +107,9 @@ def _plain(pattern: str) -> tuple[bool, bool, str] | None:
 @rule("LS302", "regex-is-plain-text", "info",
       "a pattern with no operators: `contains`, `starts_with`, `ends_with` or `==` says it plainly")
 def regex_is_plain_text(facts: Facts) -> Iterator[Hit]:
-    for p in _patterns(facts):
+    for p, _ in _patterns(facts):
         plain = _plain(p.value)
-        if plain is None or _valid(p.value) is None:
+        if plain is None:
             continue
         start, end, text = plain
         op = {(False, False): "contains", (True, False): "starts_with",
@@ -120,10 +122,8 @@ def regex_is_plain_text(facts: Facts) -> Iterator[Hit]:
 @rule("LS303", "regex-unescaped-dot", "warning",
       "a `.` between letters, as in a domain name: it matches any character, not a dot")
 def regex_unescaped_dot(facts: Facts) -> Iterator[Hit]:
-    for p in _patterns(facts):
+    for p, _ in _patterns(facts):
         v = p.value
-        if _valid(v) is None:
-            continue
         for i, ch, _ in _scan(v):
             if ch != ".":
                 continue
@@ -143,10 +143,8 @@ def regex_unescaped_dot(facts: Facts) -> Iterator[Hit]:
 @rule("LS304", "regex-anchor-precedence", "warning",
       "`^a|b` anchors only the first alternative: `|` binds loosest")
 def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
-    for p in _patterns(facts):
+    for p, _ in _patterns(facts):
         v = p.value
-        if _valid(v) is None:
-            continue
         bars = [i for i, ch, depth in _scan(v) if ch == "|" and depth == 0]
         if not bars:
             continue
