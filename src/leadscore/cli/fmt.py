@@ -33,7 +33,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _read(path: str) -> str:
     if path == STDIN:
-        text = click.get_text_stream("stdin", encoding="utf-8").read()
+        with click.open_file(STDIN, encoding="utf-8") as f:  # stdin, left open
+            text = f.read()
         return text[1:] if text.startswith("\ufeff") else text
     return read_source(path)
 
