@@ -34,12 +34,12 @@ from hypothesis import event as _event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from leadscore.backends.dialects import DUCKDB
 from leadscore.backends.python import compile_python
 from leadscore.backends.sql import SqlUnsupported, to_sql
 from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file, compile_source, ir
 from leadscore.compiler.diagnostics import SHOWN_LINE
+from leadscore.engines import DUCKDB
 from leadscore.runtime import fastload
 from leadscore.runtime.data import (
     DataError,

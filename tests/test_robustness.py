@@ -876,8 +876,8 @@ def test_a_wide_let_used_everywhere_is_bounded_for_the_whole_model():
 
 
 def test_nested_divisions_do_not_repeat_the_divisor_in_sql():
-    from leadscore.backends.dialects import SQLITE
     from leadscore.backends.sql import to_sql
+    from leadscore.engines import SQLITE
 
     model = compile_source(SCHEMA5 + 'score f {\n  rule "r" +1 when '
                            + "1 / (" * 14 + "employees" + ")" * 14 + " > 1\n}\n")
@@ -948,9 +948,9 @@ def large_models() -> dict[str, str]:
 
 
 def _measure_one(text: str) -> list[str]:  # pragma: no cover - run in a fresh process
-    from leadscore.backends.dialects import DUCKDB
     from leadscore.backends.python import compile_python
     from leadscore.backends.sql import to_sql
+    from leadscore.engines import DUCKDB
 
     try:
         t0 = time.perf_counter()

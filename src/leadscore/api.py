@@ -47,8 +47,8 @@ class Model:
         return [dict(zip(self.columns, r)) for r in rows]
 
     def sql(self, dialect: str = "duckdb") -> str:
-        from .backends.dialects import get_dialect
         from .backends.sql import to_sql
+        from .engines import get_dialect
 
         return to_sql(self.ir, get_dialect(dialect))
 
