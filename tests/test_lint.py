@@ -466,6 +466,29 @@ def test_suppression_on_the_line_and_the_line_before():
     assert lint(before, "LS103", "LS001") == []
 
 
+def test_lint_parses_the_file_once(monkeypatch):
+    """The module the import resolver merges keeps the file's comments: lint reads its
+    suppressions there instead of parsing the text a second time."""
+    from leadscore.compiler import imports
+
+    parsed: list[str] = []
+    real = imports.parse
+    monkeypatch.setattr(imports, "parse", lambda text, path: parsed.append(path) or real(text, path))
+    src = INFLATED.replace("email_open\n", "email_open  # leadscore: ignore[LS103]\n")
+    assert lint(src, "LS103", "LS001") == []
+    assert parsed == ["m.score"]
+
+
+def test_facts_read_the_checker_scope():
+    src = model(FIT, "let big = employees >= 100\n")
+    module = parse(src, "m.score")
+    scope = check(module).scope
+    assert scope is not None
+    facts = Facts(module, scope, "m.score", {"m.score": Source("m.score", src)})
+    assert facts.lets["big"] is scope.lets["big"] and facts.scores == scope.scores
+    assert facts.lead_fields == scope.schema.lead_fields
+
+
 def test_suppression_of_another_code_does_not_hide():
     src = INFLATED.replace("email_open\n", "email_open  # leadscore: ignore[LS104]\n")
     assert lint(src, "LS103") == [("LS103", *at(src, 'rule "opens"'))]
