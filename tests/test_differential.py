@@ -1,4 +1,5 @@
-"""Differential test: random valid models on random data, Python evaluator vs DuckDB.
+"""Differential test: random valid models on random data, Python evaluator vs DuckDB, and
+the IR interpreter vs the generated Python (exactly: the same operations in the same order).
 
 Both engines must give the same rows: numbers within 1e-9 (relative, or absolute near
 zero), everything else exactly. The one tolerated categorical difference is a tier, held
@@ -21,6 +22,8 @@ from hypothesis import currently_in_test_context, event, given, settings, target
 import leadscore
 from generators import DIFFERENTIAL, Dataset, ModelCase, example_count, examples, models
 from leadscore import CompileError, Model
+from leadscore.runtime.data import convert, events_from_dicts, leads_from_dicts
+from leadscore.runtime.engines import evaluator
 
 CATEGORICAL = ("segment", "tier", "held_from", "disqualified_by", "grade")
 Row = dict[str, Any]
@@ -110,6 +113,15 @@ def run_both(model: Model, data: Dataset) -> tuple[list[Row], list[Row]]:
     return py, db
 
 
+def interpreted(model: Model, data: Dataset) -> list[Row]:
+    """The IR interpreter's rows for the data, as `Model.score` gives the generated code's."""
+    s = model.ir.schema
+    events = events_from_dicts(data.events, s) if s.has_events else None
+    rows = evaluator("interpreter", model.ir).score(leads_from_dicts(data.leads, s), events,
+                                                    convert(data.as_of, "timestamp"))
+    return [dict(zip(model.columns, r)) for r in rows]
+
+
 def report(case: ModelCase, data: Dataset, problems: list[str], py: list[Row],
            db: list[Row]) -> str:
     lines = ["the engines disagree:", *problems, "", "model:", case.text, data.describe(),
@@ -153,6 +165,7 @@ def test_engines_agree(example: tuple[ModelCase, Dataset]):
     record_coverage(detailed, case, py_d)
     problems = compare(case, py_d, db_d, key)
     assert not problems, report(case, data, problems, py_d, db_d)
+    assert interpreted(detailed, data) == py_d, f"the interpreter differs:\n{case.text}\n{data.describe()}"
 
 
 @settings(DIFFERENTIAL, max_examples=2 * example_count(150))

@@ -9,7 +9,7 @@ from conftest import ROOT
 from engines import engine_params, ensure
 from leadscore.cli import main
 from leadscore.compiler import compile_file
-from leadscore.runtime.data import parse_timestamp
+from leadscore.runtime.data import leads_from_dicts, parse_timestamp
 from leadscore.runtime.explain import explain
 from leadscore.runtime.runner import score_files
 from leadscore.runtime.warehouses import run_query
@@ -98,3 +98,19 @@ def test_test_block_errors_are_located(tmp_path):
     res = CliRunner().invoke(main, ["test", str(model)])
     assert res.exit_code == 1
     assert "m.score:5:19: error: unknown lead field `y`" in res.output
+
+
+def test_explain_takes_gate_text_from_the_model_not_the_rule_file(tmp_path):
+    """The gates are shown as written even when the rule file has gone since it compiled
+    (a model loaded from its IR, a file edited meanwhile)."""
+    path = tmp_path / "m.score"
+    path.write_text('schema { lead { key id  field pts: int  field pricing: bool } }\n'
+                    'score s { rule "big" +160 when pts >= 160 }\n'
+                    'tiers { cold; mql at 100 require   pricing }\n', encoding="utf-8")
+    model = compile_file(path)
+    path.unlink()
+    leads = leads_from_dicts([{"id": "a", "pts": 160, "pricing": False}], model.schema)
+    ex = explain(model, leads, None, "a", AS_OF)
+    assert ex.tiers == [{"tier": "mql", "threshold_met": True, "gates_hold": False,
+                         "gates": ["pricing"]}]
+    assert ex.outputs["held_from"] == "mql"

@@ -72,7 +72,6 @@ class PythonEvaluator:
     source: str
     fn: Callable
     shape: InputShape
-    columns: list[str]  # output columns after the key
     # columns appended to each event tuple: (event field, test of its lower-cased value)
     derived: list[tuple[str, Callable[[str | None], bool]]]
 
@@ -289,7 +288,7 @@ class _Gen:
 
     def step(self, a: ir.Aggregate, state: list[str], value: ir.Expr | None,
              indent: str) -> list[str]:
-        """Fold `value` (the event's, by default) into the aggregate's `state`."""
+        """Statements folding `value` into the aggregate's `state` (local names)."""
         f = FOLDS[a.fn]
         code = self.expr(value) if value is not None and f.reads_value else None
         nullable = code is not None and self.nullable(value)
@@ -450,5 +449,4 @@ def compile_python(model: ir.Model) -> PythonEvaluator:
     src = gen.source()
     namespace: dict[str, object] = {"_floor": math.floor, "_islice": islice, **gen.consts}
     exec(compile(src, f"<leadscore:{model.name}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return PythonEvaluator(src, namespace["evaluate"], shape, [c for c, _ in model.outputs],
-                           gen.derived_tests())
+    return PythonEvaluator(src, namespace["evaluate"], shape, gen.derived_tests())

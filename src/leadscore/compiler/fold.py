@@ -42,23 +42,29 @@ class Fold:
         return [f"{s} = {v}" for s, v in zip(slots, self.init)]
 
     def step_lines(self, slots: list[str], value: str | None, nullable: bool) -> list[str]:
-        """Statements folding `value` (Python source) into `slots`: a null value is skipped.
-        A value used more than once, or tested for null, is computed once into `_v`."""
+        """Statements folding `value` (Python source) into `slots`."""
         if value is None or not self.reads_value:
             return [s.format(**_names(slots)) for s in self.step]
         uses = sum(s.count("{v}") for s in self.step)
-        lines = []
-        if not _simple(value) and (nullable or uses > 1):
-            lines.append(f"_v = {value}")
-            value = "_v"
-        body = [s.format(v=value, **_names(slots)) for s in self.step]
-        if nullable:
-            lines.append(f"if {value} is not None:")
-            body = ["    " + b for b in body]
-        return lines + body
+        return skip_null(value, nullable, lambda v: [s.format(v=v, **_names(slots))
+                                                     for s in self.step], once=uses > 1)
 
     def result_code(self, slots: list[str]) -> str:
         return self.result.format(**_names(slots))
+
+
+def skip_null(value: str, nullable: bool, body: Callable[[str], list[str]],
+              once: bool = False) -> list[str]:
+    """The statements `body(v)` on `value` (Python source), left out when it is null: the
+    null rule of every fold. A value tested for null (or, with `once`, used more than once)
+    is computed once, into `_v`."""
+    lines = []
+    if not _simple(value) and (nullable or once):
+        lines.append(f"_v = {value}")
+        value = "_v"
+    if not nullable:
+        return lines + body(value)
+    return lines + [f"if {value} is not None:"] + ["    " + b for b in body(value)]
 
 
 def _names(slots: list[str]) -> dict[str, str]:

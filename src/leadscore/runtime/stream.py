@@ -39,7 +39,7 @@ from typing import Any
 
 from ..backends.python import InputShape, _Gen, slots
 from ..compiler import ir
-from ..compiler.fold import FOLDS
+from ..compiler.fold import FOLDS, skip_null
 from .data import Events, Leads
 from .inputs import RecordReader, prepare, record_key, record_time
 
@@ -144,10 +144,8 @@ class _StreamGen(_Gen):
                     "else:", "    age = ref - t", f"    st[{s}] += {w}"]
         if p.bare:
             return [f"_insort(st[{s}], t)"]
-        lines = [f"_v = {self.expr(a.value)}"]
-        if self.nullable(a.value):  # a null value is skipped (compiler/fold.py)
-            return lines + ["if _v is not None:", f"    _insort(st[{s}], (t, _v), key=_first)"]
-        return lines + [f"_insort(st[{s}], (t, _v), key=_first)"]
+        return skip_null(self.expr(a.value), self.nullable(a.value),
+                         lambda v: [f"_insort(st[{s}], (t, {v}), key=_first)"])
 
     # ------------------------------------------------------------ score
     def score_source(self) -> str:
@@ -202,6 +200,7 @@ class Stream:
         self.model = model
         self.shape = InputShape.of(model)
         self._reader = RecordReader(model.schema, self.shape)
+        self._event = self._reader.event
         gen = _StreamGen(model)
         gen.used_lead_fields = self.shape.lead_fields
         self.source = gen.apply_source() + "\n" + gen.score_source()
@@ -226,18 +225,18 @@ class Stream:
                ) -> dict[str, Any] | None:
         """Apply one event; return its lead's row at `as_of` (default: the lead's newest
         event time), or None when the lead has not been added yet (its events are kept)."""
-        key, t, typ, values = self._reader.event(event)
-        st = self._feed(key, t, typ, values)
+        key, t, typ, values = self._event(event)
+        st = self._state.get(key) or self._state_of(key)  # a state is never an empty list
+        self._apply(st, t, typ, *values)
         if key not in self._leads:
             return None
-        return dict(zip(self.columns, self._row(key, st[0] if as_of is None else
+        return dict(zip(self.columns, self._row(key, st, st[0] if as_of is None else
                                                 record_time(as_of))))
 
-    def _feed(self, key: str, t: int, typ: str | None, values: tuple) -> list:
+    def _state_of(self, key: str) -> list:
         st = self._state.get(key)
         if st is None:
             st = self._state[key] = self._new_state()
-        self._apply(st, t, typ, *values)
         return st
 
     # ------------------------------------------------------------ output
@@ -247,12 +246,9 @@ class Stream:
         if key not in self._leads:
             raise KeyError(f"no lead {key!r} in this stream")
         t = record_time(datetime.now(UTC) if as_of is None else as_of)
-        return dict(zip(self.columns, self._row(key, t)))
+        return dict(zip(self.columns, self._row(key, self._state_of(key), t)))
 
-    def _row(self, key: str, as_of_us: int) -> tuple:
-        st = self._state.get(key)
-        if st is None:
-            st = self._state[key] = self._new_state()
+    def _row(self, key: str, st: list, as_of_us: int) -> tuple:
         if st[0] is not None and as_of_us < st[0]:
             raise ValueError("a stream scores forward in time: as_of precedes this lead's "
                              "newest event (score past instants with Model.score)")
@@ -280,7 +276,7 @@ class Streamed:
             feed += [(as_of_us - e[0], lead[0], e) for e in islice(events_iter, n)]
         feed.sort(key=_FIRST)  # stable: events at the same instant in file order
         for t, key, e in feed:
-            stream._feed(key, t, e[1], e[2:])
-        rows = [stream._row(key, as_of_us) for key in stream._leads]
+            stream._apply(stream._state_of(key), t, e[1], *e[2:])
+        rows = [stream._row(key, stream._state_of(key), as_of_us) for key in stream._leads]
         rows.sort(key=_FIRST)
         return rows
