@@ -8,10 +8,11 @@ from typing import TypeVar
 
 from ...compiler import ast
 from ...compiler.text import fold
-from ..facts import Facts, Site, children, condition_sites, walk
+from ..facts import Facts
 from ..formula import And, Atom, Formula, Not, Or, implies, truth
 from ..registry import Hit, rule
 from ..sets import NumSet
+from ..sites import Site, children, condition_sites, walk
 
 _NEVER = {
     "rule": "the rule never gives points",

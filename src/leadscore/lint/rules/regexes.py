@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from ...compiler import ast
 from ...compiler.diagnostics import Span
 from ...compiler.regex import RegexError, compile_portable
-from ..facts import Facts, walk
+from ..facts import Facts
 from ..registry import Hit, rule
+from ..sites import walk
 
 _QUANTIFIERS = "*+?{"
 # texts no ordinary pattern matches all of, unless it matches everything

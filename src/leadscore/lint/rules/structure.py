@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 from ...compiler import ast
 from ...compiler.text import fold
-from ..facts import Facts, walk
+from ..facts import Facts
 from ..registry import Hit, rule
+from ..sites import walk
 
 
 def _scoring_items(facts: Facts) -> list[ast.Node]:
