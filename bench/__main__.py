@@ -476,7 +476,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import leadscore
     from bench.data import AS_OF_TEXT, AS_OF_US, make, write
-    from leadscore.runtime import fastload
+    from leadscore.runtime import data
 
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
@@ -489,8 +489,8 @@ def main() -> None:
     try:
         write(ds, tmp, "csv")
         write(ds, tmp, "parquet")
-        leads, events = plain(fastload.read_leads(tmp / "leads.csv", model.schema),
-                              fastload.read_events(tmp / "events.csv", model.schema))
+        leads, events = plain(data.read_leads(tmp / "leads.csv", model.schema),
+                              data.read_events(tmp / "events.csv", model.schema))
         print(f"data: {ds.n_leads:,} leads, {ds.n_events:,} events (reference model)", flush=True)
         ours = {}
         if "python" not in skip:

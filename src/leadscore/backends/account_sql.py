@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..engines import DUCKDB, Dialect
-from .sql import _col, _id, _SqlGen, _table, build_query
+from .sql import AGGREGATES, _col, _id, _SqlGen, _table, build_query
 
 
 def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
@@ -31,10 +31,7 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | No
                 this=cond, true=exp.Literal.number(1))]))
         else:
             value = exp.Case(ifs=[exp.If(this=cond, true=gen.value(a.value))])
-            node = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[a.fn](
-                this=value)
-            if a.fn == "sum":
-                node = exp.Coalesce(this=node, expressions=[gen.num(0)])
+            node = gen.empty_filled(a, AGGREGATES[a.fn](this=value))
         cols.append(exp.alias_(node, a.id, quoted=True))
     member = exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
                       exp.Is(this=disq, expression=exp.Null()))

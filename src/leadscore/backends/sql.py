@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..compiler import ir
+from ..compiler.fold import FOLDS
 from ..engines import DUCKDB, Dialect, Unsupported
 from .python import field_usage
 
@@ -24,7 +25,7 @@ ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
 # a left operand of one of these is a chain with the operator (`a + b + c`), not a nesting
 CHAIN = {"add": (exp.Add, exp.Sub), "sub": (exp.Add, exp.Sub), "mul": (exp.Mul, exp.Div),
          "div": (exp.Mul, exp.Div)}
-FOLDS = {"count": exp.Count, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
+AGGREGATES = {"count": exp.Count, "sum": exp.Sum, "min": exp.Min, "max": exp.Max, "avg": exp.Avg}
 
 
 # The query has tens of thousands of nodes for a large model: they are built with the
@@ -270,7 +271,7 @@ class _SqlGen:
                 return exp.Count(this=exp.Star())
             if a.fn == "count_distinct":
                 return exp.Count(this=exp.Distinct(expressions=[self.value(value)]))
-            return FOLDS[a.fn](this=self.value(value))
+            return AGGREGATES[a.fn](this=self.value(value))
         cond = self.cond(where)
         if a.fn == "count":
             if self.d.filter_clause:  # skips the CASE per row
@@ -279,7 +280,17 @@ class _SqlGen:
         kept = exp.Case(ifs=[exp.If(this=cond, true=self.value(value))])
         if a.fn == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[kept]))
-        return FOLDS[a.fn](this=kept)
+        return AGGREGATES[a.fn](this=kept)
+
+    def empty_filled(self, a: ir.Aggregate, value: exp.Expression) -> exp.Expression:
+        """An aggregate's column with the fold's result over nothing where SQL gives null (a
+        lead without events is missing from the GROUP BY; SUM over no rows is null)."""
+        fold = FOLDS[a.fn]
+        if fold.empty is None:
+            return value
+        if fold.whole:
+            return exp.Coalesce(this=value, expressions=[_number(int(fold.empty))])
+        return exp.Coalesce(this=self.d.double(value), expressions=[self.num(fold.empty)])
 
     def event_ctes(self, events: str) -> list[tuple[str, exp.Select]]:
         """`ev` (the events as of now, normalized, only the columns used) and `agg` (one
@@ -316,12 +327,7 @@ class _SqlGen:
         for name, col in self.lead_cols.items():
             base_cols.append(_alias(self.field_value(name, s.lead_fields[name], "l"), col))
         for a in self.m.aggregates:
-            value: exp.Expression = _col(a.id, "agg")
-            if a.fn in ("count", "count_distinct"):
-                value = exp.Coalesce(this=value, expressions=[_number(0)])
-            elif a.fn == "sum":
-                value = exp.Coalesce(this=self.d.double(value), expressions=[self.num(0)])
-            base_cols.append(_alias(value, a.id))
+            base_cols.append(_alias(self.empty_filled(a, _col(a.id, "agg")), a.id))
         base = exp.select(*base_cols).from_(_table(leads, "l"), copy=False)
         if self.m.aggregates:
             base = base.join(_table("agg", "agg"),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from .diagnostics import Span
+from .fold import FOLDS
 from .regex import PortableRegex
 
 NUMBER, TEXT, BOOL, TIMESTAMP = "number", "text", "bool", "timestamp"
@@ -338,7 +339,7 @@ def nullable(e: Expr, aggregates: dict[str, Aggregate], bindings: dict[str, Bind
     if isinstance(e, (EvType, EvAge, Extreme)):
         return False
     if isinstance(e, Agg):
-        return aggregates[e.id].fn in ("min", "max", "avg")
+        return FOLDS[aggregates[e.id].fn].empty is None  # no value over no events
     if isinstance(e, Ref):
         return bindings[e.name].nullable
     if isinstance(e, Coalesce):
