@@ -383,10 +383,17 @@ def compile_time(rep: Report, repeat: int) -> None:
             parts.update(check=t1 - t, sql=t2 - t1, python=t3 - t2)
 
     total = best(once, repeat)
+    # the library leaves the collector alone; the CLI pauses it for its one command
+    gc.disable()
+    try:
+        paused = best(once, repeat)
+    finally:
+        gc.enable()
     rep.add("compile", "2,000-rule model: parse, check, IR, SQL and Python", f"{total:.2f} s",
             "<= 1 s", total <= 1.0,
             note=f"parse+check+IR {parts['check']:.2f} s, SQL {parts['sql']:.2f} s, "
-                 f"Python {parts['python']:.2f} s")
+                 f"Python {parts['python']:.2f} s; with the collector paused as the CLI "
+                 f"runs it: {paused:.2f} s")
 
 
 def streaming(rep: Report, ds) -> None:
