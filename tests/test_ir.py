@@ -95,6 +95,51 @@ def test_bad_ir_files_are_located_errors(tmp_path):
         assert d.span.path == "m.ir.json" and "IR" in d.message
 
 
+def _hostile() -> list[tuple[str, str]]:
+    """(what, IR text): a compiled model edited the ways an attacker or a bad merge would."""
+    good = to_json(compile_file(ROOT / "examples" / "reference.score"))
+    out = []
+
+    def edit(what: str, change) -> None:
+        d = json.loads(json.dumps(good))
+        change(d)
+        out.append((what, json.dumps(d)))
+
+    def find(d, key):
+        stack = [d]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, dict):
+                if x.get("node") == key:
+                    return x
+                stack.extend(x.values())
+            elif isinstance(x, list):
+                stack.extend(x)
+        raise LookupError(key)
+
+    edit("operator", lambda d: find(d, "cmp").update(op="== 0 or __import__('os').system('id') or 1 =="))
+    edit("aggregate id", lambda d: d["aggregates"][0].update(id="__import__('os')"))
+    edit("aggregate fn", lambda d: d["aggregates"][0].update(fn="exec"))
+    edit("unknown binding", lambda d: find(d, "ref").update(name="nowhere"))
+    edit("nullability", lambda d: d["bindings"][-1].update(nullable=not d["bindings"][-1]["nullable"]))
+    edit("type", lambda d: find(d, "const").update(type="code"))
+    edit("constant", lambda d: find(d, "const").update(value={"x": 1}))
+    edit("pattern", lambda d: find(d, "regex").update(pattern="(a+)+(?=b)"))
+    edit("field", lambda d: find(d, "field").update(name="not_declared"))
+    edit("span", lambda d: find(d, "cmp").update(span=["x", "1", 1, 1, 2]))
+    edit("fade", lambda d: next(a for a in d["aggregates"] if a["fade"]).update(
+        fade={"kind": "x", "days": 1}))
+    out.append(("nesting", '{"format": 1, "model": ' + "[" * 100_000 + "]" * 100_000 + "}"))
+    return out
+
+
+@pytest.mark.parametrize("what,text", _hostile(), ids=lambda v: v if len(v) < 30 else "")
+def test_an_edited_ir_file_is_refused(what, text):
+    with pytest.raises(CompileError) as err:
+        load_ir(text, "m.ir.json")
+    assert str(err.value.diagnostics[0].span) == "m.ir.json:1:1", what
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "leadscore", *args], cwd=ROOT, capture_output=True,
                           text=True)

@@ -35,6 +35,8 @@ def load_ir(text: str, path: str = "<string>") -> ir.Model:
     """A model saved by `leadscore compile --ir`; a file that is not one is a located error."""
     try:
         return from_json(json.loads(text))
+    except RecursionError:  # nested deeper than the JSON reader goes
+        return load_ir('{"format": "nested too deeply"}', path)
     except ValueError as err:  # json.JSONDecodeError is a ValueError too
         diag = Diagnostic(f"cannot load the IR file: {err}", Span(path, 1, 1, 1, 2),
                           hint="write one with `leadscore compile MODEL --ir`")

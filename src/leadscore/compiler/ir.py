@@ -351,6 +351,9 @@ def nullable(e: Expr, aggregates: dict[str, Aggregate], bindings: dict[str, Bind
 
 
 # ---------------------------------------------------------------- aggregates and the model
+FADES = ("half_life", "lifespan")
+
+
 @dataclass(frozen=True, slots=True)
 class Fade:
     """An event's weight falling with its age: `half_life` 0.5^(days/H) or `lifespan`
