@@ -167,3 +167,18 @@ def test_a_broken_ir_file_fails_cleanly(tmp_path):
                 "2026-03-01T00:00:00Z")
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "bad.ir.json:1:1" in proc.stderr
+
+
+def test_commands_take_a_compiled_model(tmp_path):
+    model = tmp_path / "m.ir.json"
+    model.write_text(_cli("compile", "examples/reference.score", "--ir").stdout, encoding="utf-8")
+    sql = _cli("compile", str(model), "--as-of", "2026-03-01T00:00:00Z")
+    assert sql.returncode == 0 and sql.stdout == _cli(
+        "compile", "examples/reference.score", "--as-of", "2026-03-01T00:00:00Z").stdout
+    diff = _cli("diff", str(model), "examples/reference.score", "--leads", "examples/data/leads.csv",
+                "--events", "examples/data/events.csv", "--as-of", "2026-03-01T00:00:00Z",
+                "--format", "json")
+    assert diff.returncode == 0, diff.stderr
+    assert json.loads(diff.stdout)["moved"] == 0
+    lint = _cli("lint", str(model))
+    assert lint.returncode == 1 and "no rule-file source to lint" in lint.stdout + lint.stderr

@@ -14,7 +14,7 @@ from .lower import lower
 from .parse import parse
 
 __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
-           "load_ir", "parse"]
+           "compile_text", "is_ir_path", "load_ir", "parse"]
 
 
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
@@ -61,9 +61,16 @@ def read_source(path: str | Path) -> str:
         raise CompileError([diag], {str(path): Source(str(path), text)}) from None
 
 
+def is_ir_path(path: str | Path) -> bool:
+    """Whether `path` names a compiled IR file (`leadscore compile --ir` output)."""
+    return str(path).lower().endswith(".json")
+
+
+def compile_text(text: str, path: str) -> ir.Model:
+    """The model in `text`: rule-file source, or a compiled IR file when `path` names one."""
+    return load_ir(text, path) if is_ir_path(path) else compile_source(text, path)
+
+
 def compile_file(path: str | Path) -> ir.Model:
     """Compile a `.score` file, or load a compiled `*.json` IR file as it was saved."""
-    text = read_source(path)
-    if str(path).lower().endswith(".json"):
-        return load_ir(text, str(path))
-    return compile_source(text, str(path))
+    return compile_text(read_source(path), str(path))

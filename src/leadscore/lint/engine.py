@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..compiler import CompileError, read_source
+from ..compiler import CompileError, is_ir_path, read_source
 from ..compiler.check import check
 from ..compiler.diagnostics import Diagnostic, Source, Span
 from ..compiler.imports import resolve
@@ -42,6 +42,12 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
     config = config or LintConfig()
     enabled = config.enabled()
     result = LintResult(path, sources={path: Source(path, text)})
+    if is_ir_path(path):  # compiled: the rules, names and comments lint reads are gone
+        diag = Diagnostic("a compiled IR file has no rule-file source to lint",
+                          Span(path, 1, 1, 1, 2), hint="lint the .score file it was compiled from")
+        result.findings = _compile_findings([diag], path)
+        result.compiled = False
+        return result
     try:
         resolved = resolve(text, path, read_source)
     except CompileError as err:

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..compiler import CompileError, Diagnostic, compile_source, ir
+from ..compiler import CompileError, Diagnostic, compile_text, ir
 from ..compiler.diagnostics import Source, Span
 from .data import empty_events, read_events, read_leads
 from .engines import run
@@ -76,8 +76,8 @@ def _score(model: ir.Model, leads_path, events_path, as_of_us: int, engine: str)
 
 def diff_models(old_text: str, old_name: str, new_text: str, new_name: str, leads_path,
                 events_path, as_of_us: int, engine: str = "duckdb") -> ModelDiff:
-    old = compile_source(old_text, old_name)
-    new = compile_source(new_text, new_name)
+    old = compile_text(old_text, old_name)
+    new = compile_text(new_text, new_name)
     old_rows, old_rules = _score(old, leads_path, events_path, as_of_us, engine)
     new_rows, new_rules = _score(new, leads_path, events_path, as_of_us, engine)
     oc = {c: i + 1 for i, (c, _) in enumerate(old.outputs)}
