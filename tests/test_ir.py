@@ -11,7 +11,7 @@ import pytest
 
 from leadscore.compiler import CompileError, compile_file, compile_source, ir, load_ir
 from leadscore.compiler.diagnostics import Span
-from leadscore.compiler.ir_json import IR_FORMAT, from_json, to_json
+from leadscore.compiler.ir_json import IR_FORMAT, MAX_IR_DEPTH, from_json, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.score"))
@@ -30,6 +30,14 @@ def _models():
 schema { lead { key id  field a: int  field b: text } }
 score s { rule "either" +5 when a > 3 or b == "x" }
 """, "or.score")
+    # a total that can be null, clamped: `min`/`max` only past the case's test for null
+    yield "clamp", compile_source("""
+schema { lead { key id  field a: int } }
+score s { rule "r" +5 when a > 3 }
+score t { rule "q" +1 when a > 5 }
+total = s / t
+clamp total 0..10
+""", "clamp.score")
 
 
 def test_every_model_round_trips_through_json():
@@ -130,6 +138,37 @@ def _hostile() -> list[tuple[str, str]]:
     edit("fade", lambda d: next(a for a in d["aggregates"] if a["fade"]).update(
         fade={"kind": "x", "days": 1}))
     out.append(("nesting", '{"format": 1, "model": ' + "[" * 100_000 + "]" * 100_000 + "}"))
+    # what the compiler types and builds, edited: each would crash an evaluator or make the
+    # engines disagree if it were let in
+    text = {"node": "field", "name": "title", "type": "text"}
+    nullable = {"node": "field", "name": "employees", "type": "number"}
+    edit("text in arithmetic", lambda d: find(d["bindings"], "arith").update(
+        left={"node": "const", "value": "x", "type": "text"}))
+    edit("text compared with a number", lambda d: find(find(d["bindings"], "when"), "cmp").update(
+        left=text))
+    edit("a field of another type", lambda d: find(d, "field").update(type="bool"))
+    edit("a when outside its case", lambda d: d["bindings"][0].update(
+        expr=find(d["bindings"][0], "when")))
+    edit("a case without branches", lambda d: find(d["bindings"], "case").update(whens=[]))
+    edit("a null into min/max", lambda d: find(d, "extreme").update(left=nullable))
+    edit("a floor of anything", lambda d: find(d, "floor").update(value=nullable))
+    edit("a non-finite constant", lambda d: find(d, "const").update(value=float("nan"), type="number"))
+    edit("an integer past float", lambda d: find(d, "const").update(value=10**400, type="number"))
+    edit("in items as one text", lambda d: find(d, "in").update(items="page_view"))
+    edit("in items of another type", lambda d: find(d, "in").update(items=[1]))
+    edit("a sum of nothing", lambda d: next(a for a in d["aggregates"] if a["fn"] == "sum").update(
+        value=None, fade=None))
+    edit("a fade and a period", lambda d: next(a for a in d["aggregates"] if a["fade"]).update(period=7))
+    edit("a filter on the age", lambda d: d["aggregates"][0].update(where={
+        "node": "cmp", "op": "<", "left": {"node": "ev_age"},
+        "right": {"node": "const", "value": 1.0, "type": "number"}}))
+    edit("an account fold with a window", lambda d: d["account"]["aggregates"][0].update(window=7))
+    edit("an output renamed", lambda d: d["outputs"][0].__setitem__(0, "other"))
+    edit("a test expecting an unknown column", lambda d: d["tests"][0]["expects"][0].update(column="x"))
+    deep: dict = {"node": "const", "value": 1.0, "type": "number"}
+    for _ in range(MAX_IR_DEPTH):
+        deep = {"node": "neg", "value": deep}
+    edit("nested past the bound", lambda d: find(d["bindings"], "arith").update(left=deep))
     return out
 
 
