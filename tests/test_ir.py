@@ -11,7 +11,7 @@ import pytest
 
 from leadscore.compiler import CompileError, compile_file, compile_source, ir, load_ir
 from leadscore.compiler.diagnostics import Span
-from leadscore.compiler.ir_json import IR_FORMAT, MAX_IR_DEPTH, from_json, to_json
+from leadscore.compiler.ir_json import _OPERANDS, IR_FORMAT, MAX_IR_DEPTH, from_json, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.score"))
@@ -59,6 +59,13 @@ def test_nodes_declare_their_children():
         names = {f.name for f in fields(cls)}
         assert set(cls.CHILDREN) <= names, key
         assert cls.key == key
+
+
+def test_every_node_is_typed_when_an_ir_file_is_read():
+    # a new node's operand types go in ir_json._OPERANDS (or _Typing.node): these are the
+    # nodes without fixed operand types, each typed by _Typing itself
+    assert set(ir.OPS) - set(_OPERANDS) == {"const", "field", "ev_field", "ev_type", "ev_age",
+                                            "agg", "ref", "cmp", "in", "is_null", "when", "case"}
 
 
 def test_spans_are_kept_out_of_equality():
