@@ -8,8 +8,6 @@ from ..compiler import ir
 from ..engines import DUCKDB, Dialect
 from .sql import _col, _id, _SqlGen, _table, build_query
 
-EXPLAIN_COLUMNS = ["key", "rule_index", "score", "rule", "line", "events", "points"]
-
 
 def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
                   leads: str | None = None, events: str | None = None) -> exp.Expression:
