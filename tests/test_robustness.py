@@ -981,3 +981,19 @@ def measure_limits() -> None:  # pragma: no cover - `python tests/test_robustnes
 
 if __name__ == "__main__":  # pragma: no cover
     measure_limits()
+
+
+def test_hundreds_of_disqualify_reasons_score_on_every_python_evaluator():
+    # one `case` branch per reason: the generated code once nested a parenthesis per branch,
+    # and Python's parser stops at 200
+    from leadscore.runtime.data import leads_from_dicts
+    from leadscore.runtime.engines import EVALUATORS, evaluator
+
+    reasons = "".join(f'disqualify "d{i}" when employees == {i}\n' for i in range(400))
+    model = compile_source("schema { lead { key id  field employees: int } }\n"
+                           'score f {\n  rule "r" +1 when employees > 3\n}\n' + reasons)
+    leads = leads_from_dicts([{"id": "a", "employees": 250}, {"id": "b", "employees": 5000}],
+                             model.schema)
+    for name in EVALUATORS:
+        rows = evaluator(name, model).score(leads, None, 0)
+        assert [r[-1] for r in rows] == ["d250", None], name

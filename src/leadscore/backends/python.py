@@ -272,10 +272,10 @@ class _Gen:
         return "(" + " and ".join(guards + [f"{rx}.search({value}) is not None"]) + ")"
 
     def x_case(self, e: ir.Case) -> str:
-        out = self.expr(e.default)
-        for w in reversed(e.whens):
-            out = f"({self.expr(w.value)} if {self.expr(w.cond)} else {out})"
-        return out
+        # one flat chain, `(v1 if c1 else v2 if c2 else d)` (Python nests it to the right by
+        # itself): a parenthesis per branch stopped the parser at 200 disqualify reasons
+        branches = "".join(f"{self.expr(w.value)} if {self.expr(w.cond)} else " for w in e.whens)
+        return f"({branches}{self.expr(e.default)})"
 
     # ------------------------------------------------------------ aggregates
     def split_type(self, where: ir.Expr) -> tuple[tuple[str, ...] | None, ir.Expr]:
