@@ -171,6 +171,8 @@ def _hostile() -> list[tuple[str, str]]:
         "right": {"node": "const", "value": 1.0, "type": "number"}}))
     edit("an account fold with a window", lambda d: d["account"]["aggregates"][0].update(window=7))
     edit("an output renamed", lambda d: d["outputs"][0].__setitem__(0, "other"))
+    edit("a tier that is a number", lambda d: next(b for b in d["bindings"] if b["name"] == "tier").update(
+        expr={"node": "const", "value": 1.0, "type": "number"}, stage=0, nullable=False))
     edit("a test expecting an unknown column", lambda d: d["tests"][0]["expects"][0].update(column="x"))
     deep: dict = {"node": "const", "value": 1.0, "type": "number"}
     for _ in range(MAX_IR_DEPTH):

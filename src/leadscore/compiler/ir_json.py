@@ -439,9 +439,15 @@ def _check_bindings(bindings: list[Binding], aggs: dict[str, Aggregate], outer: 
     return seen
 
 
-def _check_outputs(outputs: list, expected: list[tuple[str, str]], what: str) -> None:
-    """The output columns lower/model.py writes, in its order."""
+def _check_outputs(outputs: list, expected: list[tuple[str, str]], numbers: set[str],
+                   bindings: dict[str, Binding], what: str) -> None:
+    """The output columns lower/model.py writes, in its order: `numbers` are numbers, the
+    others text (the writers, diff and calibrate read them so)."""
     _need([tuple(o) for o in outputs] == expected, f"{what} outputs are not the compiler's")
+    for column, name in expected:
+        b = bindings.get(name)
+        _need(b is not None and b.expr.type == (NUMBER if column in numbers else TEXT),
+              f"{what} output {column!r} is not {NUMBER if column in numbers else TEXT}")
 
 
 def _check_rules(rules: list[RuleInfo], bindings: dict[str, Binding], what: str) -> None:
@@ -490,7 +496,8 @@ def _check_model(m: Model) -> None:
     _names(m.scores, "the scores")
     _need(isinstance(m.has_grade, bool), "has_grade")
     _check_outputs(m.outputs, [(n, f"score:{n}") for n in m.scores] + [(c, c) for c in _OUTPUTS]
-                   + [("grade", "grade")] * m.has_grade, "the model's")
+                   + [("grade", "grade")] * m.has_grade, {*m.scores, "total"}, bindings,
+                   "the model's")
     _check_rules(m.rules, bindings, "the model's")
     _need(all(k in bindings and all(isinstance(g.text, str) for g in v)
               for k, v in m.gates.items()), "a gate of an unknown tier")
@@ -512,5 +519,6 @@ def _check_model(m: Model) -> None:
         acc = _check_bindings(a.bindings, members, {}, {}, "the account")
         _names(a.tiers, "the account's tiers")
         _check_outputs(a.outputs, [("score", "account:score"), ("total", "account:total")]
-                       + [("tier", "account:tier")] * bool(a.tiers), "the account's")
+                       + [("tier", "account:tier")] * bool(a.tiers), {"score", "total"}, acc,
+                       "the account's")
         _check_rules(a.rules, acc, "the account's")
