@@ -415,24 +415,23 @@ def _check_exprs(roots: list[Expr], allowed: tuple[type, ...], aggs: dict, bindi
                 _need(n.name in fields_, f"{what} uses an undeclared field {n.name!r}")
 
 
-def _check_bindings(bindings: list[Binding], aggs: dict[str, Aggregate], outer: dict,
-                    fields_: dict[str, str], what: str) -> dict[str, Binding]:
+def _check_bindings(bindings: list[Binding], aggs: dict[str, Aggregate],
+                    fields_: dict[str, str]) -> dict[str, Binding]:
     """Each binding uses only aggregates and earlier bindings, and is well typed; its stage
     and nullability are recomputed (the evaluators rely on them), and must be what the file
     says."""
     seen: dict[str, Binding] = {}
     for b in bindings:
-        _need(isinstance(b.name, str) and b.name and b.name not in seen and b.name not in outer,
+        _need(isinstance(b.name, str) and b.name and b.name not in seen,
               f"the binding name {b.name!r}")
-        visible = {**outer, **seen}
-        _check_exprs([b.expr], (Agg, Ref, Field), aggs, visible, fields_, f"binding {b.name!r}")
+        _check_exprs([b.expr], (Agg, Ref, Field), aggs, seen, fields_, f"binding {b.name!r}")
         try:
-            _Typing(aggs, visible, fields_).check(b.expr)
+            _Typing(aggs, seen, fields_).check(b.expr)
         except ValueError as err:
             raise ValueError(f"binding {b.name!r}: {err}") from None
         stage = max((seen[r].stage + 1 for r in refs(b.expr) if r in seen), default=0)
         _need(type(b.stage) is int and b.stage == stage and type(b.nullable) is bool
-              and b.nullable == nullable(b.expr, aggs, visible),
+              and b.nullable == nullable(b.expr, aggs, seen),
               f"binding {b.name!r}: its stage or nullability is not its expression's (an "
               "edited file?)")
         seen[b.name] = b
@@ -451,9 +450,12 @@ def _check_outputs(outputs: list, expected: list[tuple[str, str]], numbers: set[
 
 
 def _check_rules(rules: list[RuleInfo], bindings: dict[str, Binding], what: str) -> None:
+    """Each rule's points and event count are number bindings (explain and coverage compare
+    them with numbers)."""
+    numbers = {n for n, b in bindings.items() if b.expr.type == NUMBER}
     for r in rules:
         _need(all(isinstance(x, str) for x in (r.score, r.label, r.kind))
-              and r.points in bindings and (r.count is None or r.count in bindings)
+              and r.points in numbers and (r.count is None or r.count in numbers)
               and (r.cap is None or type(r.cap) in (int, float)), f"{what} rule {r.label!r}")
 
 
@@ -492,7 +494,7 @@ def _check_model(m: Model) -> None:
         _check_exprs(list(a.children()), (EvField, EvType, EvAge), aggs, {}, s.event_fields,
                      f"aggregate {a.id}")
         _check_folded(a, events)
-    bindings = _check_bindings(m.bindings, aggs, {}, s.lead_fields, "the model")
+    bindings = _check_bindings(m.bindings, aggs, s.lead_fields)
     _names(m.scores, "the scores")
     _need(isinstance(m.has_grade, bool), "has_grade")
     _check_outputs(m.outputs, [(n, f"score:{n}") for n in m.scores] + [(c, c) for c in _OUTPUTS]
@@ -516,7 +518,7 @@ def _check_model(m: Model) -> None:
             _check_exprs(list(x.children()), (Field, Ref), {}, bindings, s.lead_fields,
                          f"aggregate {x.id}")
             _check_folded(x, leads)
-        acc = _check_bindings(a.bindings, members, {}, {}, "the account")
+        acc = _check_bindings(a.bindings, members, {})
         _names(a.tiers, "the account's tiers")
         _check_outputs(a.outputs, [("score", "account:score"), ("total", "account:total")]
                        + [("tier", "account:tier")] * bool(a.tiers), {"score", "total"}, acc,
