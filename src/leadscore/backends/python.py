@@ -2,7 +2,7 @@
 
 The generated function makes one pass over each lead's events, dispatching on
 the event type, then evaluates the bindings as straight-line code. Text inputs
-arrive lower-cased (see `runtime.engines.run_python`), so comparisons are plain `==`.
+arrive lower-cased (runtime/inputs.py prepares every input), so comparisons are plain `==`.
 
 The events arrive as one flat iterator of `(age_us, type, fields...)` tuples
 grouped by lead in lead order, with `counts[i]` events for lead `i`; only events
