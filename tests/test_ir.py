@@ -230,3 +230,19 @@ def test_commands_take_a_compiled_model(tmp_path):
     assert json.loads(diff.stdout)["moved"] == 0
     lint = _cli("lint", str(model))
     assert lint.returncode == 1 and "no rule-file source to lint" in lint.stdout + lint.stderr
+
+
+def test_an_ir_file_cannot_make_an_error_show_another_file(tmp_path):
+    d = to_json(compile_file(ROOT / "examples" / "starter.score"))
+    regex = next(b for b in d["bindings"] if b["name"] == "rule:fit:0")["expr"]["whens"][0]["cond"]
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2\n", encoding="utf-8")
+    regex["span"] = [str(secret), 1, 1, 1, 9]
+    model = tmp_path / "m.ir.json"
+    model.write_text(json.dumps(d), encoding="utf-8")
+    proc = _cli("compile", str(model), "--dialect", "tsql")  # T-SQL has no `matches`
+    assert proc.returncode == 1 and "cannot be compiled for tsql" in proc.stderr
+    assert "hunter2" not in proc.stderr
+    # a rule file's own line is still shown
+    proc = _cli("compile", "examples/starter.score", "--dialect", "tsql")
+    assert "title matches" in proc.stderr

@@ -226,10 +226,11 @@ def _located(err: SqlUnsupported) -> str:
         return f"error: {err}"
     path, line, col = err.where.rsplit(":", 2)
     span = Span(path, int(line), int(col), int(line), int(col) + 1)
-    try:
-        sources = {path: Source(path, read(path))}
-    except (OSError, CompileError):
-        sources = {}
+    sources = {}
+    # a compiled IR file's spans can name any file: only a rule file's line is shown
+    if path.endswith(".score"):
+        with contextlib.suppress(OSError, CompileError):
+            sources = {path: Source(path, read(path))}
     hint = "choose another dialect, or express the test with starts_with/ends_with/contains"
     return Diagnostic(str(err), span, hint=hint).render(sources, _color(sys.stderr))
 
