@@ -515,16 +515,6 @@ class Model:
     def stages(self) -> list[list[Binding]]:
         return stages(self.bindings)
 
-    @property
-    def regexes(self) -> dict[str, Span | None]:
-        """Every pattern the model uses -> where it is first used (for engine errors)."""
-        out: dict[str, Span | None] = {}
-        for root in roots(self):
-            for n in walk(root):
-                if isinstance(n, Regex):
-                    out.setdefault(n.pattern.source, n.span)
-        return out
-
     def to_json(self) -> dict:
         from .ir_json import to_json
 
