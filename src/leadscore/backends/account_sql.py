@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..engines import DUCKDB, Dialect
-from .sql import AGGREGATES, _col, _id, _SqlGen, _table, build_query
+from .sql import _col, _id, _SqlGen, _table, build_query
 
 
 def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
@@ -24,15 +24,8 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | No
     key = _col(gen.lead_cols[acc.field])
     disq = _col(gen.binding_cols["disqualified_by"])
     cols: list[exp.Expression] = [exp.alias_(key.copy(), "acct_k", quoted=True)]
-    for a in acc.aggregates:
-        cond = gen.pred(a.where)
-        if a.fn == "count":
-            node: exp.Expression = exp.Count(this=exp.Case(ifs=[exp.If(
-                this=cond, true=exp.Literal.number(1))]))
-        else:
-            value = exp.Case(ifs=[exp.If(this=cond, true=gen.value(a.value))])
-            node = gen.empty_filled(a, AGGREGATES[a.fn](this=value))
-        cols.append(exp.alias_(node, a.id, quoted=True))
+    for a in acc.aggregates:  # a roll-up folds member rows as a lead's aggregate folds events
+        cols.append(exp.alias_(gen.empty_filled(a, gen.aggregate(a)), a.id, quoted=True))
     member = exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
                       exp.Is(this=disq, expression=exp.Null()))
     grouped = exp.select(*cols).from_(_table("scored"), copy=False).where(member, copy=False) \
