@@ -160,7 +160,8 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         bar = terminal_progress()  # None unless stderr is an interactive terminal
         try:
             result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict,
-                                 db, into, progress=bar, row_key=row_key)
+                                 db, into, progress=bar, row_key=row_key, out=out,
+                                 accounts=accounts_path)
         finally:  # erased before the summary or an error message takes the line
             if bar is not None:
                 bar.close()
@@ -184,26 +185,17 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if rejects_path:
         _write_rejects(rejects_path, result.rejects)
     if into:
-        click.echo(f"wrote {len(result.rows)} rows to table {into}", err=True)
+        click.echo(f"wrote {result.count} rows to table {into}", err=True)
     if accounts_path:
-        _write_accounts(m, result, as_of_us, engine, db, accounts_path)
+        click.echo(f"wrote {result.accounts_count} accounts to {accounts_path}", err=True)
     if out:
-        types = {c: "number" for c in [*m.scores, "total"]}
-        write_rows(out, result.columns, result.rows, types)
-        click.echo(f"wrote {len(result.rows)} rows to {out}", err=True)
+        if leads_path is None:  # scored in the database: the rows came back to be written
+            write_rows(out, result.columns, result.rows,
+                       {c: "number" for c in [*m.scores, "total"]})
+        click.echo(f"wrote {result.count} rows to {out}", err=True)
     elif not into:
         tier_order: list[str] = []
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]
         _show_table(result, top, tier_order)
 
-
-def _write_accounts(m, result, as_of_us: int, engine: str, db: str | None, path: str) -> None:
-    """The account table from the same validated leads and events the lead rows came from."""
-    from ..runtime.accounts import account_columns, run_accounts
-    from ..runtime.output import write_rows
-
-    rows = run_accounts(m, result.leads, result.events, as_of_us, engine, db,
-                        lead_rows=result.rows if engine == "python" else None)
-    write_rows(path, account_columns(m), rows, {"score": "number", "total": "number"})
-    click.echo(f"wrote {len(rows)} accounts to {path}", err=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..compiler import ir
-from .columnar import event_counts
-from .data import Events, Leads, Progress, Reject, empty_events, read_events, read_leads
-from .engines import run
+from .data import Progress, Reject
+from .output import write_rows
 
 
 @dataclass
@@ -32,16 +32,24 @@ class RunStats:
 @dataclass
 class RunResult:
     columns: list[str]
-    rows: list[tuple]
+    rows: list[tuple] | None  # None when the engine wrote them to `out` itself
     stats: RunStats
     rejects: list[Reject]
-    leads: Leads | None
-    events: Events | None
+    leads: Any  # what was read: `Leads`, or native.Side when the engine read the file
+    events: Any
+    count: int = 0  # lead rows scored (and written to `out`)
+    accounts_count: int | None = None  # account rows written to `accounts`
+
+    def __post_init__(self) -> None:
+        if self.rows is not None:
+            self.count = len(self.rows)
 
 
 def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
                       into: str | None = None) -> RunResult:
     """Score the schema's tables where they already are; the database validates the types."""
+    from .engines import run
+
     rows = run(model, None, None, as_of_us, engine, db, into)
     stats = RunStats(leads_read=len(rows), leads_scored=len(rows))
     columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
@@ -52,10 +60,22 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
                 as_of_us: int, engine: str = "duckdb", delimiter: str | None = None,
                 strict: bool = False, db: str | None = None,
                 into: str | None = None, progress: Progress | None = None,
-                row_key: bool = False) -> RunResult:
-    """Load, validate, count and score. `progress(stage, done, total)` is called as the run
-    goes (see runtime/progress.py for a terminal bar); it never changes the result. With
-    `row_key`, the leads file has no key column: each row's number is its key."""
+                row_key: bool = False, out: str | None = None,
+                accounts: str | None = None) -> RunResult:
+    """Load, validate, count, score, and write the results to `out` and the account roll-up
+    to `accounts` when given. `progress(stage, done, total)` is called as the run goes (see
+    runtime/progress.py for a terminal bar); it never changes the result. With `row_key`,
+    the leads file has no key column: each row's number is its key.
+
+    On DuckDB without a database the engine reads and writes the files itself
+    (runtime/native.py); everywhere else the Python loader reads them."""
+    if engine == "duckdb" and db is None and into is None:
+        return _native(model, leads_path, events_path, as_of_us, delimiter, strict, row_key,
+                       out, accounts, progress)
+    from .columnar import event_counts  # Arrow, and the evaluators: not on the native path
+    from .data import empty_events, read_events, read_leads
+    from .engines import run
+
     schema = model.schema
     leads = read_leads(leads_path, schema, delimiter, strict, row_key, progress)
     if schema.has_events and events_path is not None:
@@ -75,4 +95,39 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
         progress(f"scoring on {engine}", len(rows), len(rows))
     stats.leads_scored = len(rows)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
-    return RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)
+    result = RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)
+    if out:
+        write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
+    if accounts:
+        from .accounts import account_columns, run_accounts
+
+        acc = run_accounts(model, leads, events, as_of_us, engine, db,
+                           lead_rows=rows if engine == "python" else None)
+        write_rows(accounts, account_columns(model), acc, {"score": "number", "total": "number"})
+        result.accounts_count = len(acc)
+    return result
+
+
+def _native(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
+            as_of_us: int, delimiter: str | None, strict: bool, row_key: bool,
+            out: str | None, accounts: str | None, progress: Progress | None) -> RunResult:
+    from . import native
+
+    got = native.run_files(model, leads_path, events_path, as_of_us, delimiter, strict,
+                           row_key, out, accounts, progress)
+    ev = got.events
+    stats = RunStats(leads_read=got.leads.read, leads_rejected=len(got.leads.rejects),
+                     leads_scored=got.count, events_read=ev.read if ev else 0,
+                     events_rejected=len(ev.rejects) if ev else 0,
+                     events_unknown_lead=got.unknown, events_after_as_of=got.late,
+                     undeclared_types=got.undeclared)
+    columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
+    if out and got.rows is not None:  # a format the engine does not write alike
+        write_rows(out, columns, got.rows, {c: "number" for c in [*model.scores, "total"]})
+    if accounts and got.account_rows is not None:
+        from .accounts import account_columns
+
+        write_rows(accounts, account_columns(model), got.account_rows,
+                   {"score": "number", "total": "number"})
+    return RunResult(columns, got.rows, stats, got.leads.rejects + (ev.rejects if ev else []),
+                     got.leads, ev, got.count, got.accounts_count)
