@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .compiler import compile_file, compile_source, ir
 
 if TYPE_CHECKING:
+    from .runtime.frames import Scores
     from .runtime.stream import Stream
 
 
@@ -25,26 +26,31 @@ class Model:
         return [self.ir.schema.lead_key] + [c for c, _ in self.ir.outputs]
 
     def score(self, leads: Any, events: Any = (), as_of: datetime | str | None = None,
-              engine: str = "python") -> list[dict[str, Any]]:
-        """Score leads (dicts, an Arrow table or a pandas frame) with their events.
+              engine: str = "python") -> Scores:
+        """Score leads with their events: DataFrames (anything exporting the Arrow C stream
+        interface: pyarrow, polars, pandas, DuckDB relations) or iterables of dicts. A schema
+        column a frame or a dict lacks holds missing values.
 
-        `as_of` defaults to now (UTC). Raises `DataError` listing every row that
-        cannot be read; nothing is dropped silently.
+        Returns the rows in key order: dicts when iterated, or `.to_arrow()`,
+        `.to_pandas()`, `.to_polars()`. `as_of` defaults to now (UTC). Raises `DataError`
+        listing every row that cannot be read (rows numbered from 1); nothing is dropped
+        silently.
         """
-        from .runtime.data import DataError, convert, empty_events, events_from_dicts, leads_from_dicts
+        from .runtime import frames
+        from .runtime.data import DataError, convert, empty_events
         from .runtime.engines import run
 
         schema = self.ir.schema
         if as_of is None:
             as_of = datetime.now(UTC)
         as_of_us = convert(as_of, "timestamp")
-        lead_data = leads_from_dicts(leads, schema)
-        event_data = events_from_dicts(events, schema) if schema.has_events else empty_events(schema)
+        lead_data = frames.read_leads(leads, schema)
+        event_data = frames.read_events(events, schema) if schema.has_events else empty_events(schema)
         rejects = lead_data.rejects + event_data.rejects
         if rejects:
             raise DataError("rows that cannot be scored:\n" + "\n".join(f"  {r}" for r in rejects))
         rows = run(self.ir, lead_data, event_data, as_of_us, engine)
-        return [dict(zip(self.columns, r)) for r in rows]
+        return frames.Scores(self.columns, rows, {c: "number" for c in [*self.ir.scores, "total"]})
 
     def sql(self, dialect: str = "duckdb") -> str:
         from .backends.sql import to_sql

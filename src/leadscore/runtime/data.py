@@ -549,9 +549,9 @@ def _dict_rows(rows: Any, columns: list[str]) -> tuple[list[str], Iterable[tuple
 
     A key absent from a dict is a missing value, so every schema column is present.
     """
-    if hasattr(rows, "to_pylist"):  # pyarrow.Table
-        rows = rows.to_pylist()
-    elif hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # pandas.DataFrame
+    if hasattr(rows, "column_names") and hasattr(rows, "to_pylist"):  # pyarrow.Table
+        return _table_rows(rows, columns)
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # pandas.DataFrame
         rows = rows.to_dict("records")
     rows = list(rows)
     header: list[str] = list(columns)
@@ -562,6 +562,25 @@ def _dict_rows(rows: Any, columns: list[str]) -> tuple[list[str], Iterable[tuple
                 seen.add(k)
                 header.append(k)
     return header, ((i + 1, [r.get(h) for h in header]) for i, r in enumerate(rows))
+
+
+def _table_rows(table: Any, columns: list[str]) -> tuple[list[str], Iterable[tuple[int, list]]]:
+    """An Arrow table's rows as `_dict_rows` lines up dicts, converting only the schema's
+    columns (the others are ignored, as a file's are)."""
+    names = table.column_names
+    header = list(columns) + [c for c in dict.fromkeys(names) if c not in columns]
+    values = []
+    for c in columns:
+        if c not in names:
+            values.append([None] * table.num_rows)
+            continue
+        try:
+            values.append(table.column(names.index(c)).to_pylist())
+        except (ValueError, OverflowError, TypeError, ArithmeticError) as err:  # dates past 9999
+            raise DataError(f"column {c!r} ({table.schema.field(names.index(c)).type}) has values "
+                            f"Python cannot hold: {err}") from None
+    pad = [None] * (len(header) - len(columns))
+    return header, ((i + 1, list(rec) + pad) for i, rec in enumerate(zip(*values)))
 
 
 def leads_from_dicts(rows: Any, schema: ir.Schema, strict: bool = False) -> Leads:

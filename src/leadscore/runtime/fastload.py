@@ -227,10 +227,26 @@ def _parquet_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
     wanted = list(require(header))
     if progress:
         progress(f"reading {path.name}", 1, 1)
-    cols = {w: table.column(w).combine_chunks() for w in wanted}
+    cols = {w: _plain(table.column(w)) for w in wanted}
     out = _Raw(str(path), header, cols, 1, typed=True)
     out.n = table.num_rows
     return out
+
+
+def _plain(col: pa.ChunkedArray) -> pa.Array:
+    """One array, text as `string` whichever way the source stores it (polars hands over
+    string views, pandas categories arrive as dictionaries): the same Python values."""
+    col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_dictionary(t) and _is_text(t.value_type):
+        return col.dictionary.cast(pa.string()).take(col.indices)  # Arrow casts no view dictionary
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return col.cast(pa.string())
+    return col
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 def _python_holds(col: pa.ChunkedArray) -> None:
@@ -275,8 +291,11 @@ def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 
 def _key(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """(key text, rows that need data.py): keys without surrounding whitespace are kept."""
+    if pa.types.is_integer(col.type):  # str(7) is the key; Arrow writes integers alike
+        col = col.cast(pa.string())
+        return col, ~pc.is_valid(col).to_numpy(zero_copy_only=False)
     if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
-        raise _Fallback  # ints and floats as keys: data.py normalizes 7.0 to "7"
+        raise _Fallback  # floats as keys: data.py normalizes 7.0 to "7"
     ok = _match(col, _PLAIN_KEY)
     return col.cast(pa.string()), ~ok
 
@@ -568,7 +587,7 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
     key_name = schema.lead_key
     keys, slow = _key(raw.columns[key_name])
     # rows sharing a key go to data.py together, in order, so that it reports duplicates
-    codes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    codes = keys.dictionary_encode("encode").indices.to_numpy(zero_copy_only=False)
     slow |= np.bincount(codes, minlength=len(keys))[codes] > 1 if len(keys) else slow
     typed = {key_name: keys}
     for name, type_ in schema.lead_fields.items():
@@ -652,3 +671,47 @@ def _events(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowEvents:
 def _accepted_rows(flagged: np.ndarray, raw: _Raw, rejects: list[Reject]) -> np.ndarray:
     rejected = {r.row - raw.first_row for r in rejects}
     return np.array([r for r in flagged.tolist() if r not in rejected], dtype=np.int64)
+
+
+# ---------------------------------------------------------------- tables (DataFrames)
+def leads_from_table(table: pa.Table, schema: ir.Schema) -> Leads:
+    """`data.leads_from_dicts` of an Arrow table, column-wise where it can be: the same
+    `Leads` and rejects (rows numbered from 1, file `<leads>`)."""
+    wanted = {schema.lead_key: "key", **schema.lead_fields}
+    try:
+        return _leads(_table_raw(table, wanted, "<leads>", schema, "lead"), schema, False)
+    except (_Fallback, pa.ArrowInvalid):
+        return data.leads_from_dicts(table, schema)
+
+
+def events_from_table(table: pa.Table, schema: ir.Schema) -> Events:
+    """`data.events_from_dicts` of an Arrow table (see `leads_from_table`)."""
+    wanted = {schema.event_lead: "text", schema.event_time: "timestamp",
+              schema.event_type: "text", **schema.event_fields}
+    try:
+        return _events(_table_raw(table, wanted, "<events>", schema, "event"), schema, False)
+    except (_Fallback, pa.ArrowInvalid):
+        return data.events_from_dicts(table, schema)
+
+
+def _table_raw(table: pa.Table, wanted: dict[str, str], name: str, schema: ir.Schema,
+               side: str) -> _Raw:
+    """The wanted columns of a table, as `data._dict_rows` lines them up: a column the table
+    lacks is a column of missing values, as a key absent from a dict is."""
+    present = set(table.column_names)
+    header = list(wanted) + [c for c in table.column_names if c not in wanted]
+    if len(set(table.column_names)) != table.num_columns:
+        raise _Fallback
+    cols = {}
+    for w in wanted:
+        if w in present:
+            col = table.column(w)
+            _python_holds(col)
+            cols[w] = _plain(col)
+        else:
+            cols[w] = pa.nulls(table.num_rows, pa.string())
+    _, extra = data._require(header, wanted, name, schema, side)
+    out = _Raw(name, header, cols, 1, typed=True)
+    out.n = table.num_rows
+    out.extra = extra
+    return out

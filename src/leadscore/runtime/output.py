@@ -8,7 +8,10 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = (".csv", ".parquet", ".json")
 
@@ -22,6 +25,17 @@ def format_value(v: Any) -> str:
             return str(int(v))
         return repr(v)
     return str(v)
+
+
+def rows_table(columns: list[str], rows: list[tuple], types: dict[str, str]) -> pa.Table:
+    """Output rows as an Arrow table: float64 for the "number" columns of `types`, else text."""
+    import pyarrow as pa
+
+    arrays = {}
+    for i, c in enumerate(columns):
+        arrays[c] = pa.array([r[i] for r in rows],
+                             pa.float64() if types.get(c) == "number" else pa.string())
+    return pa.table(arrays)
 
 
 def json_value(v: Any) -> Any:
@@ -97,15 +111,9 @@ def write_rows(path: str | Path, columns: list[str], rows: Iterable[tuple],
             tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     elif ext in (".parquet", ".pq"):
         def write(tmp: Path) -> None:
-            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            arrays = {}
-            for i, c in enumerate(columns):
-                kind = (types or {}).get(c, "text")
-                arrays[c] = pa.array([r[i] for r in rows],
-                                     pa.float64() if kind == "number" else pa.string())
-            pq.write_table(pa.table(arrays), tmp)
+            pq.write_table(rows_table(columns, rows, types or {}), tmp)
     else:
         raise ValueError(f"unknown output format {ext or '(none)'!r} for {p}; use "
                          + ", ".join(FORMATS))
