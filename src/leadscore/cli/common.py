@@ -1,8 +1,9 @@
 """Shared pieces of the command line: the `main` group, error handling, exit codes.
 
-Only what `leadscore check` needs is imported here: each command's module is imported when
-that command runs (`_Group.get_command`), and the runtime's error types are looked up only
-once their modules are loaded (`_loaded`).
+Only what `leadscore --help` needs is imported here: each command's module is imported when
+that command runs (`_Group.get_command`), the compiler's and the runtime's error types are
+looked up only once their modules are loaded (`_loaded`), and the group's help lists the
+commands from `COMMANDS` without importing them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import __version__
-from ..compiler import CompileError
 
 if TYPE_CHECKING:
     from ..backends.sql import SqlUnsupported
@@ -108,7 +108,7 @@ def _guarded(fn):
         try:
             with _sigterm_unwinds(), _collector_paused():
                 return fn(*args, **kwargs)
-        except CompileError as err:
+        except _loaded("leadscore.compiler.diagnostics", "CompileError") as err:
             click.echo(err.render(color=_color(sys.stderr)), err=True)
             n = sum(1 for d in err.diagnostics if d.severity == "error")
             click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
@@ -163,9 +163,25 @@ class _OneLineUsageError(click.UsageError):
 _SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
-# the commands, each registered by the module of leadscore.cli of its name when imported
-COMMANDS = ("calibrate", "check", "compile", "diff", "engines", "explain", "fit", "fmt", "lint",
-            "run", "test")
+# The commands, each registered by the module of leadscore.cli of its name when imported, with
+# the first sentence of its help: `leadscore --help` lists them without importing them all
+# (the runtime, the engines); tests/test_startup.py holds each to its command's docstring.
+COMMANDS = {
+    "calibrate": "Check a model against real outcomes: conversion per tier, segment and score "
+                 "band, ROC AUC, lift, the tier funnel, suggested thresholds, and fields that "
+                 "leak the outcome.",
+    "check": "Parse and check rule files; report every error with its location.",
+    "compile": "Print the SQL (or IR, or Python) a model compiles to.",
+    "diff": "Score the same leads with two models and show what moves.",
+    "engines": "Print the engine support table (docs/engines.md) as Markdown.",
+    "explain": "Show why a lead has its score: rules, events, caps, decay, gates, tier.",
+    "fit": "Learn a scorecard: binned fields, an L2 logistic regression, integer points.",
+    "fmt": 'Rewrite rule files in the one canonical layout (docs/language.md, "Formatting").',
+    "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
+            "segments, contradictory gates, unused names and more (docs/lint.md).",
+    "run": "Score leads with their events and write one row per lead.",
+    "test": "Run the `test` blocks of each model on every engine and show rule coverage.",
+}
 
 
 class _Group(click.Group):
@@ -179,6 +195,16 @@ class _Group(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             importlib.import_module(f"{__package__}.{cmd_name}")
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's listing, with a stand-in from COMMANDS for each command not imported yet
+        cmds = [self.commands.get(n) or click.Command(n, help=COMMANDS[n])
+                for n in self.list_commands(ctx)]
+        cmds = [c for c in cmds if not c.hidden]
+        if cmds:
+            limit = formatter.width - 6 - max(len(str(c.name)) for c in cmds)
+            with formatter.section("Commands"):
+                formatter.write_dl([(str(c.name), c.get_short_help_str(limit)) for c in cmds])
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         # a command written without @_guard still gets its messages, exit codes and --debug
@@ -219,7 +245,7 @@ class _Group(click.Group):
 
 def _located(err: SqlUnsupported) -> str:
     """A construct a dialect cannot express, rendered like any compile error."""
-    from ..compiler import Diagnostic, Source, Span
+    from ..compiler import CompileError, Diagnostic, Source, Span
     from ..compiler import read_source as read
 
     if not err.where:

@@ -1,17 +1,21 @@
-"""The compiler pipeline: source -> AST -> checked model -> IR (or a saved IR file back in)."""
+"""The compiler pipeline: source -> AST -> checked model -> IR (or a saved IR file back in).
+
+The checker, the lowering and the IR file reader are imported when a model is compiled, so
+that `leadscore fmt` (which only parses) does not load them; a submodule not imported yet is
+still reachable as an attribute (`compiler.ir`).
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import ir
-from .check import check
 from .diagnostics import CompileError, Diagnostic, Source, Span
-from .imports import resolve
-from .ir_json import from_json
-from .lower import lower
 from .parse import parse
+
+if TYPE_CHECKING:
+    from . import ir
 
 __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
            "compile_text", "is_ir_path", "load_ir", "parse"]
@@ -20,6 +24,10 @@ __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "comp
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
     every diagnostic."""
+    from .check import check
+    from .imports import resolve
+    from .lower import lower
+
     resolved = resolve(text, path, read_source)
     result = check(resolved.module)
     errors = [d for d in result.diagnostics if d.severity == "error"]
@@ -33,6 +41,10 @@ def compile_source(text: str, path: str = "<string>") -> ir.Model:
 
 def load_ir(text: str, path: str = "<string>") -> ir.Model:
     """A model saved by `leadscore compile --ir`; a file that is not one is a located error."""
+    import json
+
+    from .ir_json import from_json
+
     try:
         return from_json(json.loads(text))
     except RecursionError:  # nested deeper than the JSON reader goes
@@ -74,3 +86,12 @@ def compile_text(text: str, path: str) -> ir.Model:
 def compile_file(path: str | Path) -> ir.Model:
     """Compile a `.score` file, or load a compiled `*.json` IR file as it was saved."""
     return compile_text(read_source(path), str(path))
+
+
+def __getattr__(name: str) -> object:
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":  # the submodule exists; something it imports not
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
