@@ -110,7 +110,9 @@ def _csv_source(path: Path, layout: CsvLayout, wanted: dict[str, str], schema: i
            f"header = true, auto_detect = false, columns = {{{cols}}}, "
            f"delim = {literal(layout.delimiter)}, quote = '\"', escape = '\"', "
            f"new_line = {_NEWLINES[layout.newline]}, strict_mode = true, null_padding = false, "
-           f"ignore_errors = false, comment = '', max_line_size = {1 << 24})")
+           f"ignore_errors = false, comment = '', max_line_size = {1 << 24}, "
+           # an empty field is empty text, as the csv module reads it, not a NULL
+           f"force_not_null = [{', '.join(literal(f'c{i}') for i in range(len(layout.header)))}])")
     # numbered above the conversions: a streaming row_number() runs on one thread, and the
     # rows reach it in file order (DuckDB preserves insertion order)
     return _Source(str(path), layout.header, sql, "row_number() OVER () + 1", index,
