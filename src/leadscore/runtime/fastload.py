@@ -413,6 +413,10 @@ def _iso_fixed(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.diff(offsets)
     if col.null_count:
         lengths = np.where(col.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+    elif n > 1 and (lengths == lengths[0]).all() and _LAYOUTS.get(int(lengths[0])):
+        got = _iso_block(col, chars[offsets[0]:offsets[-1]].reshape(n, int(lengths[0])))
+        if got is not None:
+            return got
     for length, layout in _LAYOUTS.items():
         rows = np.flatnonzero(lengths == length)
         if not len(rows):
@@ -460,6 +464,49 @@ def _iso_fixed(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         values[rows] = np.where(good, us, 0)
         ok[rows] = good
     return values, ok
+
+
+# 1000-01-02 and 9998-12-30 UTC: within these, the local date of any offset is in
+# _valid_date's years
+_FIRST_US, _LAST_US = -30_610_137_600 * US, 253_370_592_000 * US
+
+
+def _iso_block(col: pa.Array, block: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(microseconds, parsed) when every value has the same _LAYOUTS length (a column a
+    machine wrote: the values lie side by side in `block`, one row each): the layout checked
+    column by column, the values read by Arrow's ISO 8601 cast, which refuses what Python
+    refuses within the layout (months, days of the month, hours, minutes, seconds, offsets);
+    None when some value is not of the layout or out of range (then checked one by one)."""
+    length = block.shape[1]
+    frac, zone = _LAYOUTS[length]
+    digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] + list(range(20, 20 + frac))
+    fixed = {4: b"-", 7: b"-", 13: b":", 16: b":"}
+    if frac:
+        fixed[19] = b"."
+    end = 20 + frac if frac else 19
+    if zone == "Z":
+        fixed[end] = b"Z"
+    elif zone == "+":
+        digits += [end + 1, end + 2, end + 4, end + 5]
+        fixed[end + 3] = b":"
+    good = ((block[:, digits] - np.uint8(48)) <= 9).all(axis=1)  # wraps below '0'
+    sep = block[:, 10]
+    good &= (sep == 84) | (sep == 32)  # T or ' '
+    for at, char in fixed.items():
+        good &= block[:, at] == char[0]
+    if zone == "+":
+        sign = block[:, end]
+        good &= (sign == 43) | (sign == 45)
+    if not good.all():
+        return None
+    try:
+        us = col.cast(pa.timestamp("us", "UTC" if zone else None)).cast(pa.int64())
+    except pa.ArrowInvalid:
+        return None
+    values = us.to_numpy(zero_copy_only=False)
+    if not ((values >= _FIRST_US) & (values <= _LAST_US)).all():
+        return None
+    return values, good
 
 
 def _valid_date(y: np.ndarray, mo: np.ndarray, d: np.ndarray) -> np.ndarray:
