@@ -151,6 +151,16 @@ def test_many_blocks_keep_their_row_numbers(tmp_path):
     want = data.read_leads_by_row(p, SCHEMA)
     assert got is not None and len(want.rejects) > 10
     assert got.rejects == want.rejects and got.read == want.read
+    lines = ["who,at,kind,page,n,when"]
+    for i in range(200_000):  # events are numbered by their place in the table
+        n = "x" if i % 7919 == 0 else "1"
+        lines.append(f"L{i % 50},2026-03-01T10:00:00Z,a,/p{i},{n},")
+    p = tmp_path / "events.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = native.load_events(con, p, SCHEMA, "e", None, False)
+    want = data.read_events_by_row(p, SCHEMA)
+    assert got is not None and len(want.rejects) > 20
+    assert got.rejects == want.rejects and got.read == want.read
 
 
 # ---------------------------------------------------------------- through the CLI

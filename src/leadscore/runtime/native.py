@@ -110,7 +110,9 @@ def _csv_source(path: Path, layout: CsvLayout, wanted: dict[str, str], schema: i
            f"header = true, auto_detect = false, columns = {{{cols}}}, "
            f"delim = {literal(layout.delimiter)}, quote = '\"', escape = '\"', "
            f"new_line = {_NEWLINES[layout.newline]}, strict_mode = true, null_padding = false, "
-           f"ignore_errors = false, comment = '', max_line_size = {1 << 24}, "
+           # a longer line is an error, and the Python loader reads the file: the csv module
+           # refuses a field over its limit (in characters, never more than the bytes)
+           f"ignore_errors = false, comment = '', max_line_size = {csv.field_size_limit()}, "
            # an empty field is empty text, as the csv module reads it, not a NULL
            f"force_not_null = [{', '.join(literal(f'c{i}') for i in range(len(layout.header)))}])")
     # numbered above the conversions: a streaming row_number() runs on one thread, and the
@@ -266,11 +268,6 @@ def _load(con: Any, src: _Source, table: str, wanted: dict[str, str], row_key: s
     values = {w: quote(f"__v_{w}") for w in cols}
     flags = [f for w, c in cols.items() if (f := c.slow(values[w])) != "false"]
     flags += [f"{values[w]} IS NULL" for w in required]
-    if src.csv:  # the csv module refuses a field over its limit (in characters, which are
-        # never more than the bytes): data.py decides, and makes the reject
-        limit = csv.field_size_limit()
-        flags += [f"strlen({c}) > {limit}"
-                  for c in (quote(f"c{i}") for i in range(len(src.header)))]
     slow = " OR ".join(flags) or "false"
     # each value computed once, then the flags read it
     keep = ", ".join([quote(f"c{i}") for i in range(len(src.header))]
@@ -280,7 +277,13 @@ def _load(con: Any, src: _Source, table: str, wanted: dict[str, str], row_key: s
     select = ", ".join(f"{values[w]} AS {quote(w)}" for w in cols)
     converted = f"SELECT {select}, {slow} AS __slow{'' if src.row else ', __row'} FROM ({level1})"
     numbered = "SELECT * EXCLUDE (__slow), __slow"
-    if src.row:
+    row = "__row"
+    if src.row and key is None and row_key is None:
+        # nothing here needs the number but the flagged rows: the table's rowid is the row's
+        # place in the file (insertion order is kept), and no streaming row_number() holds
+        # the whole load on one thread
+        row = "(rowid + 2)"
+    elif src.row:
         numbered += f", {src.row} AS __row"
     if row_key is not None:  # the key is the row number
         numbered = (f"SELECT *, CAST(__row AS VARCHAR) AS {quote(row_key)} "
@@ -299,7 +302,7 @@ def _load(con: Any, src: _Source, table: str, wanted: dict[str, str], row_key: s
     if flagged:  # their raw values, read again from the file (a clean file has none)
         scan = f"SELECT *, {src.row} AS __row FROM ({src.sql})" if src.row else src.sql
         rows = con.execute(f"SELECT __row, {', '.join(raw.values())} FROM ({scan}) WHERE "
-                           f"__row IN (SELECT __row FROM {quote(table)} WHERE __slow) "
+                           f"__row IN (SELECT {row} FROM {quote(table)} WHERE __slow) "
                            "ORDER BY __row").fetchall()
         header = src.header + ([row_key] if row_key is not None else [])
         records = []
