@@ -2,6 +2,7 @@
 
 import sqlite3
 import uuid
+from dataclasses import dataclass
 
 import duckdb
 import pytest
@@ -11,9 +12,10 @@ from conftest import ROOT
 from engines import ensure
 from leadscore.cli import main
 from leadscore.compiler import compile_source
+from leadscore.engines import DIALECTS
 from leadscore.runtime.data import parse_timestamp
 from leadscore.runtime.engines import run
-from leadscore.runtime.warehouses import EngineError
+from leadscore.runtime.warehouses import EngineError, Job
 
 MODEL = """
 schema {
@@ -137,3 +139,106 @@ def test_cli_scores_tables_in_a_duckdb_file(tmp_path):
                                     "--as-of", "2026-03-01T00:00:00Z"])
     assert res.exit_code == 0, res.output
     assert "wrote 2 rows to table main.scores" in res.output
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def connect(engine, tmp_path):
+    """(DB-API connection, --db) for a database of `engine` the test can fill."""
+    if engine == "duckdb":
+        db = str(tmp_path / "crm.duckdb")
+        return duckdb.connect(db), db
+    if engine == "sqlite":
+        db = str(tmp_path / "crm.sqlite")
+        return sqlite3.connect(db), db
+    ensure(engine)
+    if engine == "postgres":
+        import psycopg
+
+        return psycopg.connect(PG_URL), PG_URL
+    import pymysql
+
+    return pymysql.connect(host="127.0.0.1", user="root", password="", database="test"), None
+
+
+TS = {"duckdb": ("TIMESTAMP", "'2026-02-01 10:00:00'"),
+      "sqlite": ("TEXT", "'2026-02-01 10:00:00.000000'"),
+      "postgres": ("TIMESTAMP", "'2026-02-01 10:00:00'"),
+      "mysql": ("DATETIME(6)", "'2026-02-01 10:00:00'")}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgres", "mysql"])
+def test_into_without_fetch_writes_in_the_engine_and_counts(engine, tmp_path):
+    """With `fetch` off the run returns the number of rows written, not the rows, and
+    the table holds exactly what a fetching run returns; a second run replaces it."""
+    con, db = connect(engine, tmp_path)
+    suffix = uuid.uuid4().hex[:6]
+    leads, events, into = f"ls_leads_{suffix}", f"ls_events_{suffix}", f"ls_scores_{suffix}"
+    try:
+        cur = con.cursor()
+        fill(cur, leads, events, *TS[engine])
+        cur.execute(f"INSERT INTO {leads} VALUES ('c', 'basic')")
+        con.commit()
+        model = compile_source(MODEL % {"leads": leads, "events": events})
+        dialect = DIALECTS[engine]
+        for _ in range(2):
+            assert dialect.run(Job(model, None, None, AS_OF, db=db, into=into,
+                                   fetch=False)) == 3
+        cur = con.cursor()
+        cur.execute(f"SELECT * FROM {into} ORDER BY 1")
+        written = Job(model, None, None, AS_OF).normalize(cur.fetchall())
+        cur.execute(f"SELECT COUNT(*) FROM {into}")
+        assert cur.fetchone()[0] == 3
+        assert written == EXPECTED + [("c", 0.0, 0.0, "default", "cold", None, None)]
+        con.commit()  # the reads' locks released: the next run replaces the table
+        assert run(model, None, None, AS_OF, engine, db, into=into) == written
+    finally:
+        cur = con.cursor()
+        for t in (leads, events, into):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+        con.commit()
+        con.close()
+
+
+def test_a_job_that_does_not_fetch_names_its_table():
+    model = compile_source(MODEL % {"leads": "l", "events": "e"})
+    with pytest.raises(ValueError, match="into"):
+        Job(model, None, None, AS_OF, fetch=False)
+
+
+@dataclass
+class SettingsProbe(Job):
+    """A job that reads the planner settings on the runner's cursor as it scores."""
+
+    seen: tuple = ()
+
+    def execute(self, cur, dialect, tables):
+        cur.execute("SELECT current_setting('jit'), current_setting('TimeZone')")
+        self.seen = cur.fetchone()
+        return super().execute(cur, dialect, tables)
+
+
+def test_postgres_scores_with_jit_off_in_its_transaction_only():
+    """The generated query's cost passes jit_above_cost and JIT compiling it costs more than
+    running it: the scoring transaction turns it off (SET LOCAL), the server's default and
+    other sessions keep theirs."""
+    ensure("postgres")
+    import psycopg
+
+    con = psycopg.connect(PG_URL, autocommit=True)
+    suffix = uuid.uuid4().hex[:6]
+    leads, events, into = f"ls_leads_{suffix}", f"ls_events_{suffix}", f"ls_scores_{suffix}"
+    try:
+        fill(con.cursor(), leads, events)
+        default = con.execute("SELECT current_setting('jit')").fetchone()[0]
+        model = compile_source(MODEL % {"leads": leads, "events": events})
+        for into_ in (None, into):
+            probe = SettingsProbe(model, None, None, AS_OF, into=into_)
+            assert DIALECTS["postgres"].run(probe) == EXPECTED
+            assert probe.seen == ("off", "UTC")
+        assert con.execute("SELECT current_setting('jit')").fetchone()[0] == default
+    finally:
+        for t in (leads, events, into):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.close()

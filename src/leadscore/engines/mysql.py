@@ -66,7 +66,7 @@ class Mysql(Dialect):
         else:
             cur.execute(f"RENAME TABLE {self.table_sql(tmp)} TO {target}")
 
-    def run(self, job: Job) -> list[tuple]:
+    def run(self, job: Job) -> list[tuple] | int:
         from ..runtime.warehouses import EngineError, driver
 
         pymysql = driver("pymysql", self.name, "pymysql")

@@ -75,7 +75,7 @@ class Sqlite(Dialect):
         start = exp.Neg(this=exp.Length(this=needle.copy()))
         return exp.EQ(this=exp.Substring(this=value, start=start), expression=needle)
 
-    def run(self, job: Job) -> list[tuple]:
+    def run(self, job: Job) -> list[tuple] | int:
         con = connect(job.db or ":memory:")
         con.isolation_level = None  # the transaction is begun explicitly, DDL included
         return job.through(con, con.cursor(), self, ("BEGIN",),

@@ -4,9 +4,10 @@ A `Job` says what to run: the model, the validated data (or none: the schema's o
 tables in the database), the query (the lead rows, the account roll-up or the explain
 rows), where, and whether to write the results to a table. Every runner returns the same
 thing as the Python evaluator: (key, outputs...) tuples ordered by key, numbers as float
-and missing values as None. Each loads the data with the engine's own types (timestamps
-as the engine's timestamp type, in UTC) so that the SQL runs exactly as it would on
-tables already in that database.
+and missing values as None; or, for a job that writes a table and does not fetch, only
+the number of rows written, the rows never leaving the database. Each loads the data
+with the engine's own types (timestamps as the engine's timestamp type, in UTC) so that
+the SQL runs exactly as it would on tables already in that database.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class Job:
     query: str = "leads"  # a key of QUERIES
     db: str | None = None  # a connection URL or a database file
     into: str | None = None  # a table to write the results to, atomically
+    fetch: bool = True  # False (with `into`): return the count written, not the rows
+
+    def __post_init__(self) -> None:
+        if not self.fetch and not self.into:
+            raise ValueError("a job that does not fetch its rows writes them: give `into`")
 
     def own_tables(self) -> Tables:
         """The schema's own tables, for a run on data already in the database."""
@@ -92,16 +98,18 @@ class Job:
         query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events)
         return dialect.render(query, pretty=False)
 
-    def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list:
-        """The query's rows through a DB-API cursor, written to `into` first if asked."""
+    def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
+        """The query's rows through a DB-API cursor, written to `into` first if asked (then
+        only their count unless `fetch`)."""
         query = self.sql(dialect, tables)
         if self.into:
             return self._query_into(cur, dialect, query)
         cur.execute(query)
         return cur.fetchall()
 
-    def _query_into(self, cur: Any, dialect: Dialect, query: str) -> list:
-        """Write the results to table `into` atomically, then read them back.
+    def _query_into(self, cur: Any, dialect: Dialect, query: str) -> list | int:
+        """Write the results to table `into` atomically, in the engine (CREATE TABLE AS),
+        then read them back, or with `fetch` off only count them.
 
         The new table is built under a temporary name and swapped in (`Dialect.swap_in`)
         in the runner's transaction, so readers see the old table or the new one, never a
@@ -114,6 +122,9 @@ class Job:
         except Exception:
             cur.execute(f"DROP TABLE IF EXISTS {dialect.table_sql(tmp)}")
             raise
+        if not self.fetch:  # COUNT(*): CREATE TABLE AS has no row count on every driver
+            cur.execute(f"SELECT COUNT(*) FROM {dialect.table_sql(self.into)}")
+            return int(cur.fetchone()[0])
         key = dialect.quote(self.model.schema.lead_key)
         cur.execute(f"SELECT * FROM {dialect.table_sql(self.into)} ORDER BY {key}")
         return cur.fetchall()
@@ -158,10 +169,11 @@ class Job:
         return tables
 
     def through(self, con: Any, cur: Any, dialect: Dialect, session: tuple[str, ...],
-                load: Callable[[Any], Tables]) -> list[tuple]:
-        """The rows, on an open DB-API connection (closed after): the `session` statements
-        (time zone, a transaction), the data loaded by `load(cur)` into tables it names (or
-        the schema's own tables), the query, then a commit: only `--into` lasts."""
+                load: Callable[[Any], Tables]) -> list[tuple] | int:
+        """The rows (or, with `fetch` off, the count written), on an open DB-API connection
+        (closed after): the `session` statements (time zone, a transaction, planner
+        settings), the data loaded by `load(cur)` into tables it names (or the schema's own
+        tables), the query, then a commit: only `--into` lasts."""
         try:
             for statement in session:
                 cur.execute(statement)
@@ -170,7 +182,7 @@ class Job:
             con.commit()
         finally:
             con.close()
-        return self.normalize(rows)
+        return rows if isinstance(rows, int) else self.normalize(rows)
 
     def arrow(self, tz: str | None = "UTC") -> tuple[Any, Any]:
         """(leads, events) as Arrow tables, timestamps as TIMESTAMP(us, tz); events None
