@@ -2,9 +2,10 @@
 
 - `leadscore run --engine python`, CSV in and CSV out, against the hand-written polars
   scorer (bench/polars_hand.py) on the same files; both outputs checked to hold the same rows;
-- `Model.score(arrow tables)` in a script (read the Parquet files with pyarrow, score, write
-  `.to_arrow()` as Parquet) against `leadscore run --engine python` on the same Parquet files
-  (Parquet out); both outputs checked equal.
+- `Model.score(arrow tables)` in a script (read the Parquet files with pyarrow's ParquetFile,
+  as the CLI reads them: `pq.read_table` would add its dataset layer's pandas import to one
+  side only; score; write `.to_arrow()` as Parquet) against `leadscore run --engine python`
+  on the same Parquet files (Parquet out); both outputs checked equal.
 
 `python_jobs(rep, folder, repeat)` reads folder/leads.{csv,parquet} and events.{csv,parquet}
 and writes its outputs beside them.
@@ -32,7 +33,8 @@ import pyarrow.parquet as pq
 import leadscore
 
 model = leadscore.load(sys.argv[1])
-scores = model.score(pq.read_table(sys.argv[2]), pq.read_table(sys.argv[3]), as_of=sys.argv[4])
+leads, events = pq.ParquetFile(sys.argv[2]).read(), pq.ParquetFile(sys.argv[3]).read()
+scores = model.score(leads, events, as_of=sys.argv[4])
 pq.write_table(scores.to_arrow(), sys.argv[5])
 """
 

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from ..compiler import ir
 from . import data
+from .columnar import array, from_np, scalar, to_np
 from .data import Events, Leads, Progress, Reject
 
 _TRUE = sorted(data._TRUE)
@@ -164,7 +165,7 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
     if progress:
         progress(f"reading {path.name}", 0, len(raw))
     if not body:
-        return _Raw(str(path), header, {w: pa.array([], pa.string()) for w in wanted}, 2, False)
+        return _Raw(str(path), header, {w: array([], pa.string()) for w in wanted}, 2, False)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(body),
@@ -185,7 +186,7 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
     limit = csv.field_size_limit()
     cols = {}
     for w, name in zip(wanted, keep):
-        col = table.column(name).combine_chunks() if table.num_rows else pa.array([], pa.string())
+        col = table.column(name).combine_chunks() if table.num_rows else array([], pa.string())
         if len(col) and pc.max(pc.binary_length(col)).as_py() > limit:
             raise _Fallback  # the csv module rejects such a row; data.py reports it
         cols[w] = col
@@ -203,7 +204,7 @@ def _well_quoted(body: bytes, delimiter: str) -> bool:
     field = f'(?:"(?:[^"\\n]|"")*"|[^"{d}\\r\\n]*)'
     pattern = f"^{field}(?:{d}{field})*\\r?$"
     text = body.decode("utf-8", errors="replace")
-    lines = pc.split_pattern(pa.array([text]), "\n").values
+    lines = pc.split_pattern(array([text], pa.string()), "\n").values
     if text.endswith("\n"):
         lines = lines.slice(0, len(lines) - 1)
     return bool(pc.all(pc.match_substring_regex(lines, pattern)).as_py())
@@ -216,7 +217,7 @@ def _parquet_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
     if progress:
         progress(f"reading {path.name}", 0, 1)
     try:  # the whole file, as the row strategy reads it: a damaged column fails both alike
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()  # read_table's dataset layer imports pandas
     except Exception:  # unreadable: data.py reports it
         raise _Fallback from None
     header = list(table.column_names)
@@ -249,21 +250,29 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_FIRST_S, _LAST_S = -62_135_596_800 + 2 * 86_400, 253_402_300_799 - 2 * 86_400  # 0001, 9999
+
+
 def _python_holds(col: pa.ChunkedArray) -> None:
     """Hand the file to the row strategy when it could fail to turn this column (in the
     schema or not) into Python values: dates past 9999, nanoseconds without pandas."""
     t = col.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         if pa.types.is_timestamp(t) and t.unit == "ns":
-            ns = pc.fill_null(col.cast(pa.int64()), 0).to_numpy()
+            ns = to_np(col.cast(pa.int64()), 0)
             if (ns % 1000).any():
                 raise _Fallback
-        try:  # the extremes convert, so every value between them does
-            extremes = pc.min_max(col)
-            for end in ("min", "max"):
-                extremes[end].as_py()
-        except (ValueError, OverflowError, TypeError, ArithmeticError):
-            raise _Fallback from None
+        # within years 1..9999 (two days' margin for a zone) every value converts; the
+        # extremes are compared as numbers (as_py of a zoned scalar imports pandas)
+        raw = col.cast(pa.int32() if pa.types.is_date32(t) else pa.int64())
+        extremes = pc.min_max(raw)
+        per_second = 1 / 86_400 if pa.types.is_date32(t) else _PER_SECOND[
+            "ms" if pa.types.is_date64(t) else t.unit]
+        for end in ("min", "max"):
+            v = extremes[end].as_py()
+            if v is not None and not _FIRST_S <= v / per_second <= _LAST_S:
+                raise _Fallback
     elif _holds_time(t):
         raise _Fallback  # times inside lists, structs or dictionaries: not worth checking
 
@@ -277,23 +286,22 @@ def _holds_time(t: pa.DataType) -> bool:
 
 # ---------------------------------------------------------------- column conversion
 def _match(col: pa.Array, pattern: str) -> np.ndarray:
-    return pc.fill_null(pc.match_substring_regex(col, pattern), False).to_numpy(
-        zero_copy_only=False)
+    return to_np(pc.match_substring_regex(col, pattern), False)
 
 
 def _empty(col: pa.Array) -> np.ndarray:
-    return pc.fill_null(pc.equal(col, ""), True).to_numpy(zero_copy_only=False)
+    return to_np(pc.equal(col, scalar("", pa.string())), True)
 
 
 def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
-    return pc.if_else(pa.array(mask), pa.nulls(len(values), values.type), values)
+    return pc.if_else(from_np(mask), pa.nulls(len(values), values.type), values)
 
 
 def _key(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """(key text, rows that need data.py): keys without surrounding whitespace are kept."""
     if pa.types.is_integer(col.type):  # str(7) is the key; Arrow writes integers alike
         col = col.cast(pa.string())
-        return col, ~pc.is_valid(col).to_numpy(zero_copy_only=False)
+        return col, ~to_np(pc.is_valid(col))
     if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
         raise _Fallback  # floats as keys: data.py normalizes 7.0 to "7"
     ok = _match(col, _PLAIN_KEY)
@@ -315,30 +323,30 @@ def _number(col: pa.Array, whole: bool) -> tuple[pa.Array, np.ndarray]:
         return pa.nulls(n, pa.float64()), np.zeros(n, bool)
     if pa.types.is_integer(col.type):
         if pa.types.is_uint64(col.type) or pa.types.is_int64(col.type):
-            big = pc.fill_null(pc.greater(pc.abs(col.cast(pa.float64())), 2.0 ** 53), False)
-            if pc.any(big).as_py():
+            big = pc.greater(pc.abs(col.cast(pa.float64())), scalar(2.0 ** 53, pa.float64()))
+            if to_np(big, False).any():
                 raise _Fallback  # float(int) rounding of huge ints: let data.py do it
         return col.cast(pa.float64()), np.zeros(n, bool)
     if pa.types.is_floating(col.type):
         values = col.cast(pa.float64())
-        bad = ~pc.fill_null(pc.is_finite(values), True).to_numpy(zero_copy_only=False)
-        nan = pc.fill_null(pc.is_nan(values), False).to_numpy(zero_copy_only=False)
+        bad = ~to_np(pc.is_finite(values), True)
+        nan = to_np(pc.is_nan(values), False)
         bad &= ~nan
         if whole:
             frac = pc.not_equal(values, pc.floor(values))
-            bad |= pc.fill_null(frac, False).to_numpy(zero_copy_only=False) & ~nan
+            bad |= to_np(frac, False) & ~nan
         return _null_where(values, nan | bad), bad
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         raise _Fallback
     col = col.cast(pa.string())
     empty = _empty(col)
     ok = _match(col, _INT if whole else _FLOAT)
-    safe = pc.if_else(pa.array(ok), col, pa.scalar("0"))
+    safe = pc.if_else(from_np(ok), col, scalar("0", pa.string()))
     if whole:
         values = safe.cast(pa.int64()).cast(pa.float64())
     else:
         values = safe.cast(pa.float64())
-        finite = pc.is_finite(values).to_numpy(zero_copy_only=False)
+        finite = to_np(pc.is_finite(values), False)
         ok &= finite
     return _null_where(values, ~ok), ~ok & ~empty
 
@@ -352,10 +360,10 @@ def _bool(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         raise _Fallback
     low = pc.utf8_lower(col.cast(pa.string()))
-    yes = pc.fill_null(pc.is_in(low, pa.array(_TRUE)), False).to_numpy(zero_copy_only=False)
-    no = pc.fill_null(pc.is_in(low, pa.array(_FALSE)), False).to_numpy(zero_copy_only=False)
+    yes = to_np(pc.is_in(low, value_set=array(_TRUE, pa.string())), False)
+    no = to_np(pc.is_in(low, value_set=array(_FALSE, pa.string())), False)
     empty = _empty(col)
-    values = pa.array(yes)
+    values = from_np(yes)
     return _null_where(values, ~(yes | no)), ~(yes | no | empty)
 
 
@@ -375,13 +383,13 @@ def _timestamp(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
         return pa.nulls(n, pa.int64()), np.zeros(n, bool)
     if pa.types.is_timestamp(col.type):
         if col.type.unit == "ns":
-            ns = pc.fill_null(col.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+            ns = to_np(col.cast(pa.int64()), 0)
             if (ns % 1000).any():
                 raise _Fallback  # sub-microsecond times: data.py decides
         return col.cast(pa.timestamp("us", col.type.tz)).cast(pa.int64()), np.zeros(n, bool)
     if pa.types.is_date32(col.type):
         days = col.cast(pa.int32()).cast(pa.int64())
-        return pc.multiply(days, 86_400 * US), np.zeros(n, bool)
+        return pc.multiply(days, scalar(86_400 * US, pa.int64())), np.zeros(n, bool)
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         raise _Fallback
     col = col.cast(pa.string())
@@ -389,10 +397,10 @@ def _timestamp(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     values, ok = _iso_fixed(col)
     rest = np.flatnonzero(~ok & ~empty)
     if len(rest):  # other spellings: a regex over those rows only
-        more, more_ok = _iso_regex(col.take(pa.array(rest)))
+        more, more_ok = _iso_regex(col.take(from_np(rest)))
         values[rest] = more
         ok[rest] = more_ok
-    return _null_where(pa.array(values, pa.int64()), ~ok), ~ok & ~empty
+    return _null_where(from_np(values), ~ok), ~ok & ~empty
 
 
 # ISO 8601 layouts by length: (fraction digits, zone) where zone is "", "Z" or "+HH:MM";
@@ -412,7 +420,7 @@ def _iso_fixed(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     chars = np.frombuffer(col.buffers()[2], dtype=np.uint8)
     lengths = np.diff(offsets)
     if col.null_count:
-        lengths = np.where(col.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+        lengths = np.where(to_np(col.is_valid()), lengths, 0)
     elif n > 1 and (lengths == lengths[0]).all() and _LAYOUTS.get(int(lengths[0])):
         got = _iso_block(col, chars[offsets[0]:offsets[-1]].reshape(n, int(lengths[0])))
         if got is not None:
@@ -503,7 +511,7 @@ def _iso_block(col: pa.Array, block: np.ndarray) -> tuple[np.ndarray, np.ndarray
         us = col.cast(pa.timestamp("us", "UTC" if zone else None)).cast(pa.int64())
     except pa.ArrowInvalid:
         return None
-    values = us.to_numpy(zero_copy_only=False)
+    values = np.array(to_np(us))  # writable: flagged rows are filled in later
     if not ((values >= _FIRST_US) & (values <= _LAST_US)).all():
         return None
     return values, good
@@ -520,30 +528,29 @@ def _iso_regex(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(microseconds, parsed) for the other spellings _TIMESTAMP accepts."""
     n = len(col)
     parts = pc.extract_regex(col, _TIMESTAMP)
-    ok = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
+    ok = np.array(to_np(pc.is_valid(parts)))
     if not ok.any():
         return np.zeros(n, np.int64), ok
 
+    empty, zero = scalar("", pa.string()), scalar("0", pa.string())
+
     def num(name: str, default: int = 0) -> np.ndarray:
         s = pc.struct_field(parts, name)
-        s = pc.if_else(pc.fill_null(pc.equal(s, ""), True), pa.scalar(str(default)), s)
-        return s.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        blank = from_np(to_np(pc.equal(s, empty), True))
+        return to_np(pc.if_else(blank, scalar(str(default), pa.string()), s).cast(pa.int64()))
 
     y, mo, d = num("y"), num("mo", 1), num("d", 1)
     h, mi, s = num("h"), num("mi"), num("s")
-    frac = pc.fill_null(pc.struct_field(parts, "f"), "")
-    flen = pc.utf8_length(frac).to_numpy(zero_copy_only=False)
-    fval = pc.if_else(pc.equal(frac, ""), pa.scalar("0"), frac).cast(pa.int64()).to_numpy(
-        zero_copy_only=False)
+    frac = pc.fill_null(pc.struct_field(parts, "f"), empty)
+    flen = to_np(pc.utf8_length(frac))
+    fval = to_np(pc.if_else(pc.equal(frac, empty), zero, frac).cast(pa.int64()))
     micro = fval * 10 ** (6 - flen)
-    z = pc.fill_null(pc.struct_field(parts, "z"), "")
+    z = pc.fill_null(pc.struct_field(parts, "z"), empty)
     zs = pc.utf8_slice_codeunits(z, 0, 1)
-    sign = np.where(pc.equal(zs, "-").to_numpy(zero_copy_only=False), -1, 1)
-    has_off = pc.greater(pc.utf8_length(z), 1).to_numpy(zero_copy_only=False)
-    zh = pc.if_else(pa.array(has_off), pc.utf8_slice_codeunits(z, 1, 3), pa.scalar("0")).cast(
-        pa.int64()).to_numpy(zero_copy_only=False)
-    zm = pc.if_else(pa.array(has_off), pc.utf8_slice_codeunits(z, 4, 6), pa.scalar("0")).cast(
-        pa.int64()).to_numpy(zero_copy_only=False)
+    sign = np.where(to_np(pc.equal(zs, scalar("-", pa.string()))), -1, 1)
+    has_off = from_np(to_np(pc.greater(pc.utf8_length(z), scalar(1, pa.int32()))))
+    zh = to_np(pc.if_else(has_off, pc.utf8_slice_codeunits(z, 1, 3), zero).cast(pa.int64()))
+    zm = to_np(pc.if_else(has_off, pc.utf8_slice_codeunits(z, 4, 6), zero).cast(pa.int64()))
     ok &= _valid_date(y, mo, d) & (h <= 23) & (mi <= 59) & (s <= 59) & (zh <= 23) & (zm <= 59)
     days = _days_from_civil(y, np.clip(mo, 1, 12), d)
     us = ((days * 86_400 + h * 3_600 + mi * 60 + s - sign * (zh * 3_600 + zm * 60)) * US
@@ -572,7 +579,7 @@ def _records(raw: _Raw, rows: np.ndarray) -> list[tuple[int, list]]:
     index = {}
     for i, h in enumerate(raw.header):
         index.setdefault(h, i)
-    taken = {w: raw.columns[w].take(pa.array(rows)).to_pylist() for w in raw.columns}
+    taken = {w: raw.columns[w].take(from_np(rows)).to_pylist() for w in raw.columns}
     out = []
     for j, r in enumerate(rows.tolist()):
         rec: list[Any] = [None if raw.typed else ""] * width
@@ -583,7 +590,7 @@ def _records(raw: _Raw, rows: np.ndarray) -> list[tuple[int, list]]:
 
 
 def _slow_table(columns: dict[str, list], types: dict[str, str]) -> pa.Table:
-    return pa.table({n: pa.array(v, _ARROW[types[n]]) for n, v in columns.items()})
+    return pa.table({n: array(v, _ARROW[types[n]]) for n, v in columns.items()})
 
 
 # ---------------------------------------------------------------- leads
@@ -625,7 +632,7 @@ def _raw(path: Path, wanted: dict[str, str], schema: ir.Schema, side: str,
     out.extra = extras
     if row_key is not None:  # rows are file lines one after another here: numbered in turn
         out.header = out.header + [row_key]
-        out.columns[row_key] = pa.array(np.arange(out.first_row, out.first_row + out.n)).cast(
+        out.columns[row_key] = from_np(np.arange(out.first_row, out.first_row + out.n)).cast(
             pa.string())
     return out
 
@@ -634,7 +641,7 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
     key_name = schema.lead_key
     keys, slow = _key(raw.columns[key_name])
     # rows sharing a key go to data.py together, in order, so that it reports duplicates
-    codes = keys.dictionary_encode("encode").indices.to_numpy(zero_copy_only=False)
+    codes = to_np(keys.dictionary_encode("encode").indices)
     slow |= np.bincount(codes, minlength=len(keys))[codes] > 1 if len(keys) else slow
     typed = {key_name: keys}
     for name, type_ in schema.lead_fields.items():
@@ -647,7 +654,7 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
     if len(fast) < raw.n:
         flagged = np.flatnonzero(slow)
         records = _records(raw, flagged)
-        fast_keys = set(table.column(key_name).take(pa.array(fast)).to_pylist())
+        fast_keys = set(table.column(key_name).take(from_np(fast)).to_pylist())
         key_at = raw.header.index(key_name)
         for _, rec in records:
             try:
@@ -660,10 +667,10 @@ def _leads(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowLeads:
         rejects = got.rejects
         extra_t = _slow_table({key_name: got.keys, **got.columns},
                               {key_name: "key", **schema.lead_fields})
-        table = pa.concat_tables([table.take(pa.array(fast)), extra_t.cast(table.schema)])
+        table = pa.concat_tables([table.take(from_np(fast)), extra_t.cast(table.schema)])
         rows = np.concatenate([rows[fast], np.asarray(got.rows, dtype=np.int64)])
         order = np.argsort(rows, kind="stable")
-        table, rows = table.take(pa.array(order)), rows[order]
+        table, rows = table.take(from_np(order)), rows[order]
     return ArrowLeads(table, key_name, rows, raw.n, rejects, raw.extra)
 
 
@@ -686,9 +693,9 @@ def _events(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowEvents:
     lead, time, typ = schema.event_lead, schema.event_time, schema.event_type
     leads, slow = _key(raw.columns[lead])
     types, _ = _text(raw.columns[typ])
-    slow |= pc.is_null(types).to_numpy(zero_copy_only=False)
+    slow |= to_np(pc.is_null(types))
     times, bad = _timestamp(raw.columns[time])
-    slow |= bad | pc.is_null(times).to_numpy(zero_copy_only=False)
+    slow |= bad | to_np(pc.is_null(times))
     typed = {lead: leads, time: times, typ: types}
     for name, type_ in schema.event_fields.items():
         typed[name], bad = _convert(raw.columns[name], type_)
@@ -707,11 +714,11 @@ def _events(raw: _Raw, schema: ir.Schema, strict: bool) -> ArrowEvents:
                                   {lead: "key", time: "timestamp", typ: "text",
                                    **schema.event_fields})
             fast = np.flatnonzero(~slow)
-            table = pa.concat_tables([table.take(pa.array(fast)), extra_t.cast(table.schema)])
+            table = pa.concat_tables([table.take(from_np(fast)), extra_t.cast(table.schema)])
             order = np.argsort(np.concatenate([fast, accepted_rows]), kind="stable")
-            table = table.take(pa.array(order))
+            table = table.take(from_np(order))
         else:
-            table = table.filter(pa.array(~slow))
+            table = table.filter(from_np(~slow))
     return ArrowEvents(table, (lead, time, typ), raw.n, rejects, raw.extra)
 
 

@@ -58,12 +58,14 @@ def _dictionary(values: Any, lower: bool) -> tuple[list, Any]:
     """(distinct values, lower-cased if asked, then None; each value's position in them)."""
     import pyarrow as pa
 
+    from .columnar import array, to_np
+
     if isinstance(values, list):
-        values = pa.array(values, pa.string())
+        values = array(values, pa.string())
     d = values.dictionary_encode()
     uniques = d.dictionary.to_pylist()
     uniques = (_fold_all(uniques) if lower else uniques) + [None]
-    return uniques, d.indices.fill_null(len(uniques) - 1).to_numpy(zero_copy_only=False)
+    return uniques, to_np(d.indices, len(uniques) - 1)
 
 
 def _gather(values: Sequence, idx: list[int]) -> Sequence:
@@ -86,7 +88,9 @@ def _take(values: Any, kind: str, idx: list[int], order: Any,
         at = codes[order].tolist()
         return [_gather(u, at) for u in [uniques] + [[t(v) for v in uniques] for t in tests]]
     if not isinstance(values, list):  # an Arrow array
-        return [values.take(order).to_pylist()]
+        from .columnar import from_np
+
+        return [values.take(from_np(order)).to_pylist()]
     return [_gather(values, idx)]
 
 
@@ -107,12 +111,14 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from .columnar import array, to_np
+
         def as_arrow(values: Any, type_: Any) -> Any:
-            return pa.array(values, type_) if isinstance(values, list) else values
+            return array(values, type_) if isinstance(values, list) else values
 
         codes = pc.index_in(as_arrow(leads, pa.string()), value_set=as_arrow(keys, pa.string()))
-        code = codes.fill_null(-1).to_numpy(zero_copy_only=False)
-        t = as_arrow(times, pa.int64()).to_numpy(zero_copy_only=False)
+        code = to_np(codes, -1)
+        t = to_np(as_arrow(times, pa.int64()))
         age = as_of_us - t
         keep = np.flatnonzero((code >= 0) & (age >= 0))
         kept = code[keep]

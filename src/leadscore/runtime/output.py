@@ -31,10 +31,12 @@ def rows_table(columns: list[str], rows: list[tuple], types: dict[str, str]) -> 
     """Output rows as an Arrow table: float64 for the "number" columns of `types`, else text."""
     import pyarrow as pa
 
+    from .columnar import array
+
     arrays = {}
     for i, c in enumerate(columns):
-        arrays[c] = pa.array([r[i] for r in rows],
-                             pa.float64() if types.get(c) == "number" else pa.string())
+        arrays[c] = array([r[i] for r in rows],
+                          pa.float64() if types.get(c) == "number" else pa.string())
     return pa.table(arrays)
 
 
