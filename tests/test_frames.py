@@ -184,3 +184,23 @@ def test_arrow_in_and_out_imports_neither_pandas_nor_polars(tmp_path, example):
             "print(sorted(m for m in ('pandas', 'polars') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_run_on_python_imports_no_pandas(tmp_path, example, fmt):
+    leads, events, _ = example
+    if fmt == "csv":
+        paths = [str(DATA / "leads.csv"), str(DATA / "events.csv")]
+    else:
+        paths = [str(tmp_path / "l.parquet"), str(tmp_path / "e.parquet")]
+        pq.write_table(_with_times(leads, ["created_at"]), paths[0])
+        pq.write_table(_with_times(events, ["occurred_at"]), paths[1])
+    args = ["run", str(ROOT / "examples" / "reference.score"), "--engine", "python", "--leads",
+            paths[0], "--events", paths[1], "--as-of", AS_OF, "--out", str(tmp_path / "o.csv")]
+    code = ("import sys\nfrom leadscore.cli import main\n"
+            f"try:\n    main({args!r}, prog_name='leadscore')\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "print('pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert (tmp_path / "o.csv").read_text().count("\n") == len(leads) + 1
