@@ -129,22 +129,22 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
              delimiter: str | None, progress: Progress | None) -> _Raw:
     import pyarrow.csv as pacsv
 
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    raw = path.read_bytes()  # the one copy of the file: the rest are views and offsets in it
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     # layouts where Python's csv module and Arrow could disagree on rows: data.py reads them
-    if not raw or b"\x00" in raw or raw[:1] in (b"\n", b"\r"):
+    if len(raw) == start or raw.find(b"\x00", start) >= 0 or raw.startswith((b"\n", b"\r"), start):
         raise _Fallback
-    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+    cr = raw.count(b"\r", start)
+    if cr and cr != raw.count(b"\r\n", start):
         raise _Fallback
     try:
-        raw.decode("utf-8")  # data.py refuses the whole file otherwise
+        str(memoryview(raw)[start:], "utf-8")  # data.py refuses the whole file otherwise
     except UnicodeDecodeError:
         raise _Fallback from None
-    nl = raw.find(b"\n")
-    head = raw if nl < 0 else raw[:nl + 1]
-    body = b"" if nl < 0 else raw[nl + 1:]
-    head_text = head.decode("utf-8")
+    nl = raw.find(b"\n", start)
+    at = len(raw) if nl < 0 else nl + 1  # where the body starts
+    head_text = raw[start:at].decode("utf-8")
+    body = memoryview(raw)[at:]
     if not head_text.strip() or head_text.count('"') % 2:
         raise _Fallback
     if delimiter is None:
@@ -153,18 +153,19 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
             delimiter = ","
     header = [h.strip() for h in next(csv.reader([head_text], delimiter=delimiter))]
     width = len(header)
-    if b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r")):
+    if (raw.find(b"\n\n", at) >= 0 or raw.find(b"\n\r\n", at) >= 0
+            or raw.startswith((b"\n", b"\r"), at)):
         raise _Fallback
-    if body.startswith(b"\xef\xbb\xbf"):  # Arrow drops a BOM opening its buffer; data.py keeps it
+    if raw.startswith(b"\xef\xbb\xbf", at):  # Arrow drops a BOM opening its buffer; data.py keeps it
         raise _Fallback
     index = require(header)
-    lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    lines = raw.count(b"\n", at) + (1 if len(body) and not raw.endswith(b"\n") else 0)
     names = [f"c{i}" for i in range(width)]
     wanted = list(index)
     keep = [names[index[w]] for w in wanted]
     if progress:
         progress(f"reading {path.name}", 0, len(raw))
-    if not body:
+    if not len(body):
         return _Raw(str(path), header, {w: array([], pa.string()) for w in wanted}, 2, False)
     try:
         table = pacsv.read_csv(
@@ -181,7 +182,7 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
         raise _Fallback from None  # ragged rows, bad UTF-8, ...: data.py says which
     if table.num_rows != lines:
         raise _Fallback
-    if b'"' in body and not _well_quoted(body, delimiter):
+    if raw.find(b'"', at) >= 0 and not _well_quoted(raw[at:], delimiter):
         raise _Fallback
     limit = csv.field_size_limit()
     cols = {}
