@@ -214,15 +214,18 @@ class SettingsProbe(Job):
     seen: tuple = ()
 
     def execute(self, cur, dialect, tables):
-        cur.execute("SELECT current_setting('jit'), current_setting('TimeZone')")
+        cur.execute("SELECT current_setting('jit'), current_setting('TimeZone'), "
+                    "current_setting('max_parallel_workers_per_gather'), "
+                    "current_setting('synchronize_seqscans')")
         self.seen = cur.fetchone()
         return super().execute(cur, dialect, tables)
 
 
-def test_postgres_scores_with_jit_off_in_its_transaction_only():
+def test_postgres_scores_with_its_settings_in_its_transaction_only():
     """The generated query's cost passes jit_above_cost and JIT compiling it costs more than
-    running it: the scoring transaction turns it off (SET LOCAL), the server's default and
-    other sessions keep theirs."""
+    running it; parallel workers and synchronized scans change the order of a float SUM's
+    terms: the scoring transaction turns all three off (SET LOCAL), the server's defaults
+    and other sessions keep theirs."""
     ensure("postgres")
     import psycopg
 
@@ -236,7 +239,7 @@ def test_postgres_scores_with_jit_off_in_its_transaction_only():
         for into_ in (None, into):
             probe = SettingsProbe(model, None, None, AS_OF, into=into_)
             assert DIALECTS["postgres"].run(probe) == EXPECTED
-            assert probe.seen == ("off", "UTC")
+            assert probe.seen == ("off", "UTC", "0", "off")
         assert con.execute("SELECT current_setting('jit')").fetchone()[0] == default
     finally:
         for t in (leads, events, into):

@@ -18,11 +18,16 @@ if TYPE_CHECKING:
     from ..runtime.warehouses import Job, Tables
 
 
-# The scoring transaction's settings (SET LOCAL: gone at its commit). The query's many
-# CASE expressions put its estimated cost past jit_above_cost, and compiling them takes
-# longer than running them: at 100k leads / 1M events the server spent 17 s of 28 s in
-# JIT (EXPLAIN ANALYZE), the query itself runs in 12 s without it.
-SESSION = ("SET TIME ZONE 'UTC'", "SET LOCAL jit = off")
+# The scoring transaction's settings (SET LOCAL: gone at its commit), from EXPLAIN ANALYZE
+# of the reference model at 100k leads / 1M events:
+# - jit off: the query's many CASE expressions put its cost past jit_above_cost, and
+#   compiling them took 17 s of a 28 s run; the query itself runs in 12 s without it;
+# - no parallel workers and no synchronized scans: both change the order in which a lead's
+#   events reach SUM, and float sums depend on it: with two workers 35 to 41 rows differed
+#   from the Python evaluator in the last digit, and from one run to the next. Scanned in
+#   table order, none did (the query takes about 1.3x as long on two cores).
+SESSION = ("SET TIME ZONE 'UTC'", "SET LOCAL jit = off",
+           "SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL synchronize_seqscans = off")
 
 
 @dataclass(frozen=True)
