@@ -322,3 +322,11 @@ def test_timestamp_columns_of_one_width(value):
         for v, got, flagged in zip(column, values.to_pylist(), bad.tolist()):
             assert flagged or got == python(v) is not None, v  # else data.py reads it
             assert not flagged or got is None, v
+
+
+@pytest.mark.parametrize("n", [1, 7, 65_536, 65_537, 300_000, 2**33])
+def test_stable_order_is_a_stable_argsort(n):
+    import numpy as np
+
+    codes = np.random.default_rng(n).integers(0, n, 50_000)
+    assert (inputs.stable_order(codes, n) == np.argsort(codes, kind="stable")).all()
