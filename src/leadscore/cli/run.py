@@ -127,7 +127,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
       leadscore run model.score --engine postgres \\
         --db postgresql://postgres@127.0.0.1/test --into analytics.lead_scores
     """
-    from ..runtime.output import FORMATS, write_rows
+    from ..runtime.output import FORMATS
     from ..runtime.progress import terminal_progress
     from ..runtime.runner import score_files, score_in_database
 
@@ -155,7 +155,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         raise click.UsageError("this model scores events; pass --events PATH")
     as_of_us, as_of_text = _as_of(as_of)
     if leads_path is None:
-        result = score_in_database(m, as_of_us, engine, db, into)
+        result = score_in_database(m, as_of_us, engine, db, into, out)
     else:
         bar = terminal_progress()  # None unless stderr is an interactive terminal
         try:
@@ -189,9 +189,6 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if accounts_path:
         click.echo(f"wrote {result.accounts_count} accounts to {accounts_path}", err=True)
     if out:
-        if leads_path is None:  # scored in the database: the rows came back to be written
-            write_rows(out, result.columns, result.rows,
-                       {c: "number" for c in [*m.scores, "total"]})
         click.echo(f"wrote {result.count} rows to {out}", err=True)
     elif not into:
         tier_order: list[str] = []

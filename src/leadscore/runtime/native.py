@@ -587,3 +587,33 @@ def run_files(model: ir.Model, leads_path: str | Path, events_path: str | Path |
                          accounts_count)
     finally:
         con.close()
+
+
+def score_tables(model: ir.Model, db: str | None, as_of_us: int, out: str) -> int | None:
+    """Score the schema's own tables in the DuckDB file `db` (opened read-only) and write the
+    rows to `out` from the engine: how many; None for a format it does not write alike."""
+    import duckdb
+
+    from ..backends.sql import build_query
+    from ..engines import DIALECTS
+    from .warehouses import EngineError, Job
+
+    if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        return None
+    dialect = DIALECTS["duckdb"]
+    tables = Job(model, None, None, as_of_us).own_tables()
+    try:
+        con = duckdb.connect(db or ":memory:", read_only=db is not None)
+    except duckdb.Error as err:
+        raise EngineError(f"duckdb: cannot open {db}: {err}") from None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        query = dialect.render(build_query(model, dialect, as_of_us, tables.leads, tables.events),
+                               pretty=False)
+        columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
+        try:
+            return copy_to(con, query, columns, {*model.scores, "total"}, out)
+        except duckdb.Error as err:
+            raise EngineError(f"duckdb: {str(err).splitlines()[0]}") from None
+    finally:
+        con.close()

@@ -46,13 +46,24 @@ class RunResult:
 
 
 def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
-                      into: str | None = None) -> RunResult:
-    """Score the schema's tables where they already are; the database validates the types."""
+                      into: str | None = None, out: str | None = None) -> RunResult:
+    """Score the schema's tables where they already are (the database validates the types),
+    writing the results to table `into` and/or file `out`. On DuckDB the engine writes
+    `out` itself."""
+    columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
+    if engine == "duckdb" and into is None and out is not None:
+        from . import native
+
+        count = native.score_tables(model, db, as_of_us, out)
+        if count is not None:
+            stats = RunStats(leads_read=count, leads_scored=count)
+            return RunResult(columns, None, stats, [], None, None, count)
     from .engines import run
 
     rows = run(model, None, None, as_of_us, engine, db, into)
     stats = RunStats(leads_read=len(rows), leads_scored=len(rows))
-    columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
+    if out:
+        write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
     return RunResult(columns, rows, stats, [], None, None)
 
 
