@@ -93,8 +93,9 @@ class Dialect:
         return query.sql(dialect=self.sqlglot, pretty=pretty, copy=False)
 
     # ------------------------------------------------------------ running
-    def run(self, job: Job) -> list[tuple]:
-        """The job's rows, ordered by key, as the Python evaluator gives them."""
+    def run(self, job: Job) -> list[tuple] | int:
+        """The job's rows, ordered by key, as the Python evaluator gives them; the number of
+        rows written when the job writes a table without fetching (`Job.fetch`)."""
         from ..runtime.warehouses import EngineError
 
         raise EngineError(f"{self.name} is a generated-only dialect: `leadscore compile "

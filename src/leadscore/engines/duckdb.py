@@ -55,7 +55,7 @@ class DuckDB(Dialect):
     def render(self, query: exp.Expression, pretty: bool) -> str:
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 
-    def run(self, job: Job) -> list[tuple]:
+    def run(self, job: Job) -> list[tuple] | int:
         import duckdb
 
         con = duckdb.connect(job.db or ":memory:")

@@ -113,12 +113,14 @@ def run_python(model: ir.Model, leads: Leads, events: Events | None, as_of_us: i
 
 def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
         engine: str = "duckdb", db: str | None = None, into: str | None = None,
-        progress: Callable[[str, int, int], None] | None = None) -> list[tuple]:
+        progress: Callable[[str, int, int], None] | None = None,
+        fetch: bool = True) -> list[tuple] | int:
     """Score on `engine`.
 
     `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
     with `leads=None` the model's own tables in that database are scored; `into`
-    names a table to write the results to, atomically.
+    names a table to write the results to, atomically; with `fetch` False as well, the rows
+    stay in the database and only their number comes back.
     """
     if engine == "python":
         if leads is None or db or into:
@@ -129,4 +131,5 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
     from ..engines import DIALECTS
     from .warehouses import Job
 
-    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into))
+    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into,
+                                    fetch=fetch))

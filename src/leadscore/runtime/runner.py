@@ -60,7 +60,11 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
             return RunResult(columns, None, stats, [], None, None, count)
     from .engines import run
 
-    rows = run(model, None, None, as_of_us, engine, db, into)
+    got = run(model, None, None, as_of_us, engine, db, into, fetch=into is None or out is not None)
+    if isinstance(got, int):  # written to `into` in the database, nothing fetched
+        stats = RunStats(leads_read=got, leads_scored=got)
+        return RunResult(columns, None, stats, [], None, None, got)
+    rows = got
     stats = RunStats(leads_read=len(rows), leads_scored=len(rows))
     if out:
         write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
@@ -101,12 +105,16 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
         stats.undeclared_types = undeclared
     if progress:
         progress(f"scoring on {engine}", 0, len(leads.keys))
-    rows = run(model, leads, events, as_of_us, engine, db, into, progress=progress)
+    fetch = into is None or out is not None or accounts is not None
+    got = run(model, leads, events, as_of_us, engine, db, into, progress=progress, fetch=fetch)
+    rows = None if isinstance(got, int) else got  # an int: rows written to `into` only
+    scored = got if rows is None else len(rows)
     if progress:
-        progress(f"scoring on {engine}", len(rows), len(rows))
-    stats.leads_scored = len(rows)
+        progress(f"scoring on {engine}", scored, scored)
+    stats.leads_scored = scored
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
-    result = RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events)
+    result = RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events,
+                       scored)
     if out:
         write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
     if accounts:
