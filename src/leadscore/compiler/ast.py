@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import ClassVar, TypeVar, dataclass_transform
 
+from . import records
 from .diagnostics import Span
 
 N = TypeVar("N", bound=type)
@@ -13,9 +14,11 @@ N = TypeVar("N", bound=type)
 @dataclass_transform(kw_only_default=True, field_specifiers=(field,))
 def node(cls: N) -> N:
     """Declare a syntax-tree node: a dataclass built by keyword, whose `PARTS` are the
-    fields that may hold other nodes (all but its spans), in order, for walking the tree."""
-    cls = dataclass(kw_only=True)(cls)
+    fields that may hold other nodes (all but its spans), in order, for walking the tree.
+    Its `==` and repr are `Node`'s, over its fields (compiler/records.py: start-up)."""
+    cls = dataclass(kw_only=True, eq=False, repr=False)(cls)
     cls.PARTS = tuple(f.name for f in fields(cls) if f.type != "Span")
+    records.prepare(cls)
     return cls
 
 
@@ -23,6 +26,10 @@ def node(cls: N) -> N:
 class Node:
     span: Span
     PARTS: ClassVar[tuple[str, ...]] = ()
+
+    __eq__ = records.eq
+    __repr__ = records.repr_
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value: unhashable
 
 
 # ---------------------------------------------------------------- leaves

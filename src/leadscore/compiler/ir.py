@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
+from . import records
 from .diagnostics import Span
 from .fold import FOLDS
 from .regex import PortableRegex
@@ -38,7 +39,7 @@ US_PER_DAY = 86_400_000_000
 
 
 # ---------------------------------------------------------------- expression nodes
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Expr:
     """A typed expression. `key` names the operation; `CHILDREN` its sub-expressions."""
 
@@ -46,6 +47,11 @@ class Expr:
     CHILDREN: ClassVar[tuple[str, ...]] = ()
     TYPE: ClassVar[str] = NUMBER
     span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
+
+    # as a frozen dataclass's, over the fields (compiler/records.py: start-up)
+    __eq__ = records.eq
+    __hash__ = records.hash_
+    __repr__ = records.repr_
 
     @property
     def type(self) -> str:
@@ -65,9 +71,11 @@ OPS: dict[str, type[Expr]] = {}
 
 def node(key: str, type_: str | None = None):
     """Declare an IR node: a frozen dataclass whose fields typed as expressions are its
-    children (`CHILDREN`, in field order), registered under `key` (its JSON name)."""
+    children (`CHILDREN`, in field order), registered under `key` (its JSON name). Its
+    `==`, hash and repr are `Expr`'s, over its fields."""
     def register(cls):
-        cls = dataclass(frozen=True, slots=True)(cls)
+        cls = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+        records.prepare(cls)
         cls.key = key
         if type_ is not None:
             cls.TYPE = type_
@@ -76,6 +84,9 @@ def node(key: str, type_: str | None = None):
         OPS[key] = cls
         return cls
     return register
+
+
+records.prepare(Expr)
 
 
 @node("const")
