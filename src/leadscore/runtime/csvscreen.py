@@ -33,8 +33,8 @@ def screen_csv(path: Path, delimiter: str | None) -> CsvLayout | None:
         raw = raw[3:]
     if not raw or b"\x00" in raw or raw[:1] in (b"\n", b"\r"):
         return None
-    crlf = raw.count(b"\r\n")
-    if b"\r" in raw and raw.count(b"\r") != crlf:
+    crlf = raw.count(b"\r\n") if b"\r" in raw else 0
+    if crlf != raw.count(b"\r"):
         return None
     if not raw.isascii():
         try:
@@ -53,8 +53,11 @@ def screen_csv(path: Path, delimiter: str | None) -> CsvLayout | None:
         if head_text.count(delimiter) == 0:
             delimiter = ","
     header = [h.strip() for h in next(csv.reader([head_text], delimiter=delimiter))]
-    if raw.find(b"\n\n", start) >= 0 or raw.find(b"\n\r\n", start) >= 0 \
-            or raw.startswith((b"\n", b"\r"), start):
+    if raw.startswith((b"\n", b"\r"), start) or (
+            # a blank line is a record of one empty field to Arrow and DuckDB, and none to the
+            # csv module; with more than one column the readers' row counts then differ,
+            # which the reader checks, so only a one-column file needs looking at
+            len(header) == 1 and (raw.find(b"\n\n", start) >= 0 or raw.find(b"\n\r\n", start) >= 0)):
         return None
     if raw.startswith(b"\xef\xbb\xbf", start):  # readers drop a BOM opening their buffer; data.py keeps it
         return None
