@@ -251,3 +251,24 @@ def test_reference_example_output_unchanged(tmp_path):
         assert res.exit_code == 0, res.output
         outs[engine] = out.read_bytes()
     assert outs["duckdb"] == outs["python"]
+
+
+def test_memory_limit(tmp_path):
+    """`--memory-limit` caps DuckDB (the answer is unchanged); a size it cannot read, or the
+    option on another engine, is a clear error."""
+    ref = str(ROOT / "examples" / "reference.score")
+    args = ["run", ref, "--leads", str(ROOT / "examples" / "data" / "leads.csv"), "--events",
+            str(ROOT / "examples" / "data" / "events.csv"), "--as-of", "2026-03-01T00:00:00Z"]
+    outs = []
+    for extra in ([], ["--memory-limit", "64MB"], ["--memory-limit", "64MB", "--db",
+                                                    str(tmp_path / "x.duckdb")]):
+        out = tmp_path / f"{len(outs)}.csv"
+        res = invoke(*args, "--out", str(out), *extra)
+        assert res.exit_code == 0, res.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+    res = invoke(*args, "--memory-limit", "lots")
+    assert res.exit_code == 1 and "--memory-limit 'lots'" in res.output
+    assert "Traceback" not in res.output and "internal error" not in res.output
+    res = invoke(*args, "--memory-limit", "1GB", "--engine", "python")
+    assert res.exit_code == 2 and "--engine duckdb" in res.output

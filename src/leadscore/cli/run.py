@@ -102,6 +102,9 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
               help="Write rejected input rows with their reasons to this CSV.")
 @click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False),
               help="Also write the account roll-up (the model's `account by` block) here.")
+@click.option("--memory-limit", "memory_limit", default=None, metavar="SIZE",
+              help="DuckDB: cap the engine's memory (e.g. 2GB); beyond it, it spills to a "
+                   "temporary directory.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
 @click.option("--row-key", is_flag=True,
@@ -113,7 +116,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: str | None,
             engine: str, db: str | None, into: str | None, out: str | None,
             rejects_path: str | None, strict: bool, delimiter: str | None, top: int,
-            accounts_path: str | None = None, verbose: bool = False, row_key: bool = False) -> None:
+            accounts_path: str | None = None, verbose: bool = False, row_key: bool = False,
+            memory_limit: str | None = None) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -141,6 +145,8 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                                  "break (`\\t` for a tab)", param_hint="--delimiter")
     if into and engine not in IN_DATABASE:
         raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
+    if memory_limit is not None and engine != "duckdb":
+        raise click.UsageError("--memory-limit caps DuckDB's memory: use it with --engine duckdb")
     if row_key and leads_path is None:
         raise click.UsageError("--row-key numbers the rows of a --leads file")
     if leads_path is None and (db is None or engine not in IN_DATABASE):
@@ -155,13 +161,13 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         raise click.UsageError("this model scores events; pass --events PATH")
     as_of_us, as_of_text = _as_of(as_of)
     if leads_path is None:
-        result = score_in_database(m, as_of_us, engine, db, into, out)
+        result = score_in_database(m, as_of_us, engine, db, into, out, memory_limit)
     else:
         bar = terminal_progress()  # None unless stderr is an interactive terminal
         try:
             result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict,
                                  db, into, progress=bar, row_key=row_key, out=out,
-                                 accounts=accounts_path)
+                                 accounts=accounts_path, memory_limit=memory_limit)
         finally:  # erased before the summary or an error message takes the line
             if bar is not None:
                 bar.close()

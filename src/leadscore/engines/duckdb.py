@@ -58,9 +58,12 @@ class DuckDB(Dialect):
     def run(self, job: Job) -> list[tuple] | int:
         import duckdb
 
+        from ..runtime.native import limited
+
         con = duckdb.connect(job.db or ":memory:")
-        return job.through(con, con, self, ("SET TimeZone = 'UTC'", "BEGIN TRANSACTION"),
-                           lambda cur: _register(con, job))
+        with limited(con, job.memory_limit):
+            return job.through(con, con, self, ("SET TimeZone = 'UTC'", "BEGIN TRANSACTION"),
+                               lambda cur: _register(con, job))
 
 
 DUCKDB = DuckDB(name="duckdb", sqlglot="duckdb", executed=True,

@@ -114,7 +114,7 @@ def run_python(model: ir.Model, leads: Leads, events: Events | None, as_of_us: i
 def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
         engine: str = "duckdb", db: str | None = None, into: str | None = None,
         progress: Callable[[str, int, int], None] | None = None,
-        fetch: bool = True) -> list[tuple] | int:
+        fetch: bool = True, memory_limit: str | None = None) -> list[tuple] | int:
     """Score on `engine`.
 
     `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
@@ -132,4 +132,4 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
     from .warehouses import Job
 
     return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into,
-                                    fetch=fetch))
+                                    fetch=fetch, memory_limit=memory_limit))

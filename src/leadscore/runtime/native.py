@@ -26,8 +26,10 @@ a corpus of hostile files.
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -527,69 +529,107 @@ def _side_from_python(con: Any, model: ir.Model, table: str, leads: Any, events:
 def run_files(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
               as_of_us: int, delimiter: str | None = None, strict: bool = False,
               row_key: bool = False, out: str | None = None, accounts: str | None = None,
-              progress: data.Progress | None = None) -> NativeRun:
+              progress: data.Progress | None = None,
+              memory_limit: str | None = None) -> NativeRun:
     """Load, validate, count, score and write, all in one DuckDB connection; a file the SQL
-    path cannot prove it reads alike is read by the Python loader and handed over as Arrow."""
+    path cannot prove it reads alike is read by the Python loader and handed over as Arrow.
+    With `memory_limit` (DuckDB's setting, e.g. "2GB") the engine spills to a temporary
+    directory beyond it."""
     import duckdb
 
-    from ..backends.account_sql import account_query
+    from .warehouses import EngineError
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        with limited(con, memory_limit):
+            return _run(con, model, leads_path, events_path, as_of_us, delimiter, strict,
+                        row_key, out, accounts, progress)
+    except duckdb.Error as err:  # out of memory, a disk full while spilling, ...
+        raise EngineError(f"duckdb: {str(err).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
+@contextmanager
+def limited(con: Any, memory_limit: str | None) -> Iterator[None]:
+    """With `memory_limit`, DuckDB's memory capped and spilling to a temporary directory of
+    its own, removed after; a limit DuckDB does not understand is a clear error."""
+    if memory_limit is None:
+        yield
+        return
+    import duckdb
+
+    from .warehouses import EngineError
+
+    with tempfile.TemporaryDirectory(prefix="leadscore-spill-") as spill:
+        try:
+            con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        except (duckdb.Error, Unusual) as err:
+            raise EngineError(f"--memory-limit {memory_limit!r}: {str(err).splitlines()[0]} "
+                              "(write a size such as 2GB or 500MB)") from None
+        con.execute(f"SET temp_directory = {literal(spill)}")
+        yield
+
+
+def _run(con: Any, model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
+         as_of_us: int, delimiter: str | None, strict: bool, row_key: bool, out: str | None,
+         accounts: str | None, progress: data.Progress | None) -> NativeRun:
     from ..backends.sql import build_query
     from ..engines import DIALECTS
     from .warehouses import Job
 
     dialect = DIALECTS["duckdb"]
     schema = model.schema
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        lt, et = "leadscore_leads", "leadscore_events"
+    lt, et = "leadscore_leads", "leadscore_events"
+    if progress:
+        progress(f"reading {Path(leads_path).name}", 0, 1)
+    leads = load_leads(con, leads_path, schema, lt, delimiter, strict, row_key)
+    if leads is None:
+        got = data.read_leads(leads_path, schema, delimiter, strict, row_key)
+        leads = _side_from_python(con, model, lt, got, None)
+    events = None
+    if schema.has_events:
         if progress:
-            progress(f"reading {Path(leads_path).name}", 0, 1)
-        leads = load_leads(con, leads_path, schema, lt, delimiter, strict, row_key)
-        if leads is None:
-            got = data.read_leads(leads_path, schema, delimiter, strict, row_key)
-            leads = _side_from_python(con, model, lt, got, None)
-        events = None
-        if schema.has_events:
-            if progress:
-                progress(f"reading {Path(events_path).name}", 0, 1)
-            if events_path is not None:
-                events = load_events(con, events_path, schema, et, delimiter, strict)
-            if events is None:
-                got_e = (data.read_events(events_path, schema, delimiter, strict)
-                         if events_path is not None else data.empty_events(schema))
-                empty = data.Leads([], {n: [] for n in schema.lead_fields}, [])
-                events = _side_from_python(con, model, et, empty, got_e)
-            unknown, late, undeclared = event_counts(con, schema, lt, et, as_of_us)
-        else:
-            unknown, late, undeclared = 0, 0, Counter()
-        if progress:
-            progress("scoring on duckdb", 0, 1)
-        job = Job(model, None, None, as_of_us)
-        query = dialect.render(build_query(model, dialect, as_of_us, lt, et), pretty=False)
-        columns = [schema.lead_key] + [c for c, _ in model.outputs]
-        numeric = {*model.scores, "total"}
-        rows = None
-        count = None if out is None else copy_to(con, query, columns, numeric, out)
-        if count is None:
-            rows = job.normalize(con.execute(query).fetchall())
-            count = len(rows)
-        account_rows = accounts_count = None
-        if accounts is not None:
-            acc_query = dialect.render(account_query(model, dialect, as_of_us, lt, et), pretty=False)
-            acc_cols = [model.account.field] + [c for c, _ in model.account.outputs]
-            accounts_count = copy_to(con, acc_query, acc_cols, {"score", "total"}, accounts)
-            if accounts_count is None:
-                account_rows = Job(model, None, None, as_of_us, "accounts").normalize(
-                    con.execute(acc_query).fetchall())
-                accounts_count = len(account_rows)
-        return NativeRun(leads, events, unknown, late, undeclared, count, rows, account_rows,
-                         accounts_count)
-    finally:
-        con.close()
+            progress(f"reading {Path(events_path).name}", 0, 1)
+        if events_path is not None:
+            events = load_events(con, events_path, schema, et, delimiter, strict)
+        if events is None:
+            got_e = (data.read_events(events_path, schema, delimiter, strict)
+                     if events_path is not None else data.empty_events(schema))
+            empty = data.Leads([], {n: [] for n in schema.lead_fields}, [])
+            events = _side_from_python(con, model, et, empty, got_e)
+        unknown, late, undeclared = event_counts(con, schema, lt, et, as_of_us)
+    else:
+        unknown, late, undeclared = 0, 0, Counter()
+    if progress:
+        progress("scoring on duckdb", 0, 1)
+    job = Job(model, None, None, as_of_us)
+    query = dialect.render(build_query(model, dialect, as_of_us, lt, et), pretty=False)
+    columns = [schema.lead_key] + [c for c, _ in model.outputs]
+    numeric = {*model.scores, "total"}
+    rows = None
+    count = None if out is None else copy_to(con, query, columns, numeric, out)
+    if count is None:
+        rows = job.normalize(con.execute(query).fetchall())
+        count = len(rows)
+    account_rows = accounts_count = None
+    if accounts is not None:
+        from ..backends.account_sql import account_query
+
+        acc_query = dialect.render(account_query(model, dialect, as_of_us, lt, et), pretty=False)
+        acc_cols = [model.account.field] + [c for c, _ in model.account.outputs]
+        accounts_count = copy_to(con, acc_query, acc_cols, {"score", "total"}, accounts)
+        if accounts_count is None:
+            account_rows = Job(model, None, None, as_of_us, "accounts").normalize(
+                con.execute(acc_query).fetchall())
+            accounts_count = len(account_rows)
+    return NativeRun(leads, events, unknown, late, undeclared, count, rows, account_rows,
+                     accounts_count)
 
 
-def score_tables(model: ir.Model, db: str | None, as_of_us: int, out: str) -> int | None:
+def score_tables(model: ir.Model, db: str | None, as_of_us: int, out: str,
+                 memory_limit: str | None = None) -> int | None:
     """Score the schema's own tables in the DuckDB file `db` (opened read-only) and write the
     rows to `out` from the engine: how many; None for a format it does not write alike."""
     import duckdb
@@ -612,7 +652,8 @@ def score_tables(model: ir.Model, db: str | None, as_of_us: int, out: str) -> in
                                pretty=False)
         columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
         try:
-            return copy_to(con, query, columns, {*model.scores, "total"}, out)
+            with limited(con, memory_limit):
+                return copy_to(con, query, columns, {*model.scores, "total"}, out)
         except duckdb.Error as err:
             raise EngineError(f"duckdb: {str(err).splitlines()[0]}") from None
     finally:

@@ -46,7 +46,8 @@ class RunResult:
 
 
 def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
-                      into: str | None = None, out: str | None = None) -> RunResult:
+                      into: str | None = None, out: str | None = None,
+                      memory_limit: str | None = None) -> RunResult:
     """Score the schema's tables where they already are (the database validates the types),
     writing the results to table `into` and/or file `out`. On DuckDB the engine writes
     `out` itself."""
@@ -54,13 +55,14 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
     if engine == "duckdb" and into is None and out is not None:
         from . import native
 
-        count = native.score_tables(model, db, as_of_us, out)
+        count = native.score_tables(model, db, as_of_us, out, memory_limit)
         if count is not None:
             stats = RunStats(leads_read=count, leads_scored=count)
             return RunResult(columns, None, stats, [], None, None, count)
     from .engines import run
 
-    got = run(model, None, None, as_of_us, engine, db, into, fetch=into is None or out is not None)
+    got = run(model, None, None, as_of_us, engine, db, into, fetch=into is None or out is not None,
+              memory_limit=memory_limit)
     if isinstance(got, int):  # written to `into` in the database, nothing fetched
         stats = RunStats(leads_read=got, leads_scored=got)
         return RunResult(columns, None, stats, [], None, None, got)
@@ -76,7 +78,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
                 strict: bool = False, db: str | None = None,
                 into: str | None = None, progress: Progress | None = None,
                 row_key: bool = False, out: str | None = None,
-                accounts: str | None = None) -> RunResult:
+                accounts: str | None = None, memory_limit: str | None = None) -> RunResult:
     """Load, validate, count, score, and write the results to `out` and the account roll-up
     to `accounts` when given. `progress(stage, done, total)` is called as the run goes (see
     runtime/progress.py for a terminal bar); it never changes the result. With `row_key`,
@@ -86,7 +88,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
     (runtime/native.py); everywhere else the Python loader reads them."""
     if engine == "duckdb" and db is None and into is None:
         return _native(model, leads_path, events_path, as_of_us, delimiter, strict, row_key,
-                       out, accounts, progress)
+                       out, accounts, progress, memory_limit)
     from .columnar import event_counts  # Arrow, and the evaluators: not on the native path
     from .data import empty_events, read_events, read_leads
     from .engines import run
@@ -106,7 +108,8 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
     if progress:
         progress(f"scoring on {engine}", 0, len(leads.keys))
     fetch = into is None or out is not None or accounts is not None
-    got = run(model, leads, events, as_of_us, engine, db, into, progress=progress, fetch=fetch)
+    got = run(model, leads, events, as_of_us, engine, db, into, progress=progress, fetch=fetch,
+              memory_limit=memory_limit)
     rows = None if isinstance(got, int) else got  # an int: rows written to `into` only
     scored = got if rows is None else len(rows)
     if progress:
@@ -129,11 +132,12 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
 
 def _native(model: ir.Model, leads_path: str | Path, events_path: str | Path | None,
             as_of_us: int, delimiter: str | None, strict: bool, row_key: bool,
-            out: str | None, accounts: str | None, progress: Progress | None) -> RunResult:
+            out: str | None, accounts: str | None, progress: Progress | None,
+            memory_limit: str | None) -> RunResult:
     from . import native
 
     got = native.run_files(model, leads_path, events_path, as_of_us, delimiter, strict,
-                           row_key, out, accounts, progress)
+                           row_key, out, accounts, progress, memory_limit)
     ev = got.events
     stats = RunStats(leads_read=got.leads.read, leads_rejected=len(got.leads.rejects),
                      leads_scored=got.count, events_read=ev.read if ev else 0,

@@ -76,6 +76,7 @@ class Job:
     db: str | None = None  # a connection URL or a database file
     into: str | None = None  # a table to write the results to, atomically
     fetch: bool = True  # False (with `into`): return the count written, not the rows
+    memory_limit: str | None = None  # DuckDB's cap on its memory ("2GB"); it spills beyond
 
     def __post_init__(self) -> None:
         if not self.fetch and not self.into:
