@@ -172,6 +172,16 @@ def test_a_damaged_cache_file_is_rebuilt_and_parses_correctly(cache, damage):
     assert builds == [1, 1]  # the rewritten file loads
 
 
+def test_a_cache_file_others_may_write_is_not_loaded(cache):
+    folder, builds = cache
+    fresh_parse()
+    path = next(folder.glob("parser-*.pickle"))
+    path.chmod(0o666)
+    fresh_parse()
+    assert builds == [1, 1]
+    assert path.stat().st_mode & 0o777 == 0o600  # replaced by a file of its own
+
+
 def test_an_unusable_cache_directory_still_parses(cache, tmp_path, monkeypatch):
     _, builds = cache
     blocker = tmp_path / "not-a-dir"
@@ -180,6 +190,17 @@ def test_an_unusable_cache_directory_still_parses(cache, tmp_path, monkeypatch):
     expected = fresh_parse()
     assert fresh_parse() == expected and builds == [1, 1]  # built each time, silently
     assert blocker.read_text() == "a file where the cache directory would go"
+
+
+def test_a_parser_that_cannot_be_saved_still_parses(cache, monkeypatch):
+    folder, builds = cache
+
+    def fail(self, f, exclude_options=()):
+        raise TypeError("cannot pickle")
+
+    monkeypatch.setattr(parse_mod.Lark, "save", fail)
+    assert fresh_parse().items
+    assert builds == [1] and not (folder.exists() and any(folder.iterdir()))
 
 
 def test_the_cache_key_covers_the_grammar(cache, monkeypatch, tmp_path):

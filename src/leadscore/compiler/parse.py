@@ -102,9 +102,15 @@ def _header(key: str, body: bytes) -> bytes:
 
 def _load_cached(path: Path, key: str) -> Lark | None:
     """The parser saved under `key`, or None when the file is missing, stale, truncated or
-    corrupt: its header holds the key and a digest of the pickle, checked before loading."""
+    corrupt: its header holds the key and a digest of the pickle, checked before loading.
+    A pickle runs code when loaded, so (on POSIX) only a file of this user's that no one
+    else may write is read: a cache directory set to a shared place is then merely slow."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+                return None
+            data = f.read()
         end = data.find(b"\n") + 1
         if end == 0 or data[:end] != _header(key, data[end:]):
             return None
@@ -118,17 +124,17 @@ def _save_cached(path: Path, key: str, parser: Lark) -> None:
     none. An unwritable cache is left alone: the next process builds the parser again."""
     import tempfile  # only when building, which is rare
 
-    buf = io.BytesIO()
-    parser.save(buf)
-    body = buf.getvalue()
     tmp = None
     try:
+        buf = io.BytesIO()
+        parser.save(buf)
+        body = buf.getvalue()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(_header(key, body) + body)
         os.replace(tmp, path)
-    except OSError:
+    except Exception:  # not cached, this time: the parser in hand is all the caller needs
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
 
