@@ -149,42 +149,6 @@ def duckdb_vs_hand(rep: Report, model, ds, as_of_us: int, repeat: int) -> float:
     return n / t_gen
 
 
-def end_to_end(rep: Report, folder: Path, n_leads: int, as_of: str, repeat: int) -> None:
-    """`leadscore run` as a user runs it: a new process reading files and writing a CSV."""
-    import duckdb
-
-    from bench.data import AS_OF_US
-    from bench.handwritten import HAND_SQL
-
-    for fmt in ("csv", "parquet"):
-        for engine in ("duckdb", "python"):
-            out = folder / f"out_{engine}_{fmt}.csv"
-            cmd = [sys.executable, "-m", "leadscore.cli", "run", str(MODEL),
-                   "--leads", str(folder / f"leads.{fmt}"), "--events", str(folder / f"events.{fmt}"),
-                   "--as-of", as_of, "--engine", engine, "--out", str(out)]
-
-            def go(cmd=cmd):
-                subprocess.run(cmd, check=True, capture_output=True)
-            t = best(go, repeat)
-            rep.add("e2e", f"leadscore run --engine {engine}, {fmt} in, CSV out", rate(n_leads, t),
-                    note=f"{t:.2f} s wall, process start included")
-        # the same job by hand in DuckDB: its own reader, the hand-written query, COPY out
-        reader = "read_csv" if fmt == "csv" else "read_parquet"
-
-        def by_hand(fmt=fmt, reader=reader):
-            con = duckdb.connect()
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"CREATE TABLE leads AS SELECT * REPLACE (created_at::TIMESTAMP AS "
-                        f"created_at) FROM {reader}('{folder / f'leads.{fmt}'}')")
-            con.execute(f"CREATE TABLE events AS SELECT * REPLACE (occurred_at::TIMESTAMP AS "
-                        f"occurred_at) FROM {reader}('{folder / f'events.{fmt}'}')")
-            con.execute(f"COPY ({HAND_SQL.format(as_of_us=AS_OF_US)}) TO "
-                        f"'{folder / 'hand.csv'}' (HEADER)")
-        t = best(by_hand, repeat)
-        rep.add("e2e", f"hand-written DuckDB job, {fmt} in, CSV out (reference)", rate(n_leads, t),
-                note=f"{t:.2f} s, in this process, no validation or rejects")
-
-
 def peers(rep: Report, model, leads, events, as_of_us: int, sample: int,
           ours: dict[str, Callable[[], float]]) -> None:
     from bench import peers as p
@@ -339,6 +303,7 @@ def ten_million(rep: Report, folder: Path, repeat: int) -> None:
     make_t = time.perf_counter()
     ds = make(1_000_000, 10, fixed=True)
     write(ds, folder, "parquet")
+    write(ds, folder, "csv")  # for the memory comparison
     del ds
     gc.collect()
     rep.details["10M data"] = f"made and written in {time.perf_counter() - make_t:.1f} s"
@@ -483,7 +448,7 @@ def main() -> None:
     quick = args.quick
     sys.path.insert(0, str(ROOT))
     import leadscore
-    from bench.data import AS_OF_TEXT, AS_OF_US, make, write
+    from bench.data import AS_OF_US, make, write
     from leadscore.runtime import data
 
     info = machine()
@@ -507,9 +472,27 @@ def main() -> None:
         if "duckdb" not in skip:
             print("DuckDB: generated vs hand-written SQL", flush=True)
             ours["duckdb"] = duckdb_vs_hand(rep, model, ds, AS_OF_US, repeat)
+        jobs = 2 if quick else 5  # whole-process runs of each side, alternated (bench/jobs.py)
         if "e2e" not in skip:
-            print("end to end: leadscore run", flush=True)
-            end_to_end(rep, tmp, n, AS_OF_TEXT, 1 if quick else 2)
+            from bench.duckdb_jobs import duckdb_jobs
+            from bench.python_jobs import python_jobs
+
+            print("whole jobs: leadscore run and the API against hand-written jobs", flush=True)
+            duckdb_jobs(rep, tmp, jobs)
+            python_jobs(rep, tmp, jobs)
+        if "indb" not in skip:
+            from bench.indb import in_database
+
+            print("in the database: PostgreSQL in place against psql", flush=True)
+            try:
+                in_database(rep, tmp, max(2, jobs // 2))
+            except Exception as err:  # no server here: say so, measure the rest
+                rep.add("in-database", "PostgreSQL in place", "not measured", note=str(err)[:200])
+        if "startup" not in skip:
+            from bench.startup import startup
+
+            print("start-up: leadscore check against ruff check", flush=True)
+            startup(rep, 5 if quick else 10)
         if "peers" not in skip:
             print("peer rule engines (the whole job on a sample of leads)", flush=True)
             again = {}
@@ -535,6 +518,10 @@ def main() -> None:
         if "10m" not in skip and not quick:
             print("10,000,000 events on DuckDB", flush=True)
             ten_million(rep, tmp / "big", 2)
+            from bench.duckdb_jobs import memory
+
+            print("peak memory of the 10,000,000-event job against the hand job", flush=True)
+            memory(rep, tmp / "big")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     seconds = time.perf_counter() - start

@@ -129,3 +129,27 @@ if __name__ == "__main__":
         duckdb_jobs(_Print(), Path(sys.argv[1]), 3)
     else:
         sys.exit("usage: python -m bench.duckdb_jobs FOLDER | hand FORMAT FOLDER OUT [DB]")
+
+
+def memory(rep: _Report, folder: Path) -> None:
+    """Peak memory of the 1M-lead / 10M-event job, CSV in and out, against the hand job
+    (target: within 1.3x), and again under `--memory-limit`, which must spill and hold."""
+    from .jobs import once
+
+    py = sys.executable
+    out, hand_out = folder / "ours_big.csv", folder / "hand_big.csv"
+    ours = [py, "-m", "leadscore.cli", "run", str(MODEL), "--leads", str(folder / "leads.csv"),
+            "--events", str(folder / "events.csv"), "--as-of", AS_OF, "--out", str(out)]
+    theirs = [py, "-m", "bench.duckdb_jobs", "hand", "csv", str(folder), str(hand_out)]
+    t_ours, mb_ours = once(ours, str(ROOT))
+    t_hand, mb_hand = once(theirs, str(ROOT))
+    ratio = mb_ours / mb_hand
+    rep.add("memory", "1M leads / 10M events, CSV: peak RSS leadscore / hand", f"{ratio:.2f}",
+            "<= 1.3", ratio <= 1.3, note=f"{mb_ours:,.0f} MB in {t_ours:.1f} s vs {mb_hand:,.0f} MB "
+            f"in {t_hand:.1f} s; {_same(out, hand_out)}")
+    limited = folder / "ours_big_limited.csv"
+    t_lim, mb_lim = once([*ours[:-1], str(limited), "--memory-limit", "500MB"], str(ROOT))
+    same = limited.read_bytes() == out.read_bytes()
+    rep.add("memory", "same job with --memory-limit 500MB: peak RSS", f"{mb_lim:,.0f} MB",
+            f"< {mb_ours:,.0f} MB", mb_lim < mb_ours and same,
+            note=f"{t_lim:.1f} s; output {'identical' if same else 'DIFFERS'}")
