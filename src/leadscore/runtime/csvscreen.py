@@ -74,11 +74,13 @@ def well_quoted(body: bytes | memoryview, delimiter: str) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .columnar import array  # pa.array of Python values would import pandas
+
     d = re.escape(delimiter)
     field = f'(?:"(?:[^"\\n]|"")*"|[^"{d}\\r\\n]*)'
     pattern = f"^{field}(?:{d}{field})*\\r?$"
     text = bytes(body).decode("utf-8", errors="replace")
-    lines = pc.split_pattern(pa.array([text]), "\n").values
+    lines = pc.split_pattern(array([text], pa.string()), "\n").values
     if text.endswith("\n"):
         lines = lines.slice(0, len(lines) - 1)
     return bool(pc.all(pc.match_substring_regex(lines, pattern)).as_py())

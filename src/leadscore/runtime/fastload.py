@@ -25,7 +25,6 @@ Python evaluator's grouping) skip building Python lists; the lists are built on 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,17 +36,12 @@ import pyarrow.compute as pc
 from ..compiler import ir
 from . import data
 from .columnar import array, from_np, scalar, to_np
+from .csvscreen import screen_csv
 from .data import Events, Leads, Progress, Reject
+from .shapes import FALSE_WORDS, FLOAT, INT, PLAIN_KEY, TIMESTAMP, TRUE_WORDS
 
-_TRUE = sorted(data._TRUE)
-_FALSE = sorted(data._FALSE)
-# a key (or lead reference) whose first and last characters are not whitespace to Python
-_PLAIN_KEY = r"^[!-~\pL\pN](?s:.*[!-~\pL\pN])?$"
-_INT = r"^[+-]?[0-9]{1,18}$"
-_FLOAT = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$"
-_TIMESTAMP = (r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})"
-              r"(?:[T ](?P<h>[0-9]{2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})"
-              r"(?:\.(?P<f>[0-9]{1,6}))?)?(?P<z>Z|[+-][0-9]{2}:[0-9]{2})?)?$")
+_TRUE, _FALSE = list(TRUE_WORDS), list(FALSE_WORDS)
+_PLAIN_KEY, _INT, _FLOAT, _TIMESTAMP = PLAIN_KEY, INT, FLOAT, TIMESTAMP
 US = 1_000_000
 
 
@@ -129,42 +123,17 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
              delimiter: str | None, progress: Progress | None) -> _Raw:
     import pyarrow.csv as pacsv
 
-    raw = path.read_bytes()  # the one copy of the file: the rest are views and offsets in it
-    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-    # layouts where Python's csv module and Arrow could disagree on rows: data.py reads them
-    if len(raw) == start or raw.find(b"\x00", start) >= 0 or raw.startswith((b"\n", b"\r"), start):
+    layout = screen_csv(path, delimiter)
+    if layout is None:  # a layout Python's csv module and Arrow could split otherwise
         raise _Fallback
-    cr = raw.count(b"\r", start)
-    if cr and cr != raw.count(b"\r\n", start):
-        raise _Fallback
-    try:
-        str(memoryview(raw)[start:], "utf-8")  # data.py refuses the whole file otherwise
-    except UnicodeDecodeError:
-        raise _Fallback from None
-    nl = raw.find(b"\n", start)
-    at = len(raw) if nl < 0 else nl + 1  # where the body starts
-    head_text = raw[start:at].decode("utf-8")
-    body = memoryview(raw)[at:]
-    if not head_text.strip() or head_text.count('"') % 2:
-        raise _Fallback
-    if delimiter is None:
-        delimiter = max([",", ";", "\t", "|"], key=head_text.count)
-        if head_text.count(delimiter) == 0:
-            delimiter = ","
-    header = [h.strip() for h in next(csv.reader([head_text], delimiter=delimiter))]
+    header, body, delimiter, lines = layout.header, layout.body, layout.delimiter, layout.lines
     width = len(header)
-    if (raw.find(b"\n\n", at) >= 0 or raw.find(b"\n\r\n", at) >= 0
-            or raw.startswith((b"\n", b"\r"), at)):
-        raise _Fallback
-    if raw.startswith(b"\xef\xbb\xbf", at):  # Arrow drops a BOM opening its buffer; data.py keeps it
-        raise _Fallback
     index = require(header)
-    lines = raw.count(b"\n", at) + (1 if len(body) and not raw.endswith(b"\n") else 0)
     names = [f"c{i}" for i in range(width)]
     wanted = list(index)
     keep = [names[index[w]] for w in wanted]
     if progress:
-        progress(f"reading {path.name}", 0, len(raw))
+        progress(f"reading {path.name}", 0, len(body))
     if not len(body):
         return _Raw(str(path), header, {w: array([], pa.string()) for w in wanted}, 2, False)
     try:
@@ -182,8 +151,6 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
         raise _Fallback from None  # ragged rows, bad UTF-8, ...: data.py says which
     if table.num_rows != lines:
         raise _Fallback
-    if raw.find(b'"', at) >= 0 and not _well_quoted(raw[at:], delimiter):
-        raise _Fallback
     limit = csv.field_size_limit()
     cols = {}
     for w, name in zip(wanted, keep):
@@ -192,23 +159,10 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
             raise _Fallback  # the csv module rejects such a row; data.py reports it
         cols[w] = col
     if progress:
-        progress(f"reading {path.name}", len(raw), len(raw))
+        progress(f"reading {path.name}", len(body), len(body))
     out = _Raw(str(path), header, cols, 2, typed=False)
     out.n = table.num_rows
     return out
-
-
-def _well_quoted(body: bytes, delimiter: str) -> bool:
-    """Whether every quote in `body` opens or closes a field, or is a doubled quote inside
-    one, on a single line: the CSV both readers split the same way."""
-    d = re.escape(delimiter)
-    field = f'(?:"(?:[^"\\n]|"")*"|[^"{d}\\r\\n]*)'
-    pattern = f"^{field}(?:{d}{field})*\\r?$"
-    text = body.decode("utf-8", errors="replace")
-    lines = pc.split_pattern(array([text], pa.string()), "\n").values
-    if text.endswith("\n"):
-        lines = lines.slice(0, len(lines) - 1)
-    return bool(pc.all(pc.match_substring_regex(lines, pattern)).as_py())
 
 
 def _parquet_raw(path: Path, require: Callable[[list[str]], dict[str, int]],

@@ -8,8 +8,9 @@ data.py. Patterns are written for RE2 (Arrow and DuckDB), which matches in linea
 
 from __future__ import annotations
 
-TRUE_WORDS = ("1", "t", "true", "y", "yes")  # data._TRUE, in order
-FALSE_WORDS = ("0", "f", "false", "n", "no")  # data._FALSE
+from .data import _FALSE, _TRUE
+
+TRUE_WORDS, FALSE_WORDS = tuple(sorted(_TRUE)), tuple(sorted(_FALSE))  # data.py's words
 # a key (or lead reference) whose first and last characters are not whitespace to Python
 PLAIN_KEY = r"^[!-~\pL\pN](?s:.*[!-~\pL\pN])?$"
 INT = r"^[+-]?[0-9]{1,18}$"
