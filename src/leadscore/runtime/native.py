@@ -48,6 +48,7 @@ _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT"
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "DATE"}
 _SIMPLE = _INTEGERS | _FLOATS | _TIMES | {"VARCHAR", "BOOLEAN", '"NULL"', "NULL"}
+_YEAR_1, _YEAR_10000 = -62_135_596_800_000_000, 253_402_300_800_000_000  # epoch microseconds
 _NEWLINES = {"\n": "'\\n'", "\r\n": "'\\r\\n'"}  # as read_csv spells them
 
 
@@ -141,9 +142,11 @@ def _parquet_source(con: Any, path: Path, wanted: dict[str, str], schema: ir.Sch
     index, extra = _require(header, wanted, str(path), schema, side, row_key)
     times = [n for n, t in described if t in _TIMES]
     if times:  # the Python loader refuses a file whose times Python cannot hold
-        bounds = ", ".join(f"min(year({quote(n)})), max(year({quote(n)}))" for n in times)
-        years = con.execute(f"SELECT {bounds} FROM {src}").fetchall()[0]
-        if any(y is not None and not 1 <= y <= 9999 for y in years):
+        us = [f"epoch_us({quote(n)})" if t.startswith("TIMESTAMP WITH") else
+              f"epoch_us(CAST({quote(n)} AS TIMESTAMP))" for n, t in described if t in _TIMES]
+        bounds = ", ".join(f"min({u}), max({u})" for u in us)
+        ends = con.execute(f"SELECT {bounds} FROM {src}").fetchall()[0]
+        if any(v is not None and not _YEAR_1 <= v < _YEAR_10000 for v in ends):
             raise Unusual
     cols = ", ".join(f"{quote(n)} AS {quote(f'c{i}')}" for i, n in enumerate(header))
     sql = f"SELECT file_row_number + 1 AS __row, {cols} FROM {src}"
@@ -231,6 +234,8 @@ def _timestamp(s: str, raw_type: str) -> _Col:
     parsers cannot disagree, and any other spelling is data.py's to decide."""
     if raw_type in _NULL_TYPES:
         return _Col("CAST(NULL AS TIMESTAMP)", _never)
+    if raw_type == "TIMESTAMP WITH TIME ZONE":  # the instant, without a time zone lookup
+        return _Col(f"make_timestamp(epoch_us({s}))", _never)
     if raw_type == "DATE" or raw_type.startswith("TIMESTAMP"):
         return _Col(f"CAST({s} AS TIMESTAMP)", _never)
     if raw_type != "VARCHAR":
