@@ -261,7 +261,8 @@ def _convert(s: str, raw_type: str, type_: str) -> _Col:
 
 
 # ---------------------------------------------------------------- loading one side
-def _load(con: Any, src: _Source, table: str, wanted: dict[str, str], row_key: str | None,
+def _load(con: Any, schema: ir.Schema, src: _Source, table: str, wanted: dict[str, str],
+          row_key: str | None,
           key: str | None, required: tuple[str, ...], strict: bool,
           from_records: Callable[[str, list[str], list, bool], Any]) -> Side:
     """Convert `src` into `table` (columns named as the schema's), flag what data.py must
@@ -325,7 +326,7 @@ def _load(con: Any, src: _Source, table: str, wanted: dict[str, str], row_key: s
             _same_key_both_ways(con, table, key, records, src.index[key])
         got = from_records(src.path, header, records, strict)
         rejects = got.rejects
-        _insert(con, table, list(wanted), got, wanted)
+        _insert(con, table, schema, got)
     return Side(table, read, rejects, src.extra)
 
 
@@ -343,7 +344,9 @@ def _same_key_both_ways(con: Any, table: str, key: str, records: list, at: int) 
     if keys:
         import pyarrow as pa
 
-        con.register("__flagged_keys", pa.table({"k": pa.array(sorted(keys), pa.string())}))
+        from .columnar import array  # pa.array of Python values would import pandas
+
+        con.register("__flagged_keys", pa.table({"k": array(sorted(keys), pa.string())}))
         clash = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {quote(key)} IN "
                             "(SELECT k FROM __flagged_keys)").fetchall()[0][0]
         con.unregister("__flagged_keys")
@@ -351,22 +354,20 @@ def _same_key_both_ways(con: Any, table: str, key: str, records: list, at: int) 
             raise Unusual
 
 
-def _insert(con: Any, table: str, names: list[str], got: Any, wanted: dict[str, str]) -> None:
-    """The rows data.py accepted, appended to `table` with the same column types."""
-    import pyarrow as pa
+def _insert(con: Any, table: str, schema: ir.Schema, got: Any) -> None:
+    """The rows data.py accepted, appended to `table` with the same column types (the
+    Arrow columns every engine loads, runtime/columnar.py)."""
+    from .columnar import event_table, lead_table
 
-    if isinstance(got, data.Leads):
-        lists = [got.keys, *(got.columns[n] for n in names[1:])]
-    else:
-        lists = [got.leads, got.times, got.types, *(got.columns[n] for n in names[3:])]
-    if not lists[0]:
+    leads = isinstance(got, data.Leads)
+    t = lead_table(schema, got) if leads else event_table(schema, got)
+    if not t.num_rows:
         return
-    types = {"key": pa.string(), "text": pa.string(), "int": pa.float64(), "float": pa.float64(),
-             "bool": pa.bool_(), "timestamp": pa.int64()}
-    t = pa.table({f"v{i}": pa.array(v, types[wanted[n]]) for i, (n, v) in enumerate(zip(names, lists))})
+    fields = schema.lead_fields if leads else {**schema.event_fields, schema.event_time: "timestamp"}
+    stamps = {n for n, ty in fields.items() if ty == "timestamp"}
+    names = t.column_names
+    cols = ", ".join(f"make_timestamp({quote(n)})" if n in stamps else quote(n) for n in names)
     con.register("__accepted", t)
-    cols = ", ".join(f"make_timestamp(v{i})" if wanted[n] == "timestamp" else f"v{i}"
-                     for i, n in enumerate(names))
     con.execute(f"INSERT INTO {quote(table)} ({', '.join(map(quote, names))}) "
                 f"SELECT {cols} FROM __accepted")
     con.unregister("__accepted")
@@ -394,7 +395,7 @@ def load_leads(con: Any, path: str | Path, schema: ir.Schema, table: str,
     try:
         src = _source(con, Path(path), wanted, schema, "lead", delimiter,
                       key if row_key else None)
-        return _load(con, src, table, wanted, key if row_key else None, key, (), strict,
+        return _load(con, schema, src, table, wanted, key if row_key else None, key, (), strict,
                      lambda p, h, r, s: data.leads_from_records(p, h, r, schema, s))
     except (Unusual, duckdb.Error):
         _drop(con, table)
@@ -410,7 +411,7 @@ def load_events(con: Any, path: str | Path, schema: ir.Schema, table: str,
               schema.event_type: "text", **schema.event_fields}
     try:
         src = _source(con, Path(path), wanted, schema, "event", delimiter, None)
-        return _load(con, src, table, wanted, None, None,
+        return _load(con, schema, src, table, wanted, None, None,
                      (schema.event_time, schema.event_type), strict,
                      lambda p, h, r, s: data.events_from_records(p, h, r, schema, s))
     except (Unusual, duckdb.Error):

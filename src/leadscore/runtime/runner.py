@@ -45,6 +45,11 @@ class RunResult:
             self.count = len(self.rows)
 
 
+def _number_columns(model: ir.Model) -> dict[str, str]:
+    """The output columns the writers store as numbers."""
+    return {c: "number" for c in [*model.scores, "total"]}
+
+
 def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
                       into: str | None = None, out: str | None = None,
                       memory_limit: str | None = None) -> RunResult:
@@ -69,7 +74,7 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
     rows = got
     stats = RunStats(leads_read=len(rows), leads_scored=len(rows))
     if out:
-        write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
+        write_rows(out, columns, rows, _number_columns(model))
     return RunResult(columns, rows, stats, [], None, None)
 
 
@@ -119,7 +124,7 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
     result = RunResult(columns, rows, stats, leads.rejects + events.rejects, leads, events,
                        scored)
     if out:
-        write_rows(out, columns, rows, {c: "number" for c in [*model.scores, "total"]})
+        write_rows(out, columns, rows, _number_columns(model))
     if accounts:
         from .accounts import account_columns, run_accounts
 
@@ -146,7 +151,7 @@ def _native(model: ir.Model, leads_path: str | Path, events_path: str | Path | N
                      undeclared_types=got.undeclared)
     columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
     if out and got.rows is not None:  # a format the engine does not write alike
-        write_rows(out, columns, got.rows, {c: "number" for c in [*model.scores, "total"]})
+        write_rows(out, columns, got.rows, _number_columns(model))
     if accounts and got.account_rows is not None:
         from .accounts import account_columns
 
