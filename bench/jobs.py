@@ -1,6 +1,6 @@
 """Whole-process comparisons: a leadscore job and the hand-written job doing the same work,
 each started as its own process, alternated and repeated; medians with their spread, and
-each side's peak memory (the child's max RSS, from wait4).
+each side's peak memory (the job's own max RSS: bench/rss.py).
 
 Start-up is measured as users get it: bytecode is written and used (PYTHONDONTWRITEBYTECODE
 is removed from the children's environment) and one unmeasured run of each side warms the
@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-import time
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+RSS = Path(__file__).with_name("rss.py")
 
 
 def user_env() -> dict[str, str]:
@@ -43,19 +46,14 @@ class Timing:
 
 
 def once(cmd: Sequence[str], cwd: str | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one run of `cmd`; raises if it fails."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=user_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    """(wall seconds, peak RSS in MB) of one run of `cmd`, measured by bench/rss.py (see why
+    there); raises if it fails."""
+    proc = subprocess.run([sys.executable, "-I", "-S", str(RSS), *cmd], cwd=cwd, env=user_env(),
+                          capture_output=True, text=True)
+    wall, kib, code = proc.stdout.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{proc.stderr[-2000:]}")
+    return float(wall), int(kib) / 1024
 
 
 def alternate(ours: Sequence[str], hand: Sequence[str], repeat: int,
