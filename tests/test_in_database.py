@@ -72,7 +72,7 @@ def test_failed_run_leaves_the_old_table(tmp_path):
     con.execute("CREATE TABLE scores AS SELECT 42 AS answer")
     con.close()
     broken = compile_source(MODEL % {"leads": "leads_t", "events": "no_such_table"})
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(EngineError, match="no_such_table"):
         run(broken, None, None, AS_OF, "duckdb", db, into="scores")
     con = duckdb.connect(db)
     assert con.execute("SELECT * FROM scores").fetchall() == [(42,)]
