@@ -129,5 +129,5 @@ class Dialect:
         from ..runtime.warehouses import fault_point
 
         cur.execute(f"DROP TABLE IF EXISTS {self.table_sql(into)}")
-        fault_point("swap:inside")
+        fault_point("mid-swap")
         cur.execute(f"ALTER TABLE {self.table_sql(tmp)} RENAME TO {self.quote(into.split('.')[-1])}")

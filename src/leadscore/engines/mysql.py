@@ -107,7 +107,7 @@ class Mysql(Dialect):
                     raise
                 cur.execute(f"RENAME TABLE {new} TO {target}")
             else:
-                fault_point("swap:inside")
+                fault_point("mid-swap")
                 cur.execute(f"DROP TABLE {gone}")
         except BaseException:
             # what the drop misses (a lost connection) a later run drops: this run's lock goes

@@ -85,7 +85,7 @@ class Tables:
 
 def fault_point(point: str) -> None:
     """A place where a fault-injection test kills a run ("swap": the new table built, the swap
-    not begun; "swap:inside": between the swap's statements; "commit": swapped, not committed).
+    not begun; "mid-swap": between the swap's statements; "commit": swapped, not committed).
     Nothing happens unless the environment's FAULT_ENV names this point."""
     spec = os.environ.get(FAULT_ENV)
     if not spec or spec.partition(":")[0] != point:
