@@ -21,8 +21,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
 from engines import engine_params, ensure
+from leadscore.cli import main
 from leadscore.compiler import compile_source
 from leadscore.engines import DIALECTS
 from leadscore.runtime.data import parse_timestamp
@@ -180,13 +182,18 @@ BAD_NAMES = ["", ".", "a.", ".a", "a..b", "a.b.c.d", " a", "a ", "a\tb", "a\u202
              "x" * (MAX_IDENTIFIER_BYTES + 1), "é" * 32]
 
 
+@pytest.mark.parametrize("engine", engine_params(WRITERS))
 @pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
-def test_bad_into_names_are_located_usage_errors(target, model_file, tmp_path, name):
+def test_bad_into_names_are_located_usage_errors(engine, model_file, tmp_path, name):
+    """Refused before any database is opened or reached (so in this process)."""
     data = write_data(tmp_path / "a", "a", 2)
-    res = run_cli(model_file, data, target, name)
-    assert res.returncode == 2, res.stderr
-    clean(res)
-    assert "Invalid value for --into" in res.stderr
+    db = {"duckdb": str(tmp_path / "x.duckdb"), "sqlite": str(tmp_path / "x.sqlite")}.get(
+        engine, DIALECTS[engine].default_db)
+    res = CliRunner().invoke(main, ["run", str(model_file), "--leads", str(data[0]), "--events",
+                                    str(data[1]), "--engine", engine, "--db", db, "--into", name])
+    assert res.exit_code == 2, res.output
+    assert "Invalid value for --into" in res.output and "internal error" not in res.output
+    assert not (tmp_path / "x.duckdb").exists() and not (tmp_path / "x.sqlite").exists()
 
 
 def test_parts_follow_each_engine(target, model_file, tmp_path):
@@ -471,6 +478,10 @@ def test_python_with_db_is_a_usage_error(model_file, tmp_path):
     assert res.returncode == 2, res.stderr
     clean(res)
     assert "--db" in res.stderr and "--engine duckdb" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "leadscore", "run", str(model_file), "--engine",
+                          "python", "--db", str(tmp_path / "x.duckdb")],
+                         env=ENV, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "--engine duckdb" in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("engine", engine_params(["sqlite", "postgres"]))
