@@ -187,6 +187,10 @@ class Job:
             parts = into_parts(self.into, dialect)
         except ValueError as err:
             raise EngineError(f"--into: {err}") from None
+        own = self.own_tables()
+        if self.leads is None and self.into in (own.leads, own.events):
+            raise EngineError(f"--into {self.into}: that is a table the model reads; write the "
+                              "scores to another table")
         run_id = uuid.uuid4().hex[:16]
         tmp, old = (".".join((*parts[:-1], f"leadscore_into_{run_id}_{kind}"))
                     for kind in ("new", "old"))
