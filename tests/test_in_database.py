@@ -72,7 +72,7 @@ def test_failed_run_leaves_the_old_table(tmp_path):
     con.execute("CREATE TABLE scores AS SELECT 42 AS answer")
     con.close()
     broken = compile_source(MODEL % {"leads": "leads_t", "events": "no_such_table"})
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(EngineError, match="no_such_table"):
         run(broken, None, None, AS_OF, "duckdb", db, into="scores")
     con = duckdb.connect(db)
     assert con.execute("SELECT * FROM scores").fetchall() == [(42,)]
@@ -113,6 +113,20 @@ def test_server_tables_and_into(engine):
             cur.execute(drop.format(t))
         con.commit()
         con.close()
+
+
+def test_into_never_replaces_a_table_the_model_reads(tmp_path):
+    db = str(tmp_path / "crm.duckdb")
+    con = duckdb.connect(db)
+    fill(con, "leads_t", "events_t")
+    con.close()
+    model = compile_source(MODEL % {"leads": "leads_t", "events": "events_t"})
+    for table in ("leads_t", "events_t"):
+        with pytest.raises(EngineError, match="a table the model reads"):
+            run(model, None, None, AS_OF, "duckdb", db, into=table)
+    con = duckdb.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM events_t").fetchone() == (2,)
+    con.close()
 
 
 def test_in_process_engines_refuse_into():

@@ -82,6 +82,21 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
         console.print(summary)
 
 
+def _check_into(into: str, engine: str, db: str | None) -> None:
+    """A usage error for an --into name the engine cannot take, or no database to hold it."""
+    from ..engines import DIALECTS
+    from ..runtime.warehouses import into_parts
+
+    dialect = DIALECTS[engine]
+    try:
+        into_parts(into, dialect)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--into") from None
+    if db is None and dialect.default_db is None:
+        raise click.UsageError(f"--into writes a table of the --db file: give --db PATH "
+                               f"(a {engine} database file, created if missing)")
+
+
 @main.command(name="run")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--leads", "leads_path", type=click.Path(),
@@ -95,7 +110,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
               help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
                    "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite.")
 @click.option("--into", "into", default=None,
-              help="Also write the results to this table of --db (SCHEMA.TABLE), atomically.")
+              help="Also write the results to this table of --db, atomically: TABLE or "
+                   "SCHEMA.TABLE (duckdb, postgres: also CATALOG.SCHEMA.TABLE).")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
@@ -143,8 +159,14 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
         raise click.BadParameter("the delimiter is one character other than a quote or a line "
                                  "break (`\\t` for a tab)", param_hint="--delimiter")
-    if into and engine not in IN_DATABASE:
+    if into is not None and engine not in IN_DATABASE:
         raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
+    if db is not None and engine not in IN_DATABASE:
+        raise click.UsageError(f"--db is the database a database engine scores in; --engine {engine} "
+                               "scores the --leads/--events files in this process: drop --db, or "
+                               f"use --engine {' or '.join(IN_DATABASE)} to score there")
+    if into is not None:
+        _check_into(into, engine, db)
     if memory_limit is not None and engine != "duckdb":
         raise click.UsageError("--memory-limit caps DuckDB's memory: use it with --engine duckdb")
     if row_key and leads_path is None:
@@ -190,13 +212,13 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                        err=True)
     if rejects_path:
         _write_rejects(rejects_path, result.rejects)
-    if into:
+    if into is not None:
         click.echo(f"wrote {result.count} rows to table {into}", err=True)
     if accounts_path:
         click.echo(f"wrote {result.accounts_count} accounts to {accounts_path}", err=True)
     if out:
         click.echo(f"wrote {result.count} rows to {out}", err=True)
-    elif not into:
+    elif into is None:
         tier_order: list[str] = []
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]

@@ -8,14 +8,16 @@ import click
 
 from ..compiler import compile_file
 from ..runtime.engines import ENGINES
-from .common import EXIT_FINDINGS, _guard, main
+from .common import EXIT_FINDINGS, IN_DATABASE, _guard, main
 
 
 @main.command(name="test")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--engine", "engines", multiple=True, type=click.Choice(list(ENGINES)),
               help="Engines to run the tests on (repeatable). Default: python and duckdb.")
-@click.option("--db", default=None, help="Connection URL for a server engine.")
+@click.option("--db", default=None,
+              help="Where the database engines among --engine run: a connection URL for postgres "
+                   "or mysql, a database file for duckdb or sqlite. The others ignore it.")
 @_guard
 def test_cmd(models: tuple[str, ...], engines: tuple[str, ...], db: str | None) -> None:
     """Run the `test` blocks of each model on every engine and show rule coverage.
@@ -27,6 +29,9 @@ def test_cmd(models: tuple[str, ...], engines: tuple[str, ...], db: str | None) 
     from ..runtime.testing import run_tests
 
     chosen = list(engines) or ["python", "duckdb"]
+    if db is not None and not set(chosen) & set(IN_DATABASE):
+        raise click.UsageError(f"--db is where a database engine runs the tests: add --engine "
+                               f"{' or '.join(IN_DATABASE)}, or drop --db")
     failed = 0
     for path in models:
         model = compile_file(path)

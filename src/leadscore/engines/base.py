@@ -54,6 +54,9 @@ class Dialect:
     # Whether the runner scores tables already in a database (`--db` without files) and
     # writes results back (`--into`); the others run in this process on the files given.
     in_database: bool = False
+    # How many dot-separated parts an `--into` name may have here: 2 is schema.table (or
+    # database.table), 3 adds the catalog. 0: the engine writes no tables.
+    into_parts: int = 0
     default_db: str | None = None  # the connection URL `run` uses without `--db`
     # Column type per loaded column kind (key, text, int, float, bool, timestamp), for
     # runners that create their input tables with CREATE TABLE.
@@ -112,8 +115,19 @@ class Dialect:
                           catalog=parts[-3] if len(parts) > 2 else None)
         return table.sql(dialect=self.sqlglot)
 
-    def swap_in(self, cur: Any, tmp: str, into: str) -> None:
-        """Replace table `into` by the just-built table `tmp` (a name beside it), inside the
-        runner's transaction: readers see the old table or the new one."""
+    def claim_scratch(self, cur: Any, run_id: str, schema: str | None) -> None:
+        """Before run `run_id` builds its scratch tables in `schema` (None: the connection's
+        own): where DDL commits (MySQL), mark them as the live run's and drop those of runs
+        that died. Transactional engines need nothing: a killed run's tables were never
+        committed."""
+
+    def swap_in(self, cur: Any, tmp: str, into: str, old: str) -> None:
+        """Replace table `into` by the just-built table `tmp` (beside it; `old` is a free
+        name there too, for engines that rename the old table away first), inside the
+        runner's transaction: readers see the old table or the new one, and a run killed at
+        any point commits neither half."""
+        from ..runtime.warehouses import fault_point
+
         cur.execute(f"DROP TABLE IF EXISTS {self.table_sql(into)}")
+        fault_point("mid-swap")
         cur.execute(f"ALTER TABLE {self.table_sql(tmp)} RENAME TO {self.quote(into.split('.')[-1])}")

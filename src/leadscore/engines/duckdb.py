@@ -6,6 +6,7 @@ file (`--db`), and can write the results back (`--into`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,29 @@ def _register(con: Any, job: Job) -> Tables:
     return tables
 
 
+def connect_file(path: str) -> Any:
+    """A read-write connection to DuckDB file `path`. Another process holding the file (DuckDB
+    locks it whole) is waited for up to LOCK_TIMEOUT_S, then a clear EngineError; so is a file
+    DuckDB cannot open."""
+    import duckdb
+
+    from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError, first_line
+
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise EngineError(f"duckdb: cannot open {path}: {first_line(err)}") from None
+            if time.monotonic() >= deadline:
+                raise EngineError(f"the database {path} is locked by another process (waited "
+                                  f"{LOCK_TIMEOUT_S} s): {first_line(err)}") from None
+            time.sleep(0.05)
+        except duckdb.Error as err:
+            raise EngineError(f"duckdb: cannot open {path}: {first_line(err)}") from None
+
+
 @dataclass(frozen=True)
 class DuckDB(Dialect):
     def render(self, query: exp.Expression, pretty: bool) -> str:
@@ -60,12 +84,13 @@ class DuckDB(Dialect):
 
         from ..runtime.native import limited
 
-        con = duckdb.connect(job.db or ":memory:")
+        con = connect_file(job.db) if job.db else duckdb.connect(":memory:")
         with limited(con, job.memory_limit):
             return job.through(con, con, self, ("SET TimeZone = 'UTC'", "BEGIN TRANSACTION"),
-                               lambda cur: _register(con, job))
+                               lambda cur: _register(con, job), errors=(duckdb.Error,))
 
 
 DUCKDB = DuckDB(name="duckdb", sqlglot="duckdb", executed=True,
                 verified="in-process (duckdb package); conformance corpus and differential tests",
-                regex_end="\\z", filter_clause=True, extremes_ignore_nulls=True, in_database=True)
+                regex_end="\\z", filter_clause=True, extremes_ignore_nulls=True, in_database=True,
+                into_parts=3)

@@ -6,6 +6,7 @@ a binary, no-pad collation (`utf8mb4_nopad_bin`) so `=` is exact, as everywhere 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 
 def _char_length(value: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="CHAR_LENGTH", expressions=[value])
+
+
+_NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
+
+
+def _run_lock(run_id: str) -> str:
+    """The named lock a run holds while its scratch tables may exist (under 64 characters)."""
+    return f"leadscore_into_{run_id}"
 
 
 def _params(url: str) -> dict:
@@ -55,16 +64,56 @@ class Mysql(Dialect):
         locate = exp.Anonymous(this="LOCATE", expressions=[needle, value])
         return exp.GT(this=locate, expression=exp.Literal.number(0))
 
-    def swap_in(self, cur: Any, tmp: str, into: str) -> None:
-        # DDL commits on MySQL: one RENAME TABLE statement swaps both names atomically
-        target = self.table_sql(into)
-        cur.execute("SHOW TABLES LIKE %s", (into.split(".")[-1],))
-        if cur.fetchone():
-            old = self.table_sql(into + "__leadscore_old")
-            cur.execute(f"RENAME TABLE {target} TO {old}, {self.table_sql(tmp)} TO {target}")
-            cur.execute(f"DROP TABLE {old}")
-        else:
-            cur.execute(f"RENAME TABLE {self.table_sql(tmp)} TO {target}")
+    # DDL commits on MySQL, so a killed run's scratch tables stay. Each run holds a named lock
+    # (GET_LOCK: the server releases it with the connection, however that ends) for as long
+    # as its scratch tables may exist; a scratch table whose run's lock is free is a leftover.
+    def claim_scratch(self, cur: Any, run_id: str, schema: str | None) -> None:
+        from ..runtime.warehouses import SCRATCH
+
+        cur.execute("SELECT GET_LOCK(%s, 0)", (_run_lock(run_id),))
+        # information_schema compares names case-insensitively: the exact shape is checked here
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE CAST(TABLE_SCHEMA "
+                    "AS BINARY) = CAST(COALESCE(%s, DATABASE()) AS BINARY) "
+                    "AND LEFT(TABLE_NAME, 15) = 'leadscore_into_'", (schema,))
+        for (name,) in cur.fetchall():
+            found = SCRATCH.fullmatch(name)
+            if found is None or found[1] == run_id:
+                continue
+            cur.execute("SELECT IS_FREE_LOCK(%s)", (_run_lock(found[1]),))
+            if cur.fetchone()[0] == 1:
+                table = self.table_sql(f"{schema}.{name}" if schema else name)
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def swap_in(self, cur: Any, tmp: str, into: str, old: str) -> None:
+        # One RENAME TABLE swaps both names atomically (readers see the old table or the new
+        # one); runs replacing the same table take turns under a named lock on it.
+        import pymysql
+
+        from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError, fault_point
+
+        target, new, gone = self.table_sql(into), self.table_sql(tmp), self.table_sql(old)
+        try:
+            cur.execute("SELECT GET_LOCK(CONCAT('leadscore_swap_', SHA1(CONCAT_WS('.', "
+                        "COALESCE(%s, DATABASE()), %s))), %s)",
+                        (into.rsplit(".", 1)[0] if "." in into else None, into.split(".")[-1],
+                         LOCK_TIMEOUT_S))
+            if cur.fetchone()[0] != 1:
+                raise EngineError(f"mysql: another run has been replacing table {into} for "
+                                  f"{LOCK_TIMEOUT_S} s; try again when it is done")
+            try:
+                cur.execute(f"RENAME TABLE {target} TO {gone}, {new} TO {target}")
+            except pymysql.MySQLError as err:
+                if err.args[0] != _NO_SUCH_TABLE:  # no table to replace: this one is the first
+                    raise
+                cur.execute(f"RENAME TABLE {new} TO {target}")
+            else:
+                fault_point("mid-swap")
+                cur.execute(f"DROP TABLE {gone}")
+        except BaseException:
+            # what the drop misses (a lost connection) a later run drops: this run's lock goes
+            with contextlib.suppress(pymysql.MySQLError):
+                cur.execute(f"DROP TABLE IF EXISTS {new}")
+            raise
 
     def run(self, job: Job) -> list[tuple] | int:
         from ..runtime.warehouses import EngineError, driver
@@ -78,12 +127,12 @@ class Mysql(Dialect):
         session = ("SET time_zone = '+00:00'",
                    "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
         return job.through(con, con.cursor(), self, session,
-                           lambda cur: job.load_dbapi(cur, self, "%s"))
+                           lambda cur: job.load_dbapi(cur, self, "%s"), errors=(pymysql.MySQLError,))
 
 
 MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,
               verified="local MariaDB server (pymysql); conformance corpus, differential and "
-                       "hostile-string tests", regex_end="\\z", in_database=True,
+                       "hostile-string tests", regex_end="\\z", in_database=True, into_parts=2,
               default_db="mysql://root@127.0.0.1:3306/test",
               column_types={"key": "VARCHAR(255) COLLATE utf8mb4_nopad_bin",
                             "text": "TEXT COLLATE utf8mb4_nopad_bin", "int": "DOUBLE",

@@ -50,6 +50,15 @@ class Postgres(Dialect):
                     copy.write_row(row)
         return tables
 
+    def swap_in(self, cur: Any, tmp: str, into: str, old: str) -> None:
+        # Two runs replacing one table take turns: a lock on its name held to the commit (a
+        # killed run's goes with its connection); the second then replaces the first's table.
+        parts = into.split(".")
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(concat_ws('.', "
+                    "COALESCE(%s::text, current_schema()), %s::text), 0))",
+                    (parts[-2] if len(parts) > 1 else None, parts[-1]))
+        super().swap_in(cur, tmp, into, old)
+
     def run(self, job: Job) -> list[tuple] | int:
         from ..runtime.warehouses import EngineError, driver
 
@@ -60,12 +69,12 @@ class Postgres(Dialect):
         except psycopg.OperationalError as err:
             raise EngineError(f"cannot connect to PostgreSQL at {url}: {err}") from None
         return job.through(con, con.cursor(), self, SESSION,
-                           lambda cur: self.copy_in(cur, job))
+                           lambda cur: self.copy_in(cur, job), errors=(psycopg.Error,))
 
 
 POSTGRES = Postgres(name="postgres", sqlglot="postgres", executed=True,
                     verified="local PostgreSQL server (psycopg); conformance corpus, differential "
-                             "and hostile-string tests", regex_end="\\Z", in_database=True,
+                             "and hostile-string tests", regex_end="\\Z", in_database=True, into_parts=3,
                     default_db="postgresql://postgres@127.0.0.1:5432/test",
                     column_types={"key": "TEXT", "text": "TEXT", "int": "DOUBLE PRECISION",
                                   "float": "DOUBLE PRECISION", "bool": "BOOLEAN",

@@ -28,12 +28,13 @@ def _regexp(pattern: str, value: str | None) -> bool:
     return value is not None and re.search(pattern, value) is not None
 
 
-def connect(path: str = ":memory:") -> sqlite3.Connection:
-    """A SQLite connection with the two functions leadscore's SQL needs."""
+def connect(path: str = ":memory:", timeout: float = 5.0) -> sqlite3.Connection:
+    """A SQLite connection with the two functions leadscore's SQL needs; a lock another
+    connection holds is waited for up to `timeout` seconds (SQLite's busy timeout)."""
     import re
     import sqlite3
 
-    con = sqlite3.connect(path)
+    con = sqlite3.connect(path, timeout=timeout)
     con.create_function("regexp", 2, _regexp, deterministic=True)
     con.create_function("lower", 1, lambda v: fold(v) if isinstance(v, str) else v,
                         deterministic=True)
@@ -76,15 +77,34 @@ class Sqlite(Dialect):
         return exp.EQ(this=exp.Substring(this=value, start=start), expression=needle)
 
     def run(self, job: Job) -> list[tuple] | int:
-        con = connect(job.db or ":memory:")
+        import sqlite3
+
+        from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError, first_line
+
+        try:
+            con = connect(job.db or ":memory:", LOCK_TIMEOUT_S)
+        except sqlite3.Error as err:
+            raise EngineError(f"sqlite: cannot open {job.db}: {first_line(err)}") from None
         con.isolation_level = None  # the transaction is begun explicitly, DDL included
-        return job.through(con, con.cursor(), self, ("BEGIN",),
-                           lambda cur: job.load_dbapi(cur, self, "?", _value))
+        try:
+            # A run that writes takes the write lock first (IMMEDIATE): two runs then take
+            # turns, where two deferred transactions that both read before writing would
+            # deadlock, one of them failing at once without waiting.
+            con.execute("BEGIN IMMEDIATE" if job.into is not None else "BEGIN")
+        except sqlite3.Error as err:
+            con.close()
+            if "locked" in str(err) or "busy" in str(err):
+                raise EngineError(f"the database {job.db} is locked by another process (waited "
+                                  f"{LOCK_TIMEOUT_S} s)") from None
+            raise EngineError(f"sqlite: cannot open {job.db}: {first_line(err)}") from None
+        return job.through(con, con.cursor(), self, (),
+                           lambda cur: job.load_dbapi(cur, self, "?", _value),
+                           errors=(sqlite3.Error,))
 
 
 # The registered REGEXP is Python's re.search, so the pattern takes Python's spelling.
 SQLITE = Sqlite(name="sqlite", sqlglot="sqlite", executed=True,
                 verified="in-process (sqlite3) with REGEXP and LOWER registered by the runner",
-                regex_end="\\Z", regex_dot=".", in_database=True,
+                regex_end="\\Z", regex_dot=".", in_database=True, into_parts=2,
                 column_types={"key": "TEXT", "text": "TEXT", "int": "REAL", "float": "REAL",
                               "bool": "INTEGER", "timestamp": "TEXT"})

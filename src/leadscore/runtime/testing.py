@@ -60,7 +60,18 @@ def _shown(v) -> str:
     return str(v)
 
 
+def _in_database(engine: str) -> bool:
+    """Whether `engine` runs in a database `db` names (the others run in this process)."""
+    if engine == "python":
+        return False
+    from ..engines import DIALECTS
+
+    return DIALECTS[engine].in_database
+
+
 def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> TestReport:
+    """Every test block of `model` on each of `engines`; `db` is where the database engines
+    among them run (the in-process ones ignore it)."""
     report = TestReport(engines=list(engines))
     s = model.schema
     numeric = set(model.scores) | {"total"}
@@ -72,7 +83,7 @@ def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> Tes
         events = (events_from_dicts(case["events"], s, strict=True) if s.has_events
                   else empty_events(s))
         for engine in engines:
-            row = run(model, leads, events, as_of, engine, db)[0]
+            row = run(model, leads, events, as_of, engine, db if _in_database(engine) else None)[0]
             values = dict(zip(columns, row[1:]))
             for x in case["expects"]:
                 report.checks += 1

@@ -15,9 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+import os
+import re
+import time
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +35,24 @@ from .data import Events, Leads
 
 EPOCH = dt.datetime(1970, 1, 1)
 QUERIES = {"leads": build_query, "accounts": account_query, "explain": explain_query}
+
+# An `--into` name is 1 to `Dialect.into_parts` identifiers joined by dots, each non-empty, with
+# no control character and no space at either end, and at most this many bytes of UTF-8:
+# PostgreSQL's limit (NAMEDATALEN - 1; it would cut a longer name silently) is the smallest of
+# the engines' (MySQL: 64 characters), so a name valid on one engine is valid on all.
+MAX_IDENTIFIER_BYTES = 63
+# How long a run waits for another process to let go of what it needs (DuckDB's lock on the
+# database file, SQLite's write lock, the table being replaced on a server) before a clear error.
+LOCK_TIMEOUT_S = 30
+# The scratch tables of `--into`, beside the target: the new table while it is built, the old
+# one while it is dropped (MySQL, where DDL commits). Only names of exactly this shape, whose
+# run is gone, are ever dropped as leftovers (engines/mysql.py), never a user's table.
+SCRATCH = re.compile(r"leadscore_into_([0-9a-f]{16})_(new|old)")
+# Tests only (tests/test_hostile_into.py): POINT:FILE makes a run that reaches `fault_point(POINT)`
+# write its pid to FILE and wait there to be killed.
+FAULT_ENV = "LEADSCORE_TEST_FAULT"
+FAULT_WAIT_S = 120
+_FORMS = ("TABLE", "SCHEMA.TABLE", "CATALOG.SCHEMA.TABLE")
 
 
 class EngineError(Exception):
@@ -60,6 +83,49 @@ class Tables:
         return Tables(f"leadscore_leads_{suffix}", f"leadscore_events_{suffix}")
 
 
+def fault_point(point: str) -> None:
+    """A place where a fault-injection test kills a run ("swap": the new table built, the swap
+    not begun; "mid-swap": between the swap's statements; "commit": swapped, not committed).
+    Nothing happens unless the environment's FAULT_ENV names this point."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec or spec.partition(":")[0] != point:
+        return
+    Path(spec.partition(":")[2]).write_text(str(os.getpid()))
+    time.sleep(FAULT_WAIT_S)
+    raise EngineError(f"{FAULT_ENV}: not killed at {point} within {FAULT_WAIT_S} s")
+
+
+def into_parts(name: str, dialect: Dialect) -> tuple[str, ...]:
+    """The identifiers of table name `name` (`--into`) on `dialect`; a ValueError says which
+    rule it breaks."""
+    n = dialect.into_parts
+    if not n:
+        raise ValueError(f"the {dialect.name} engine writes no tables")
+    forms = " or ".join(_FORMS[:n])
+    rule = f"write {forms}, each part a non-empty identifier"
+    parts = tuple(name.split("."))
+    if len(parts) > n:
+        raise ValueError(f"{name!r} has {len(parts)} dot-separated parts; {dialect.name} takes "
+                         f"{forms}")
+    for part in parts:
+        if not part:
+            what = "is empty" if name == "" else "has an empty part"
+            raise ValueError(f"{name!r} {what}: {rule}")
+        if part != part.strip():
+            raise ValueError(f"{name!r}: the part {part!r} starts or ends with a space")
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in part):
+            raise ValueError(f"{name!r}: the part {part!r} holds a control or format character")
+        if len(part.encode()) > MAX_IDENTIFIER_BYTES:
+            raise ValueError(f"{name!r}: the part {part[:20]!r}... is longer than "
+                             f"{MAX_IDENTIFIER_BYTES} bytes (UTF-8), the longest name every "
+                             "engine keeps whole")
+    return parts
+
+
+def first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 def _ts(us: int | None) -> dt.datetime | None:
     return None if us is None else EPOCH + dt.timedelta(microseconds=us)
 
@@ -79,7 +145,7 @@ class Job:
     memory_limit: str | None = None  # DuckDB's cap on its memory ("2GB"); it spills beyond
 
     def __post_init__(self) -> None:
-        if not self.fetch and not self.into:
+        if not self.fetch and self.into is None:
             raise ValueError("a job that does not fetch its rows writes them: give `into`")
 
     def own_tables(self) -> Tables:
@@ -89,7 +155,7 @@ class Job:
 
     def in_process(self, dialect: Dialect) -> None:
         """Refuse what only a database engine can do: its own tables, --db, --into."""
-        if self.leads is None or self.db or self.into:
+        if self.leads is None or self.db or self.into is not None:
             engines = [n for n, d in DIALECTS.items() if d.in_database]
             raise EngineError(f"the {dialect.name} engine runs in this process on the files "
                               f"given: --db and --into need {', '.join(engines[:-1])} or "
@@ -103,7 +169,7 @@ class Job:
         """The query's rows through a DB-API cursor, written to `into` first if asked (then
         only their count unless `fetch`)."""
         query = self.sql(dialect, tables)
-        if self.into:
+        if self.into is not None:
             return self._query_into(cur, dialect, query)
         cur.execute(query)
         return cur.fetchall()
@@ -112,17 +178,27 @@ class Job:
         """Write the results to table `into` atomically, in the engine (CREATE TABLE AS),
         then read them back, or with `fetch` off only count them.
 
-        The new table is built under a temporary name and swapped in (`Dialect.swap_in`)
-        in the runner's transaction, so readers see the old table or the new one, never a
-        half-written one, and a failed run leaves the old intact.
+        The new table is built under a scratch name beside the target (`SCRATCH`) and swapped
+        in (`Dialect.swap_in`) in the runner's transaction, so readers see the old table or
+        the new one, never a half-written one, and a failed or killed run leaves the old one
+        intact.
         """
-        tmp = f"{self.into}__leadscore_{uuid.uuid4().hex[:8]}"
-        cur.execute(f"CREATE TABLE {dialect.table_sql(tmp)} AS {query}")
         try:
-            dialect.swap_in(cur, tmp, self.into)
-        except Exception:
-            cur.execute(f"DROP TABLE IF EXISTS {dialect.table_sql(tmp)}")
-            raise
+            parts = into_parts(self.into, dialect)
+        except ValueError as err:
+            raise EngineError(f"--into: {err}") from None
+        own = self.own_tables()
+        if self.leads is None and self.into in (own.leads, own.events):
+            raise EngineError(f"--into {self.into}: that is a table the model reads; write the "
+                              "scores to another table")
+        run_id = uuid.uuid4().hex[:16]
+        tmp, old = (".".join((*parts[:-1], f"leadscore_into_{run_id}_{kind}"))
+                    for kind in ("new", "old"))
+        dialect.claim_scratch(cur, run_id, ".".join(parts[:-1]) or None)
+        cur.execute(f"CREATE TABLE {dialect.table_sql(tmp)} AS {query}")
+        fault_point("swap")
+        dialect.swap_in(cur, tmp, self.into, old)
+        fault_point("commit")
         if not self.fetch:  # COUNT(*): CREATE TABLE AS has no row count on every driver
             cur.execute(f"SELECT COUNT(*) FROM {dialect.table_sql(self.into)}")
             return int(cur.fetchone()[0])
@@ -170,17 +246,26 @@ class Job:
         return tables
 
     def through(self, con: Any, cur: Any, dialect: Dialect, session: tuple[str, ...],
-                load: Callable[[Any], Tables]) -> list[tuple] | int:
+                load: Callable[[Any], Tables],
+                errors: tuple[type[BaseException], ...] = ()) -> list[tuple] | int:
         """The rows (or, with `fetch` off, the count written), on an open DB-API connection
         (closed after): the `session` statements (time zone, a transaction, planner
         settings), the data loaded by `load(cur)` into tables it names (or the schema's own
-        tables), the query, then a commit: only `--into` lasts."""
+        tables), the query, then a commit: only `--into` lasts.
+
+        The driver's `errors` in a run on the database's own tables or writing one (a table
+        missing, a schema that does not exist, no permission) are the user's to fix: an
+        EngineError says what the engine said. On data loaded here they are ours: raised."""
         try:
             for statement in session:
                 cur.execute(statement)
             tables = self.own_tables() if self.leads is None else load(cur)
             rows = self.execute(cur, dialect, tables)
             con.commit()
+        except errors as err:
+            if self.leads is not None and self.into is None:
+                raise
+            raise EngineError(f"{dialect.name}: {first_line(err)}") from None
         finally:
             con.close()
         return rows if isinstance(rows, int) else self.normalize(rows)
