@@ -5,11 +5,18 @@ Backends lower both the value and the pattern, so no engine's case-insensitive
 flag is trusted. The subset is what Python `re`, RE2 (DuckDB, BigQuery), POSIX
 ERE (PostgreSQL) and Java (Spark) read the same way: literals, `.`, classes,
 `* + ? {m,n}`, `|`, groups, `^`, `$`, and backslash before punctuation only.
+
+Every Python-side evaluator (generated code, interpreter, stream, lint, SQLite's REGEXP)
+searches through `searcher`: RE2, whose time is linear in the text, so no pattern of the
+subset can backtrack exponentially on an attacker's value (Python's `re` takes hours on
+`(a+)+$` against 33 characters).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .text import fold
 
@@ -18,7 +25,9 @@ _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
 }
-MAX_REPEAT = 1000
+MAX_REPEAT = 1000  # RE2's own bound, also on the product of nested counts
+MAX_GROUP_DEPTH = 64  # nested groups; the parser recurses once per level
+MAX_PATTERN_LENGTH = 10_000  # characters of one pattern
 
 
 class RegexError(ValueError):
@@ -49,6 +58,15 @@ class PortableRegex:
     def python(self) -> str:
         # Python's `$` also matches before a final newline; `\Z` is the end of the text.
         return self.render(end="\\Z")
+
+    @property
+    def re2(self) -> str:
+        # RE2 has no `\Z`; its `\z` is the end of the text, and its `.` skips only `\n`.
+        return self.render(end="\\z")
+
+    def search(self, text: str) -> bool:
+        """The meaning of `matches` on a present, lower-cased text."""
+        return searcher(self.re2)(text)
 
 
 class _Parser:
@@ -134,6 +152,9 @@ class _Parser:
                         if self.text.startswith("(?i)", self.pos) else "use a plain group `(...)`")
                 self.fail("`(?...)` groups (flags, lookaround, named groups) are not portable",
                           hint=hint)
+            if depth >= MAX_GROUP_DEPTH:
+                self.fail(f"groups nested more than {MAX_GROUP_DEPTH} deep",
+                          hint="remove groups that repeat or alternate nothing")
             out.append(("lit", "("))
             self.pos += 1
             self.alternation(out, depth + 1)
@@ -179,7 +200,8 @@ class _Parser:
         if nxt not in _META and not (nxt.isprintable() and not nxt.isspace()):
             self.fail(f"`\\{nxt}` is not in the portable subset", start)
         self.pos += 2
-        return "\\" + nxt
+        # a non-ASCII character is never an operator, and RE2 rejects `\` before one
+        return nxt if not nxt.isascii() else "\\" + nxt
 
     def char_class(self, out) -> None:
         start = self.pos
@@ -231,7 +253,51 @@ def _unescape(ch: str) -> str:
 
 def compile_portable(pattern: str) -> PortableRegex:
     """Validate `pattern` (case is folded first) and return its per-engine spellings."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise RegexError(f"pattern is {len(pattern)} characters long; the limit is "
+                         f"{MAX_PATTERN_LENGTH}", MAX_PATTERN_LENGTH,
+                         hint="split it into several `matches` joined with `or`")
     _Parser(pattern).parse()  # errors and hints refer to the pattern as written
     lowered = fold(pattern)
     tokens = _Parser(lowered).parse()
-    return PortableRegex(source=lowered, tokens=tuple(tokens))
+    rx = PortableRegex(source=lowered, tokens=tuple(tokens))
+    refusal = _re2_refusal(rx.re2)  # RE2 engines (DuckDB, ClickHouse) would refuse it too
+    if refusal is not None:
+        if "repetition" in refusal:
+            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT}", 0,
+                             hint="repeat a smaller group, or use `+` / `*`")
+        raise RegexError(f"pattern is too large for a linear-time matcher (RE2: {refusal})", 0,
+                         hint="split it into several `matches` joined with `or`")
+    return rx
+
+
+def _re2_options():
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is reported by compile_portable
+    return options
+
+
+def _re2_refusal(pattern: str) -> str | None:
+    from re2 import _re2
+
+    compiled = _re2.RE2(pattern.encode(), _re2_options())
+    return None if compiled.ok() else compiled.error().decode(errors="replace")
+
+
+@lru_cache(maxsize=1024)
+def searcher(pattern: str) -> Callable[[str], bool]:
+    """An unanchored RE2 search for `pattern` in RE2's spelling (`PortableRegex.re2`).
+
+    RE2's Set answers only whether there is a match, from its DFA: no match object and no
+    submatches, which keeps it within about twice Python `re`'s time on short values.
+    """
+    import re2
+
+    found = re2.Set.SearchSet(_re2_options())
+    found.Add(pattern)
+    found.Compile()
+    match = found._set.Match  # the wrapper's Match re-checks the type on every call
+    # surrogatepass: a lone surrogate (JSON `"\\udc80"`) matches no character instead of raising
+    return lambda text: bool(match(text.encode("utf-8", "surrogatepass")))
