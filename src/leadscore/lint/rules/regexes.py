@@ -161,3 +161,17 @@ def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
                           f"{'the alternatives that carry it' if sum(flags) > 1 else 'one alternative'}"
                           ": `|` binds loosest", f"group the alternatives: \"{fixed}\"")
                 break
+
+
+@rule("LS305", "regex-backtracking", "warning",
+      "a pattern that backtracking engines (MariaDB/MySQL, Spark) may need exponential or "
+      "high-polynomial time for, even after leadscore's rewrite")
+def regex_backtracking(facts: Facts) -> Iterator[Hit]:
+    for p, rx in _patterns(facts):
+        hazard = rx.backtracking_hazard
+        if hazard is not None:
+            yield Hit(p.span, f"pattern \"{p.value}\" has {hazard}: on MariaDB/MySQL and Spark, "
+                      "whose regex matchers backtrack, a crafted value can take hours (the other "
+                      "engines match in linear time)",
+                      "repeat a single character class (`[a-z.]+` rather than `([a-z]+.)+`), "
+                      "or score on an engine with a linear matcher (duckdb, python)")
