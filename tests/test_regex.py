@@ -127,3 +127,9 @@ def test_backtracking_rewrite_finds_the_same_matches(pattern, texts):
     for text in texts:
         lowered = text.lower()
         assert rewritten(lowered) == rx.search(lowered), (pattern, text, rx.backtracking_safe("\\z", "."))
+
+
+def test_backtracking_rewrite_of_a_class_union_that_is_every_character():
+    rx = compile_portable("([a-z]|[^b])+$")  # found by tests/test_fuzz.py
+    assert rx.backtracking_safe(end="\\z", dot=".") == "[\\s\\S]\\z"
+    assert searcher(rx.backtracking_safe(end="\\z", dot="."))("a\n") == rx.search("a\n")

@@ -365,6 +365,8 @@ class _Set:
         return _Set(True, _subtract(neg.ranges, pos.ranges))
 
     def render(self) -> str:
+        if self.neg and not self.ranges:
+            return "[\\s\\S]"  # every character, `\n` too (`[^]` means nothing portable)
         body = "".join(_class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
                        for lo, hi in self.ranges)
         if not self.neg and len(self.ranges) == 1 and self.ranges[0][0] == self.ranges[0][1]:
