@@ -169,6 +169,32 @@ def patterns(draw) -> str:
     return start + sequence(1) + end
 
 
+# ReDoS shapes (tests/hostile/regex/): nested quantifiers and overlapping alternations over
+# one or two character sets, and the values that make a backtracking matcher explode on them
+_REDOS_ATOMS = ["a", "[a-z]", ".", "[a-z0-9]", "[0-9a]", "(a?)", "(a|a)", "[^b]"]
+
+
+@st.composite
+def pathological_patterns(draw) -> str:
+    """A portable pattern a backtracking matcher needs exponential or polynomial time for."""
+    atom = draw(st.sampled_from(_REDOS_ATOMS))
+    other = draw(st.sampled_from(_REDOS_ATOMS))
+    inner = draw(st.sampled_from([
+        f"({atom}+)+", f"({atom}*)*", f"({atom}|{other})+", f"({atom}|{atom}{other})+",
+        f"({atom}+{other}+)+", f"(({atom}+)+)*", f"({atom}*{other}*)*", f"(.*{atom}){{3}}",
+        f"({atom}+|{other}+)*", f"({atom}{{1,3}}){{2,}}",
+    ]))
+    start = draw(st.sampled_from(["", "^", "x"]))
+    tail = draw(st.sampled_from(["$", "b", "@", "", "!$", "[0-9]$"]))
+    return start + inner + tail
+
+
+def pathological_values(length: int = 33) -> st.SearchStrategy[str]:
+    """A run of one character the patterns repeat, then one that ends every match."""
+    return st.builds(lambda ch, end: ch * length + end, st.sampled_from(list("ax0")),
+                     st.sampled_from(["!", "b", "\n", "", "@"]))
+
+
 FIXED_PATTERNS = ["(chief|head|director|vp)", "student", "^/lp/", "\\.io$", "^saas$",
                   "[0-9]+", "^[^@]+@gmail\\.com$", "s.a", "ñ", "^(s|i)", "o{2}", "a{1,2}b?",
                   "^$", "^ ", " $", "/(lp|careers)/", "[íã]", "colou?r|care"]

@@ -452,3 +452,40 @@ def test_cli_run_on_messy_csv(workdir, leads, events, strict):
     if res.exit_code == 0:
         assert re.search(r"leads: \d+ read, \d+ scored, \d+ rejected", res.output), res.output
 
+
+
+# ---------------------------------------------------------------- ReDoS shapes
+try:
+    from generators import pathological_patterns, pathological_values
+except ImportError:  # pragma: no cover
+    pathological_patterns = None
+
+
+@pytest.mark.skipif(pathological_patterns is None, reason="tests/generators.py is not there")
+@fuzz(150)
+@given(data=st.data())
+def test_pathological_patterns_answer_in_linear_time(workdir, data):
+    """Nested quantifiers and overlapping alternations compile, score hostile values within
+    the alarm in the Python evaluator (RE2), and their rewrite for backtracking engines
+    (MariaDB/MySQL, Spark) finds the same matches."""
+    import leadscore
+    from leadscore.compiler.regex import compile_portable, searcher
+    from leadscore.engines import DIALECTS
+
+    pattern = data.draw(pathological_patterns())
+    values = data.draw(st.lists(pathological_values(data.draw(st.sampled_from([33, 5000]))),
+                                min_size=1, max_size=4))
+    text = ('model "m"\nschema {\n  lead {\n    key id\n    field v: text\n  }\n}\n'
+            f'score s {{\n  rule "r" +1 when v matches "{pattern.replace(chr(92), chr(92) * 2)}"\n}}\n')
+    with time_limit():
+        model = compile_source(text, "m.score")
+        rx = compile_portable(pattern)
+        rewritten = searcher(rx.backtracking_safe(end="\\z", dot="."))
+        for dialect in ("mysql", "spark"):
+            to_sql(model, dialect=DIALECTS[dialect])
+        leads = [{"id": str(i), "v": v} for i, v in enumerate(values)]
+        rows = leadscore.loads(text).score(leads, [], "2024-01-01T00:00:00Z")
+        for value, row in zip(values, rows):
+            found = rx.search(value.lower())
+            assert rewritten(value.lower()) == found, (pattern, value)
+            assert row["s"] == (1.0 if found else 0.0), (pattern, value)

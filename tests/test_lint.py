@@ -378,6 +378,12 @@ def test_ls304_regex_anchor_precedence():
     clean(model('segment s when title matches "^(chief|head)"\n'), "LS304")
 
 
+def test_ls305_regex_backtracking():
+    src = model('segment s when title matches "^(([a-z])+.)+[a-z]$"\n')
+    fires(src, "LS305", '"^((')
+    clean(model('segment s when title matches "(a+)+$"\n'), "LS305")  # the rewrite makes it safe
+
+
 # ---------------------------------------------------------------- LS4xx declarations
 def test_ls401_unused_let():
     src = model('let tech = industry == "software"\n', FIT)

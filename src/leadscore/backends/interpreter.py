@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from collections.abc import Iterable
-from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -29,11 +27,6 @@ _UNARY = {"neg": operator.neg, "floor": lambda v: float(math.floor(v)),
           "days": lambda v: v / float(ir.US_PER_DAY)}
 _STR_TESTS = {"starts_with": str.startswith, "ends_with": str.endswith,
               "contains": str.__contains__}
-
-
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
 
 
 class _Env:
@@ -127,7 +120,7 @@ class _Env:
 
     def x_regex(self, e: ir.Regex) -> bool:
         x = self.ev(e.value)
-        return x is not None and _regex(e.pattern.python).search(x) is not None
+        return x is not None and e.pattern.search(x)
 
     def x_case(self, e: ir.Case) -> Any:
         for w in e.whens:

@@ -16,13 +16,13 @@ templates (compiler/fold.py), as the stream and the account post-pass spell thei
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import islice
 
 from ..compiler import ir
 from ..compiler.fold import FOLDS
+from ..compiler.regex import PortableRegex, searcher
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 # single-argument operations: null in, null out
@@ -110,7 +110,7 @@ class _Gen:
             name = f"_{kind}{len(self.const_names)}"
             self.const_names[key] = name
             if kind == "re":
-                self.consts[name] = re.compile(value)
+                self.consts[name] = searcher(value)
             else:
                 self.consts[name] = frozenset(value)
         return self.const_names[key]
@@ -266,10 +266,10 @@ class _Gen:
     def x_regex(self, e: ir.Regex) -> str:
         if self.derive and isinstance(e.value, ir.EvField):
             return f"d{self.derived.setdefault(e, len(self.derived))}"
-        rx = self.const(e.pattern.python, "re")
+        rx = self.const(e.pattern.re2, "re")
         guards: list[str] = []
         value = self.guarded(e.value, guards)
-        return "(" + " and ".join(guards + [f"{rx}.search({value}) is not None"]) + ")"
+        return "(" + " and ".join(guards + [f"{rx}({value})"]) + ")"
 
     def x_case(self, e: ir.Case) -> str:
         # one flat chain, `(v1 if c1 else v2 if c2 else d)` (Python nests it to the right by
@@ -333,7 +333,7 @@ class _Gen:
 
     def derived_tests(self) -> list[tuple[str, Callable[[str | None], bool]]]:
         """(event field, test) for each derived column, in column order (d0, d1, ...)."""
-        return [(e.value.name, _regex_test(e.pattern.python)) for e in self.derived]
+        return [(e.value.name, _regex_test(e.pattern)) for e in self.derived]
 
     # ------------------------------------------------------------ function
     def source(self) -> str:
@@ -390,9 +390,9 @@ class _Gen:
         return "(" + ", ".join(["key"] + [self.local["b:" + name] for _, name in self.m.outputs]) + ")"
 
 
-def _regex_test(pattern: str) -> Callable[[str | None], bool]:
-    search = re.compile(pattern).search
-    return lambda v: v is not None and search(v) is not None
+def _regex_test(pattern: PortableRegex) -> Callable[[str | None], bool]:
+    search = searcher(pattern.re2)
+    return lambda v: v is not None and search(v)
 
 
 def _literal(code: str) -> bool:

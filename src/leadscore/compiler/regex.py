@@ -5,11 +5,18 @@ Backends lower both the value and the pattern, so no engine's case-insensitive
 flag is trusted. The subset is what Python `re`, RE2 (DuckDB, BigQuery), POSIX
 ERE (PostgreSQL) and Java (Spark) read the same way: literals, `.`, classes,
 `* + ? {m,n}`, `|`, groups, `^`, `$`, and backslash before punctuation only.
+
+Every Python-side evaluator (generated code, interpreter, stream, lint, SQLite's REGEXP)
+searches through `searcher`: RE2, whose time is linear in the text, so no pattern of the
+subset can backtrack exponentially on an attacker's value (Python's `re` takes hours on
+`(a+)+$` against 33 characters).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .text import fold
 
@@ -18,7 +25,13 @@ _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
 }
-MAX_REPEAT = 1000
+MAX_REPEAT = 1000  # RE2's own bound, also on the product of nested counts
+MAX_GROUP_DEPTH = 64  # nested groups; the parser recurses once per level
+MAX_PATTERN_LENGTH = 10_000  # characters of one pattern
+# `searcher` remembers the answers for up to MEMO_ENTRIES texts of at most MEMO_TEXT_LENGTH
+# characters per pattern (a bound on memory: 4096 x 256 characters)
+MEMO_ENTRIES = 4096
+MEMO_TEXT_LENGTH = 256
 
 
 class RegexError(ValueError):
@@ -49,6 +62,25 @@ class PortableRegex:
     def python(self) -> str:
         # Python's `$` also matches before a final newline; `\Z` is the end of the text.
         return self.render(end="\\Z")
+
+    @property
+    def re2(self) -> str:
+        # RE2 has no `\Z`; its `\z` is the end of the text, and its `.` skips only `\n`.
+        return self.render(end="\\z")
+
+    def search(self, text: str) -> bool:
+        """The meaning of `matches` on a present, lower-cased text."""
+        return searcher(self.re2)(text)
+
+    def backtracking_safe(self, end: str, dot: str) -> str:
+        """The pattern rewritten for a backtracking matcher (rules below `_Set`); the same
+        search result on every text."""
+        return _render_tree(_rewritten(self.tokens), end, dot)
+
+    @property
+    def backtracking_hazard(self) -> str | None:
+        """What a backtracking matcher may still take exponential time on after the rewrite."""
+        return _hazard(_rewritten(self.tokens), under=False)
 
 
 class _Parser:
@@ -134,6 +166,9 @@ class _Parser:
                         if self.text.startswith("(?i)", self.pos) else "use a plain group `(...)`")
                 self.fail("`(?...)` groups (flags, lookaround, named groups) are not portable",
                           hint=hint)
+            if depth >= MAX_GROUP_DEPTH:
+                self.fail(f"groups nested more than {MAX_GROUP_DEPTH} deep",
+                          hint="remove groups that repeat or alternate nothing")
             out.append(("lit", "("))
             self.pos += 1
             self.alternation(out, depth + 1)
@@ -179,7 +214,8 @@ class _Parser:
         if nxt not in _META and not (nxt.isprintable() and not nxt.isspace()):
             self.fail(f"`\\{nxt}` is not in the portable subset", start)
         self.pos += 2
-        return "\\" + nxt
+        # a non-ASCII character is never an operator, and RE2 rejects `\` before one
+        return nxt if not nxt.isascii() else "\\" + nxt
 
     def char_class(self, out) -> None:
         start = self.pos
@@ -231,7 +267,402 @@ def _unescape(ch: str) -> str:
 
 def compile_portable(pattern: str) -> PortableRegex:
     """Validate `pattern` (case is folded first) and return its per-engine spellings."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise RegexError(f"pattern is {len(pattern)} characters long; the limit is "
+                         f"{MAX_PATTERN_LENGTH}", MAX_PATTERN_LENGTH,
+                         hint="split it into several `matches` joined with `or`")
     _Parser(pattern).parse()  # errors and hints refer to the pattern as written
     lowered = fold(pattern)
     tokens = _Parser(lowered).parse()
-    return PortableRegex(source=lowered, tokens=tuple(tokens))
+    rx = PortableRegex(source=lowered, tokens=tuple(tokens))
+    refusal = _re2_refusal(rx.re2)  # RE2 engines (DuckDB, ClickHouse) would refuse it too
+    if refusal is not None:
+        if "repetition" in refusal:
+            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT}", 0,
+                             hint="repeat a smaller group, or use `+` / `*`")
+        raise RegexError(f"pattern is too large for a linear-time matcher (RE2: {refusal})", 0,
+                         hint="split it into several `matches` joined with `or`")
+    return rx
+
+
+def _re2_options():
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is reported by compile_portable
+    return options
+
+
+def _re2_refusal(pattern: str) -> str | None:
+    from re2 import _re2
+
+    compiled = _re2.RE2(pattern.encode(), _re2_options())
+    return None if compiled.ok() else compiled.error().decode(errors="replace")
+
+
+@lru_cache(maxsize=1024)
+def searcher(pattern: str) -> Callable[[str], bool]:
+    """An unanchored RE2 search for `pattern` in RE2's spelling (`PortableRegex.re2`).
+
+    RE2's Set answers only whether there is a match, from its DFA (no match object, no
+    submatches). A call still costs about 1.5 µs against Python re's 0.4 µs, mostly the
+    binding, so answers for short texts are remembered: text fields repeat (titles,
+    industries, pages), and a repeated value then costs a dictionary look-up.
+    """
+    import re2
+
+    found = re2.Set.SearchSet(_re2_options())
+    found.Add(pattern)
+    found.Compile()
+    match = found._set.Match  # the wrapper's Match re-checks the type on every call
+    memo: dict[str, bool] = {}
+
+    def search(text: str) -> bool:
+        hit = memo.get(text)
+        if hit is None:
+            # surrogatepass: a lone surrogate (JSON `"\\udc80"`) is searched as Python's re
+            # would, not raised
+            hit = bool(match(text.encode("utf-8", "surrogatepass")))
+            if len(text) <= MEMO_TEXT_LENGTH:
+                if len(memo) >= MEMO_ENTRIES:
+                    memo.clear()
+                memo[text] = hit
+        return hit
+
+    return search
+
+
+# ---------------------------------------------------------------- backtracking engines
+# MariaDB's PCRE2, MySQL 8's ICU and Spark's java.util.regex backtrack: `(a+)+$` takes
+# exponential time there, and an unanchored `a+$` quadratic time (every start position
+# rescans the run). `backtracking_safe` rewrites a pattern into one with the same search
+# result whose quantifiers cannot be split two ways where the rewrite rules apply:
+#   1. a repetition or alternation whose language is "any string over one character set C
+#      with a length in [lo, hi]" becomes the single quantifier C{lo,hi}: `(a+)+` -> `a+`,
+#      `(a|aa)+` -> `a+`, `(x+x+)+` -> `x{2,}`, `([a-z0-9]|[0-9a])+` -> `[a-z0-9]+`;
+#   2. at an unanchored end of a search, X{m,n} finds a match exactly when X{m} does
+#      (drop the extra copies of X the match would begin or end with): `a+$` -> `a$`,
+#      `[a-z]*@` -> `@`.
+# `backtracking_hazard` names what is left that such an engine may still backtrack on.
+
+_MAX_CODE = 0x10FFFF
+_Ranges = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Set:
+    """A one-character matcher: `ranges` of code points, or all but them when `neg`."""
+
+    neg: bool
+    ranges: _Ranges
+
+    def union(self, other: _Set) -> _Set:
+        if not self.neg and not other.neg:
+            return _Set(False, _merge(self.ranges + other.ranges))
+        if self.neg and other.neg:
+            return _Set(True, _intersect(self.ranges, other.ranges))
+        pos, neg = (self, other) if other.neg else (other, self)
+        return _Set(True, _subtract(neg.ranges, pos.ranges))
+
+    def render(self) -> str:
+        if self.neg and not self.ranges:
+            return "[\\s\\S]"  # every character, `\n` too (`[^]` means nothing portable)
+        body = "".join(_class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
+                       for lo, hi in self.ranges)
+        if not self.neg and len(self.ranges) == 1 and self.ranges[0][0] == self.ranges[0][1]:
+            ch = chr(self.ranges[0][0])
+            return "\\" + ch if ch in _META else body
+        return ("[^" if self.neg else "[") + body + "]"
+
+
+def _class_char(code: int) -> str:
+    ch = chr(code)
+    if ch == "\n":
+        return "\\n"
+    return "\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() and ch != " " else ch
+
+
+def _merge(ranges: _Ranges) -> _Ranges:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def _complement(ranges: _Ranges) -> _Ranges:
+    out, nxt = [], 0
+    for lo, hi in _merge(ranges):
+        if lo > nxt:
+            out.append((nxt, lo - 1))
+        nxt = hi + 1
+    if nxt <= _MAX_CODE:
+        out.append((nxt, _MAX_CODE))
+    return tuple(out)
+
+
+def _intersect(a: _Ranges, b: _Ranges) -> _Ranges:
+    return _complement(_complement(a) + _complement(b))
+
+
+def _subtract(a: _Ranges, b: _Ranges) -> _Ranges:
+    return _intersect(a, _complement(b))
+
+
+_DOT = _Set(True, ((ord("\n"), ord("\n")),))
+
+
+def _class_set(text: str) -> _Set:
+    """The set a class token (`[a-z_\\.]`, `[^@]`) or a one-character token (`a`, `\\.`) means."""
+    if not text.startswith("["):
+        return _Set(False, ((ord(text[-1]), ord(text[-1])),))
+    neg = text.startswith("[^")
+    i, ranges, body = 0, [], text[2 if neg else 1:-1]
+
+    def char() -> int:
+        nonlocal i
+        if body[i] == "\\":
+            i += 2
+            return ord(body[i - 1])
+        i += 1
+        return ord(body[i - 1])
+
+    while i < len(body):
+        lo = char()
+        if i + 1 < len(body) and body[i] == "-":
+            i += 1
+            ranges.append((lo, char()))
+        else:
+            ranges.append((lo, lo))
+    return _Set(neg, _merge(tuple(ranges)))
+
+
+# tree nodes: ("set", _Set), ("cat", items), ("alt", branches), ("rep", node, lo, hi|None),
+# ("group", node), ("start",), ("end",)
+def _tree(tokens: tuple[tuple[str, str], ...]) -> tuple:
+    """The tokens as a tree, built with an explicit stack (no recursion on nesting)."""
+    stack: list[list[list[tuple]]] = [[[]]]
+    for kind, text in tokens:
+        seq = stack[-1][-1]
+        if kind in ("start", "end"):
+            seq.append((kind,))
+        elif kind == "dot":
+            seq.append(("set", _DOT))
+        elif text == "(":
+            stack.append([[]])
+        elif text == ")":
+            seq = stack.pop()  # type: ignore[assignment]
+            stack[-1][-1].append(("group", _alt(seq)))  # type: ignore[arg-type]
+        elif text == "|":
+            stack[-1].append([])
+        elif text in ("*", "+", "?") or text.startswith("{"):
+            lo, hi = _bounds(text)
+            seq.append(("rep", seq.pop(), lo, hi))
+        else:
+            seq.append(("set", _class_set(text)))
+    return _alt(stack[0])
+
+
+def _alt(branches: list[list[tuple]]) -> tuple:
+    cats = [("cat", tuple(b)) for b in branches]
+    return cats[0] if len(cats) == 1 else ("alt", tuple(cats))
+
+
+def _bounds(text: str) -> tuple[int, int | None]:
+    if text in ("*", "+", "?"):
+        return {"*": (0, None), "+": (1, None), "?": (0, 1)}[text]
+    low, _, high = text[1:-1].partition(",")
+    if "," not in text:
+        return int(low), int(low)
+    return int(low), int(high) if high else None
+
+
+def _power(node: tuple) -> tuple[_Set | None, int, int | None] | None:
+    """(C, lo, hi) when `node` matches exactly the strings over C of length lo..hi
+    (C None: only the empty string), else None."""
+    kind = node[0]
+    if kind == "set":
+        return node[1], 1, 1
+    if kind == "group":
+        return _power(node[1])
+    if kind == "cat":
+        acc: tuple[_Set | None, int, int | None] = (None, 0, 0)
+        for item in node[1]:
+            p = _power(item)
+            if p is None or (p[0] is not None and acc[0] is not None and p[0] != acc[0]):
+                return None
+            hi = None if acc[2] is None or p[2] is None else acc[2] + p[2]
+            acc = (acc[0] or p[0], acc[1] + p[1], hi)
+        return acc
+    if kind == "alt":
+        parts = [_power(b) for b in node[1]]
+        if any(p is None for p in parts):
+            return None
+        sets = {p[0] for p in parts if p is not None and p[0] is not None}
+        if all(p is not None and p[1:] == (1, 1) for p in parts):  # a choice of characters
+            merged = None
+            for s in sets:
+                merged = s if merged is None else merged.union(s)
+            return merged, 1, 1
+        if len(sets) > 1:
+            return None
+        spans = sorted(((p[1], p[2]) for p in parts if p is not None),
+                       key=lambda span: (span[0], span[1] is None, span[1] or 0))
+        lo, hi = spans[0]
+        for a, b in spans[1:]:
+            if hi is not None and a > hi + 1:
+                return None  # a gap: `(a|aaa)`
+            hi = None if hi is None or b is None else max(hi, b)
+        return (sets.pop() if sets else None), lo, hi
+    if kind == "rep":
+        p = _power(node[1])
+        if p is None:
+            return None
+        cs, a, b = p
+        m, n = node[2], node[3]
+        if b == 0 or n == 0:
+            return None, 0, 0
+        first = max(m, 1)
+        # the lengths are the union over k = m..n of [k*a, k*b]: one interval when no gap
+        if m == 0 and a > 1:
+            return None
+        if b is not None and (n is None or n > first) and first * (b - a) < a - 1:
+            return None
+        hi = None if b is None or n is None else n * b
+        return cs, m * a, hi
+    return None
+
+
+def _render_tree(node: tuple, end: str, dot: str) -> str:
+    kind = node[0]
+    if kind == "set":
+        return dot if node[1] == _DOT else node[1].render()
+    if kind == "start":
+        return "^"
+    if kind == "end":
+        return end
+    if kind == "group":
+        return "(" + _render_tree(node[1], end, dot) + ")"
+    if kind == "cat":
+        return "".join(_render_tree(i, end, dot) for i in node[1])
+    if kind == "alt":
+        return "|".join(_render_tree(b, end, dot) for b in node[1])
+    inner = node[1]
+    if (node[2], node[3]) == (1, 1):  # one copy: the group only if it holds an alternation
+        while inner[0] == "group" and inner[1][0] != "alt":
+            inner = inner[1]
+        return _render_tree(inner if inner[0] != "alt" else ("group", inner), end, dot)
+    if inner[0] not in ("set", "group"):
+        inner = ("group", inner)
+    return _render_tree(inner, end, dot) + _quantifier(node[2], node[3])
+
+
+def _quantifier(lo: int, hi: int | None) -> str:
+    return {(0, None): "*", (1, None): "+", (0, 1): "?", (1, 1): ""}.get(
+        (lo, hi), f"{{{lo}}}" if lo == hi else f"{{{lo},{'' if hi is None else hi}}}")
+
+
+def _collapse(node: tuple) -> tuple:
+    """Rule 1, bottom-up: each repetition or alternation that is a power becomes C{lo,hi}."""
+    kind = node[0]
+    if kind in ("rep", "alt", "group"):
+        p = _power(node)
+        if p is not None and (p[1] <= MAX_REPEAT and (p[2] is None or p[2] <= MAX_REPEAT)):
+            cs, lo, hi = p
+            if cs is None:
+                return ("cat", ())
+            return ("set", cs) if (lo, hi) == (1, 1) else ("rep", ("set", cs), lo, hi)
+    if kind == "group":
+        return ("group", _collapse(node[1]))
+    if kind == "rep":
+        return ("rep", _collapse(node[1]), node[2], node[3])
+    if kind in ("cat", "alt"):
+        return (kind, tuple(_collapse(i) for i in node[1]))
+    return node
+
+
+def _trim(items: list[tuple], anchor: str, back: bool) -> list[tuple]:
+    """Rule 2 at the front of `items` (`back`: they are reversed, and this is the back):
+    unless they start with the anchor, a leading X{m,n} becomes X{m}, and a leading group
+    or sequence opens up so that its own first item is trimmed in turn."""
+    out = list(items)
+    while out and out[0][0] != anchor:
+        head = out[0]
+        if head[0] == "rep":
+            inner, m = head[1], head[2]
+            out[0:1] = ([inner] + ([("rep", inner, m - 1, m - 1)] if m > 1 else [])) if m else []
+        elif head[0] == "group" and head[1][0] == "cat":
+            out[0:1] = list(head[1][1][::-1] if back else head[1][1])
+        elif head[0] == "cat":
+            out[0:1] = list(head[1][::-1] if back else head[1])
+        else:
+            break
+    return out
+
+
+def _search_form(node: tuple) -> tuple:
+    branches = node[1] if node[0] == "alt" else (node,)
+    out = []
+    for b in branches:
+        items = list(b[1]) if b[0] == "cat" else [b]
+        items = _trim(items, "start", back=False)
+        items = _trim(items[::-1], "end", back=True)[::-1]
+        out.append(("cat", tuple(items)) if items else ("cat", (("start",),)))  # `^`: always
+    return out[0] if len(out) == 1 else ("alt", tuple(out))
+
+
+def _first(node: tuple) -> _Set | None:
+    """The characters a match of `node` can begin with, when known and it cannot be empty."""
+    kind = node[0]
+    if kind == "set":
+        return node[1]
+    if kind == "group":
+        return _first(node[1])
+    if kind == "rep":
+        return _first(node[1]) if node[2] >= 1 else None
+    if kind == "cat":
+        return _first(node[1][0]) if node[1] else None
+    return None
+
+
+def _overlap(a: _Set, b: _Set) -> bool:
+    if a.neg or b.neg:
+        return True  # a negated class shares characters with almost anything
+    return bool(_intersect(a.ranges, b.ranges))
+
+
+def _hazard(node: tuple, under: bool) -> str | None:
+    """What a backtracking matcher can split two ways under a repetition (`under`)."""
+    kind = node[0]
+    if kind == "rep":
+        repeats = node[3] is None or node[3] > 1
+        if under and (node[3] is None or node[3] != node[2]):
+            return "a repetition inside a repetition"
+        return _hazard(node[1], under or (repeats and node[1][0] != "set"))
+    if kind == "alt":
+        if under:
+            firsts = [_first(b) for b in node[1]]
+            for i, a in enumerate(firsts):
+                for b in firsts[i + 1:]:
+                    if a is None or b is None or _overlap(a, b):
+                        return "alternatives that can begin alike inside a repetition"
+        for b in node[1]:
+            found = _hazard(b, under)
+            if found:
+                return found
+        return None
+    if kind == "group":
+        return _hazard(node[1], under)
+    if kind == "cat":
+        for i in node[1]:
+            found = _hazard(i, under)
+            if found:
+                return found
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _rewritten(tokens: tuple[tuple[str, str], ...]) -> tuple:
+    return _search_form(_collapse(_tree(tokens)))

@@ -43,6 +43,10 @@ class Dialect:
     # `\Z` and `.` mean (end of text; any character but a newline).
     regex_end: str = "$"
     regex_dot: str = "[^\\n]"
+    # Whether the engine's regex matcher backtracks (PCRE2, ICU, java.util.regex): it gets
+    # the pattern rewritten so that it cannot split a match two ways (compiler/regex.py
+    # `backtracking_safe`); RE2, Rust's regex and PostgreSQL's ARE are linear already.
+    regex_backtracks: bool = False
     # Whether a predicate can be selected as a value (T-SQL cannot: it needs 1/0 columns).
     bool_values: bool = True
     # Whether a filtered count is `COUNT(*) FILTER (WHERE ...)`, which skips a CASE per row.
@@ -73,9 +77,14 @@ class Dialect:
         """Unicode simple case mapping (compiler/text.py `fold`)."""
         return exp.Lower(this=value)
 
+    def regex_pattern(self, rx: PortableRegex) -> str:
+        """`rx` in this engine's spelling."""
+        if self.regex_backtracks:
+            return rx.backtracking_safe(end=self.regex_end, dot=self.regex_dot)
+        return rx.render(end=self.regex_end, dot=self.regex_dot)
+
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
-        pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
-        return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
+        return exp.RegexpLike(this=value, expression=exp.Literal.string(self.regex_pattern(rx)))
 
     def starts_with(self, value: exp.Expression, needle: exp.Expression) -> exp.Expression:
         return exp.StartsWith(this=value, expression=needle)

@@ -49,7 +49,7 @@ class ClickHouse(Dialect):
         return exp.Anonymous(this="lowerUTF8", expressions=[inner])
 
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
-        pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
+        pattern = self.regex_pattern(rx)
         return exp.Anonymous(this="match", expressions=[value, exp.Literal.string(pattern)])
 
     def starts_with(self, value, needle):

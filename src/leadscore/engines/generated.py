@@ -26,7 +26,7 @@ class Snowflake(Dialect):
 
     def regex_search(self, value, rx: PortableRegex):
         # REGEXP_LIKE is anchored on Snowflake (a whole-string match); REGEXP_INSTR searches
-        pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
+        pattern = self.regex_pattern(rx)
         instr = exp.Anonymous(this="REGEXP_INSTR", expressions=[value, exp.Literal.string(pattern)])
         return exp.GT(this=instr, expression=exp.Literal.number(0))
 

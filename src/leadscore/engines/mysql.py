@@ -48,7 +48,7 @@ class Mysql(Dialect):
 
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
         # REGEXP_INSTR exists on MariaDB and MySQL 8 alike (REGEXP_LIKE only on MySQL)
-        pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
+        pattern = self.regex_pattern(rx)
         instr = exp.Anonymous(this="REGEXP_INSTR", expressions=[value, exp.Literal.string(pattern)])
         return exp.GT(this=instr, expression=exp.Literal.number(0))
 
@@ -132,7 +132,8 @@ class Mysql(Dialect):
 
 MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,
               verified="local MariaDB server (pymysql); conformance corpus, differential and "
-                       "hostile-string tests", regex_end="\\z", in_database=True, into_parts=2,
+                       "hostile-string tests", regex_end="\\z", regex_backtracks=True, in_database=True,
+              into_parts=2,
               default_db="mysql://root@127.0.0.1:3306/test",
               column_types={"key": "VARCHAR(255) COLLATE utf8mb4_nopad_bin",
                             "text": "TEXT COLLATE utf8mb4_nopad_bin", "int": "DOUBLE",

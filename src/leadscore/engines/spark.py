@@ -68,7 +68,7 @@ class Spark(Dialect):
 
 SPARK = Spark(name="spark", sqlglot="spark", executed=True,
               verified="pyspark in local mode (UTC session); conformance corpus and differential "
-                       "tests", regex_end="\\z")
+                       "tests", regex_end="\\z", regex_backtracks=True)
 DATABRICKS = Spark(name="databricks", sqlglot="databricks", executed=False,
                    verified="generated only: golden SQL, parsed back with sqlglot; same functions "
-                            "as Spark SQL", regex_end="\\z")
+                            "as Spark SQL", regex_end="\\z", regex_backtracks=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from ..compiler.regex import searcher
 from ..compiler.text import fold
 from .base import Dialect
 from .common import strpos_contains, substr_starts_with
@@ -23,22 +24,18 @@ if TYPE_CHECKING:
 
 
 def _regexp(pattern: str, value: str | None) -> bool:
-    import re
-
-    return value is not None and re.search(pattern, value) is not None
+    return value is not None and searcher(pattern)(value)
 
 
 def connect(path: str = ":memory:", timeout: float = 5.0) -> sqlite3.Connection:
     """A SQLite connection with the two functions leadscore's SQL needs; a lock another
     connection holds is waited for up to `timeout` seconds (SQLite's busy timeout)."""
-    import re
     import sqlite3
 
     con = sqlite3.connect(path, timeout=timeout)
     con.create_function("regexp", 2, _regexp, deterministic=True)
     con.create_function("lower", 1, lambda v: fold(v) if isinstance(v, str) else v,
                         deterministic=True)
-    re.purge()
     return con
 
 
@@ -102,9 +99,10 @@ class Sqlite(Dialect):
                            errors=(sqlite3.Error,))
 
 
-# The registered REGEXP is Python's re.search, so the pattern takes Python's spelling.
+# The registered REGEXP is RE2's search (compiler/regex.py `searcher`: linear time), so the
+# pattern takes RE2's spelling.
 SQLITE = Sqlite(name="sqlite", sqlglot="sqlite", executed=True,
                 verified="in-process (sqlite3) with REGEXP and LOWER registered by the runner",
-                regex_end="\\Z", regex_dot=".", in_database=True, into_parts=2,
+                regex_end="\\z", regex_dot=".", in_database=True, into_parts=2,
                 column_types={"key": "TEXT", "text": "TEXT", "int": "REAL", "float": "REAL",
                               "bool": "INTEGER", "timestamp": "TEXT"})

@@ -9,7 +9,6 @@ outside [lo, hi] can never happen, so a tier above `hi` is certainly unreachable
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -366,12 +365,12 @@ class Facts:
         if isinstance(e, ast.Matches):
             var = self._text_var(e.value, in_event)
             try:
-                rx = re.compile(compile_portable(e.pattern.value).python)
-            except (RegexError, re.error):
+                rx = compile_portable(e.pattern.value)
+            except RegexError:
                 return self._opaque(e)
             if var is None:
                 return self._opaque(e)
-            pred = Pred("matches:" + rx.pattern, True, lambda v, rx=rx: rx.search(v) is not None)
+            pred = Pred("matches:" + rx.re2, True, rx.search)
             return Atom(var, TextSet(None, preds=(pred,)), TextSet.everything(True))
         if isinstance(e, ast.IsMissing):
             return self._is_missing(e, in_event)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ...compiler import ast
 from ...compiler.diagnostics import Span
-from ...compiler.regex import RegexError, compile_portable
+from ...compiler.regex import PortableRegex, RegexError, compile_portable
 from ..facts import Facts
 from ..registry import Hit, rule
 from ..sites import walk
@@ -17,7 +17,7 @@ _QUANTIFIERS = "*+?{"
 _PROBES = ("", "\x01", "zq9 ~\u00e9", "\n")
 
 
-def _patterns(facts: Facts) -> Iterator[tuple[ast.String, re.Pattern]]:
+def _patterns(facts: Facts) -> Iterator[tuple[ast.String, PortableRegex]]:
     """Each `matches` pattern of the model (not of its tests) that compiles, compiled."""
     for item in facts.items:
         if isinstance(item, ast.TestDecl):
@@ -67,10 +67,10 @@ def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
         i += 1
 
 
-def _valid(pattern: str) -> re.Pattern | None:
+def _valid(pattern: str) -> PortableRegex | None:
     try:
-        return re.compile(compile_portable(pattern).python)
-    except (RegexError, re.error):
+        return compile_portable(pattern)
+    except RegexError:
         return None
 
 
@@ -161,3 +161,17 @@ def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
                           f"{'the alternatives that carry it' if sum(flags) > 1 else 'one alternative'}"
                           ": `|` binds loosest", f"group the alternatives: \"{fixed}\"")
                 break
+
+
+@rule("LS305", "regex-backtracking", "warning",
+      "a pattern that backtracking engines (MariaDB/MySQL, Spark) may need exponential or "
+      "high-polynomial time for, even after leadscore's rewrite")
+def regex_backtracking(facts: Facts) -> Iterator[Hit]:
+    for p, rx in _patterns(facts):
+        hazard = rx.backtracking_hazard
+        if hazard is not None:
+            yield Hit(p.span, f"pattern \"{p.value}\" has {hazard}: on MariaDB/MySQL and Spark, "
+                      "whose regex matchers backtrack, a crafted value can take hours (the other "
+                      "engines match in linear time)",
+                      "repeat a single character class (`[a-z.]+` rather than `([a-z]+.)+`), "
+                      "or score on an engine with a linear matcher (duckdb, python)")
