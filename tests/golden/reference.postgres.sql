@@ -1,10 +1,10 @@
 WITH "ev" AS (
   SELECT
-    "lead_id" AS "k",
-    LOWER("kind") AS "typ",
+    CAST("lead_id" AS TEXT) COLLATE "C" AS "k",
+    LOWER(REPLACE(REPLACE("kind", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "typ",
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) AS "age",
     "asset" AS "e0",
-    LOWER("page") AS "e1"
+    LOWER(REPLACE(REPLACE("page", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "e1"
   FROM "events"
   WHERE
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) >= 0
@@ -78,15 +78,15 @@ WITH "ev" AS (
     "k"
 ), "base" AS (
   SELECT
-    "l"."id" AS "k",
-    LOWER("l"."account") AS "f0",
-    LOWER("l"."country") AS "f1",
+    CAST("l"."id" AS TEXT) COLLATE "C" AS "k",
+    LOWER(REPLACE(REPLACE("l"."account", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f0",
+    LOWER(REPLACE(REPLACE("l"."country", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f1",
     CAST(EXTRACT(EPOCH FROM "l"."created_at") * 1000000 AS BIGINT) AS "f2",
-    LOWER("l"."email") AS "f3",
+    LOWER(REPLACE(REPLACE("l"."email", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f3",
     CAST("l"."employees" AS DOUBLE PRECISION) AS "f4",
-    LOWER("l"."industry") AS "f5",
-    LOWER("l"."plan_interest") AS "f6",
-    LOWER("l"."title") AS "f7",
+    LOWER(REPLACE(REPLACE("l"."industry", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f5",
+    LOWER(REPLACE(REPLACE("l"."plan_interest", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f6",
+    LOWER(REPLACE(REPLACE("l"."title", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f7",
     COALESCE("agg"."a0", 0) AS "a0",
     COALESCE("agg"."a1", 0) AS "a1",
     COALESCE("agg"."a2", 0) AS "a2",
@@ -102,7 +102,7 @@ WITH "ev" AS (
     "agg"."a12" AS "a12"
   FROM "leads" AS "l"
   LEFT JOIN "agg" AS "agg"
-    ON "l"."id" = "agg"."k"
+    ON CAST("l"."id" AS TEXT) COLLATE "C" = "agg"."k"
 ), "s0" AS (
   SELECT
     *,

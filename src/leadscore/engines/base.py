@@ -67,8 +67,14 @@ class Dialect:
         return exp.Cast(this=value, to=double_type())
 
     def lower(self, value: exp.Expression) -> exp.Expression:
-        """Unicode simple case mapping (compiler/text.py `fold`)."""
+        """Unicode simple case mapping (compiler/text.py `fold`), compared code point by code
+        point afterwards whatever the column's collation."""
         return exp.Lower(this=value)
+
+    def key(self, value: exp.Expression) -> exp.Expression:
+        """A lead key as joined and grouped on: equal only to the same code points, whatever
+        the column's collation (case- or accent-insensitive, trailing spaces ignored)."""
+        return value
 
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
         pattern = rx.render(end=self.regex_end, dot=self.regex_dot)
