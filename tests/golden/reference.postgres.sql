@@ -1,10 +1,10 @@
 WITH "ev" AS (
   SELECT
     CAST("lead_id" AS TEXT) COLLATE "C" AS "k",
-    LOWER(REPLACE(REPLACE("kind", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "typ",
+    LOWER(REPLACE(REPLACE("kind" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "typ",
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) AS "age",
     "asset" AS "e0",
-    LOWER(REPLACE(REPLACE("page", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "e1"
+    LOWER(REPLACE(REPLACE("page" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "e1"
   FROM "events"
   WHERE
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) >= 0
@@ -79,14 +79,14 @@ WITH "ev" AS (
 ), "base" AS (
   SELECT
     CAST("l"."id" AS TEXT) COLLATE "C" AS "k",
-    LOWER(REPLACE(REPLACE("l"."account", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f0",
-    LOWER(REPLACE(REPLACE("l"."country", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f1",
+    LOWER(REPLACE(REPLACE("l"."account" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f0",
+    LOWER(REPLACE(REPLACE("l"."country" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f1",
     CAST(EXTRACT(EPOCH FROM "l"."created_at") * 1000000 AS BIGINT) AS "f2",
-    LOWER(REPLACE(REPLACE("l"."email", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f3",
+    LOWER(REPLACE(REPLACE("l"."email" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f3",
     CAST("l"."employees" AS DOUBLE PRECISION) AS "f4",
-    LOWER(REPLACE(REPLACE("l"."industry", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f5",
-    LOWER(REPLACE(REPLACE("l"."plan_interest", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f6",
-    LOWER(REPLACE(REPLACE("l"."title", 'İ', 'i'), 'Σ', 'σ') COLLATE "und-x-icu") AS "f7",
+    LOWER(REPLACE(REPLACE("l"."industry" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f5",
+    LOWER(REPLACE(REPLACE("l"."plan_interest" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f6",
+    LOWER(REPLACE(REPLACE("l"."title" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f7",
     COALESCE("agg"."a0", 0) AS "a0",
     COALESCE("agg"."a1", 0) AS "a1",
     COALESCE("agg"."a2", 0) AS "a2",

@@ -45,13 +45,15 @@ SESSION = ("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZE
 
 class _Printer(_SqlglotMysql.Generator):
     """sqlglot's MySQL generator with string literals that read the same under any
-    sql_mode: a string with a backslash is `_utf8mb4 X'...'` (its UTF-8 bytes in hex)
+    sql_mode: a string that sqlglot would write with a backslash (one of its own, or a
+    newline, tab or other escaped character) is `_utf8mb4 X'...'` (its UTF-8 bytes in hex)
     under the binary collation; the others have no backslash to misread."""
 
     def literal_sql(self, expression: exp.Literal) -> str:
-        if expression.is_string and "\\" in expression.this:
+        sql = super().literal_sql(expression)  # writes a newline or a tab as \n, \t
+        if expression.is_string and "\\" in sql:
             return f"_utf8mb4 X'{expression.this.encode().hex().upper()}' COLLATE {BINARY_COLLATION}"
-        return super().literal_sql(expression)
+        return sql
 
 
 def _utf8mb4(value: exp.Expression, collation: str) -> exp.Expression:

@@ -81,10 +81,9 @@ class Postgres(Dialect):
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 
     def lower(self, value: exp.Expression) -> exp.Expression:
-        folded = prefold(value)
-        folded.set("this", exp.Collate(this=folded.this, expression=exp.to_identifier(
-            FOLD_COLLATION, quoted=True)))
-        return folded
+        # collated first: REPLACE refuses a nondeterministic collation's text
+        return prefold(exp.Collate(this=value, expression=exp.to_identifier(FOLD_COLLATION,
+                                                                            quoted=True)))
 
     def key(self, value: exp.Expression) -> exp.Expression:
         text = exp.Cast(this=value, to=exp.DataType(this=exp.DataType.Type.TEXT, nested=False))
