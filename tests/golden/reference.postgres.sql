@@ -1,10 +1,18 @@
 WITH "ev" AS (
   SELECT
     CAST("lead_id" AS TEXT) COLLATE "C" AS "k",
-    LOWER(REPLACE(REPLACE("kind" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "typ",
+    CASE
+      WHEN OCTET_LENGTH("kind") = LENGTH("kind")
+      THEN LOWER("kind" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("kind" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "typ",
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) AS "age",
     "asset" AS "e0",
-    LOWER(REPLACE(REPLACE("page" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "e1"
+    CASE
+      WHEN OCTET_LENGTH("page") = LENGTH("page")
+      THEN LOWER("page" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("page" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "e1"
   FROM "events"
   WHERE
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) >= 0
@@ -79,14 +87,38 @@ WITH "ev" AS (
 ), "base" AS (
   SELECT
     CAST("l"."id" AS TEXT) COLLATE "C" AS "k",
-    LOWER(REPLACE(REPLACE("l"."account" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f0",
-    LOWER(REPLACE(REPLACE("l"."country" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f1",
+    CASE
+      WHEN OCTET_LENGTH("l"."account") = LENGTH("l"."account")
+      THEN LOWER("l"."account" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."account" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f0",
+    CASE
+      WHEN OCTET_LENGTH("l"."country") = LENGTH("l"."country")
+      THEN LOWER("l"."country" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."country" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f1",
     CAST(EXTRACT(EPOCH FROM "l"."created_at") * 1000000 AS BIGINT) AS "f2",
-    LOWER(REPLACE(REPLACE("l"."email" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f3",
+    CASE
+      WHEN OCTET_LENGTH("l"."email") = LENGTH("l"."email")
+      THEN LOWER("l"."email" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."email" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f3",
     CAST("l"."employees" AS DOUBLE PRECISION) AS "f4",
-    LOWER(REPLACE(REPLACE("l"."industry" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f5",
-    LOWER(REPLACE(REPLACE("l"."plan_interest" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f6",
-    LOWER(REPLACE(REPLACE("l"."title" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) AS "f7",
+    CASE
+      WHEN OCTET_LENGTH("l"."industry") = LENGTH("l"."industry")
+      THEN LOWER("l"."industry" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."industry" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f5",
+    CASE
+      WHEN OCTET_LENGTH("l"."plan_interest") = LENGTH("l"."plan_interest")
+      THEN LOWER("l"."plan_interest" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."plan_interest" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f6",
+    CASE
+      WHEN OCTET_LENGTH("l"."title") = LENGTH("l"."title")
+      THEN LOWER("l"."title" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."title" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f7",
     COALESCE("agg"."a0", 0) AS "a0",
     COALESCE("agg"."a1", 0) AS "a1",
     COALESCE("agg"."a2", 0) AS "a2",

@@ -72,6 +72,10 @@ class _Printer(_SqlglotPostgres.Generator):
         return "'" + text + "'"
 
 
+def _collate(value: exp.Expression, collation: str) -> exp.Expression:
+    return exp.Collate(this=value, expression=exp.to_identifier(collation, quoted=True))
+
+
 @dataclass(frozen=True)
 class Postgres(Dialect):
     ends_with = staticmethod(right_ends_with)
@@ -81,13 +85,18 @@ class Postgres(Dialect):
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 
     def lower(self, value: exp.Expression) -> exp.Expression:
-        # collated first: REPLACE refuses a nondeterministic collation's text
-        return prefold(exp.Collate(this=value, expression=exp.to_identifier(FOLD_COLLATION,
-                                                                            quoted=True)))
+        # ASCII text (most types, keys, paths) lower-cased under "C": faster than the default
+        # collation's LOWER, and ICU's costs 3x that (1M values: 0.3 s, 0.4 s, 1.1 s). The
+        # rest under ICU, collated first: REPLACE refuses a nondeterministic collation's text.
+        ascii_only = exp.EQ(this=exp.Anonymous(this="OCTET_LENGTH", expressions=[value.copy()]),
+                            expression=exp.Length(this=value.copy()))
+        full = prefold(_collate(value, FOLD_COLLATION))
+        return exp.Case(ifs=[exp.If(this=ascii_only, true=exp.Lower(this=_collate(value.copy(), "C")))],
+                        default=_collate(full, "C"))
 
     def key(self, value: exp.Expression) -> exp.Expression:
         text = exp.Cast(this=value, to=exp.DataType(this=exp.DataType.Type.TEXT, nested=False))
-        return exp.Collate(this=text, expression=exp.to_identifier("C", quoted=True))
+        return _collate(text, "C")
 
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         seconds = exp.Extract(this=exp.var("EPOCH"), expression=ts)
