@@ -379,3 +379,51 @@ def test_mysql_in_database_runs_do_not_depend_on_column_collations(my, text_type
                                                               "python")
     assert run_accounts(model, None, None, AS_OF, "mysql", url) == run_accounts(
         model, leads, events, AS_OF, "python")
+
+
+# ---------------------------------------------------------------- DuckDB and SQLite files
+@pytest.mark.parametrize("collation", ["NOCASE", "NOACCENT", "NOCASE.NOACCENT", "de"])
+def test_duckdb_file_tables_do_not_depend_on_column_collations(tmp_path, collation):
+    import duckdb
+
+    db = str(tmp_path / "crm.duckdb")
+    model = compile_source(COLLATED % {"leads": "coll_leads", "events": "coll_events"})
+    leads, events = _collated_data(model)
+    con = duckdb.connect(db)
+    try:
+        text = f"VARCHAR COLLATE {collation}"
+        con.execute(f"CREATE TABLE coll_leads (id {text}, country {text}, city {text})")
+        con.execute(f'CREATE TABLE coll_events (lead_id {text}, "at" TIMESTAMP, kind {text})')
+        con.executemany("INSERT INTO coll_leads VALUES (?, ?, ?)", COLLATED_LEADS)
+        con.executemany("INSERT INTO coll_events VALUES (?, TIMESTAMP '2026-02-01', ?)",
+                        COLLATED_EVENTS)
+    except duckdb.CatalogException as err:  # "de" needs the ICU extension
+        pytest.skip(f"DuckDB here has no collation {collation}: {err}")
+    finally:
+        con.close()
+    assert run(model, None, None, AS_OF, "duckdb", db) == run(model, leads, events, AS_OF,
+                                                              "python")
+    assert run_accounts(model, None, None, AS_OF, "duckdb", db) == run_accounts(
+        model, leads, events, AS_OF, "python")
+
+
+@pytest.mark.parametrize("collation", ["NOCASE", "RTRIM"])
+def test_sqlite_file_tables_do_not_depend_on_column_collations(tmp_path, collation):
+    import sqlite3
+
+    db = str(tmp_path / "crm.sqlite")
+    model = compile_source(COLLATED % {"leads": "coll_leads", "events": "coll_events"})
+    leads, events = _collated_data(model)
+    con = sqlite3.connect(db)
+    text = f"TEXT COLLATE {collation}"
+    con.execute(f"CREATE TABLE coll_leads (id {text}, country {text}, city {text})")
+    con.execute(f"CREATE TABLE coll_events (lead_id {text}, at TEXT, kind {text})")
+    con.executemany("INSERT INTO coll_leads VALUES (?, ?, ?)", COLLATED_LEADS)
+    con.executemany("INSERT INTO coll_events VALUES (?, '2026-02-01 00:00:00.000000', ?)",
+                    COLLATED_EVENTS)
+    con.commit()
+    con.close()
+    assert run(model, None, None, AS_OF, "sqlite", db) == run(model, leads, events, AS_OF,
+                                                              "python")
+    assert run_accounts(model, None, None, AS_OF, "sqlite", db) == run_accounts(
+        model, leads, events, AS_OF, "python")
