@@ -1,20 +1,21 @@
 """Hostile server settings and column collations: the SQL engines still give Python's answer.
 
-A database and a role of this test's own carry the settings a DBA (or an attacker with a
-role) may set: PostgreSQL `standard_conforming_strings = off` (a backslash in '...' escapes),
-another DateStyle, IntervalStyle and time zone, `extra_float_digits = -15` (floats read back
-rounded), `transform_null_equals`, a search_path with pg_catalog after a schema holding a
-`lower(text)` that answers 'pwned'; MySQL/MariaDB sql_mode NO_BACKSLASH_ESCAPES, ANSI_QUOTES,
-PIPES_AS_CONCAT, HIGH_NOT_PRECEDENCE and a latin1 / case-insensitive database. There the
-conformance corpus and the injection rule files (tests/hostile/settings/) must give Python's
-rows, the generated SQL must give them even without the runner's pinned session, and a canary
-table must survive with its rows never read. Tables with non-default column collations (C,
-nondeterministic ICU, general_ci, latin1, PAD SPACE) scored in the database must not depend
-on the collation.
+tests/hostile/settings/servers.toml lists the settings a DBA (or an attacker with a role)
+may set, given here to a database and a role of this test's own: PostgreSQL
+`standard_conforming_strings = off` (a backslash in '...' escapes), other date styles and
+time zone, `extra_float_digits = -15`, a search_path with pg_catalog after a schema holding
+a `lower(text)` that answers 'pwned', an LC_CTYPE "C" database; MySQL/MariaDB sql_mode
+NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PIPES_AS_CONCAT, HIGH_NOT_PRECEDENCE and a latin1
+database. There the conformance corpus and the injection rule file (injection.score with
+its data) must give Python's rows, the generated SQL must give them even without the
+runner's pinned session, and a canary table must survive with its rows never read. Tables
+with the listed column collations (C, nondeterministic ICU, general_ci, latin1, PAD SPACE,
+DuckDB NOCASE/NOACCENT, SQLite NOCASE/RTRIM) scored in place must not depend on them.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,8 @@ DB = "sqlsafe_hostile"
 ROLE = "sqlsafe_role"
 CANARY = [("SECRET-canary-1",), ("SECRET-canary-2",)]
 
-PG_SETTINGS = {"standard_conforming_strings": "off", "DateStyle": "'SQL, DMY'",
-               "IntervalStyle": "'sql_standard'", "TimeZone": "'Pacific/Chatham'",
-               "extra_float_digits": "-15", "transform_null_equals": "on",
-               "search_path": "sqlsafe_evil, pg_catalog, public"}
-MYSQL_MODE = ("NO_BACKSLASH_ESCAPES,ANSI_QUOTES,PIPES_AS_CONCAT,HIGH_NOT_PRECEDENCE,"
-              "IGNORE_SPACE,NO_UNSIGNED_SUBTRACTION")
+SERVERS_TOML = tomllib.loads((HOSTILE / "servers.toml").read_text("utf-8"))
+PG, MY = SERVERS_TOML["postgres"], SERVERS_TOML["mysql"]
 
 
 def _base(engine: str) -> str:
@@ -136,11 +133,9 @@ def pg():
     admin = psycopg.connect(base.format(user="postgres", db="test"), autocommit=True)
     admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     admin.execute(f"DROP ROLE IF EXISTS {ROLE}")
-    # LC_CTYPE C: the database's own LOWER folds ASCII only
-    admin.execute(f"CREATE DATABASE {DB} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' "
-                  "LC_CTYPE 'C'")
+    admin.execute(f"CREATE DATABASE {DB} {PG['database']}")
     admin.execute(f"CREATE ROLE {ROLE} LOGIN")
-    for name, value in PG_SETTINGS.items():
+    for name, value in PG["settings"].items():
         admin.execute(f"ALTER DATABASE {DB} SET {name} = {value}")
         admin.execute(f"ALTER ROLE {ROLE} SET {name} = {value}")
     con = psycopg.connect(base.format(user="postgres", db=DB), autocommit=True)
@@ -224,7 +219,7 @@ def _copy_to_pg(con, model, leads, events, lead_table: str, event_table: str) ->
     types = DIALECTS["postgres"].column_types
     for table, cols in zip((lead_table, event_table), job.input_columns()):
         con.execute(f'DROP TABLE IF EXISTS public."{table}"')
-        decl = ", ".join(f'"{n}" {types[t]}' for n, t, _ in cols)
+        decl = ", ".join(f"{DIALECTS['postgres'].quote(n)} {types[t]}" for n, t, _ in cols)
         con.execute(f'CREATE TABLE public."{table}" ({decl})')
         with con.cursor().copy(f'COPY public."{table}" FROM STDIN') as copy:
             for row in zip(*[vals for _, _, vals in cols]):
@@ -263,7 +258,7 @@ def _collated_data(model):
     return leads, events
 
 
-@pytest.mark.parametrize("collation", ['"C"', "sqlsafe_ci", '"und-x-icu"'])
+@pytest.mark.parametrize("collation", PG["collations"])
 def test_pg_in_database_runs_do_not_depend_on_column_collations(pg, collation):
     url, con = pg
     con.execute("CREATE COLLATION IF NOT EXISTS sqlsafe_ci (provider = icu, "
@@ -303,7 +298,7 @@ def my():
                             autocommit=True)
     cur = admin.cursor()
     cur.execute(f"DROP DATABASE IF EXISTS {DB}")
-    cur.execute(f"CREATE DATABASE {DB} CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    cur.execute(f"CREATE DATABASE {DB} {MY['database']}")
     cur.execute(f"USE {DB}")
     cur.execute("CREATE TABLE sqlsafe_canary (secret VARCHAR(40)) CHARACTER SET utf8mb4 "
                 "COLLATE utf8mb4_general_ci")
@@ -343,7 +338,7 @@ def _fill_mysql(cur, model, leads, events, lead_table: str, event_table: str,
              "text": text_type}
     for table, cols in zip((lead_table, event_table), job.input_columns()):
         cur.execute(f"DROP TABLE IF EXISTS `{table}`")
-        decl = ", ".join(f"`{n}` {types[t]}" for n, t, _ in cols)
+        decl = ", ".join(f"{DIALECTS['mysql'].quote(n)} {types[t]}" for n, t, _ in cols)
         cur.execute(f"CREATE TABLE `{table}` ({decl})")
         rows = list(zip(*[vals for _, _, vals in cols]))
         cur.executemany(f"INSERT INTO `{table}` VALUES ({', '.join(['%s'] * len(cols))})", rows)
@@ -367,8 +362,8 @@ def test_mysql_generated_sql_is_safe_under_a_hostile_sql_mode(my):
                           charset="utf8mb4")
     try:
         rc = raw.cursor()
-        rc.execute(f"SET SESSION sql_mode = '{MYSQL_MODE}'")
-        rc.execute("SET NAMES utf8mb4 COLLATE utf8mb4_general_ci")
+        rc.execute(f"SET SESSION sql_mode = '{MY['sql_mode']}'")
+        rc.execute(f"SET NAMES {MY['names']}")
         rc.execute(sql)
         rows = job.normalize(rc.fetchall())
     finally:
@@ -377,12 +372,7 @@ def test_mysql_generated_sql_is_safe_under_a_hostile_sql_mode(my):
     _my_canary_intact(cur)
 
 
-@pytest.mark.parametrize("text_type", [
-    "TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
-    "TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-    "TEXT CHARACTER SET latin1 COLLATE latin1_swedish_ci",
-    "TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-])
+@pytest.mark.parametrize("text_type", MY["text_types"])
 def test_mysql_in_database_runs_do_not_depend_on_column_collations(my, text_type):
     url, cur = my
     leads_t, events_t = "coll_leads", "coll_events"
@@ -402,7 +392,7 @@ def test_mysql_in_database_runs_do_not_depend_on_column_collations(my, text_type
 
 
 # ---------------------------------------------------------------- DuckDB and SQLite files
-@pytest.mark.parametrize("collation", ["NOCASE", "NOACCENT", "NOCASE.NOACCENT", "de"])
+@pytest.mark.parametrize("collation", SERVERS_TOML["duckdb"]["collations"])
 def test_duckdb_file_tables_do_not_depend_on_column_collations(tmp_path, collation):
     import duckdb
 
@@ -427,7 +417,7 @@ def test_duckdb_file_tables_do_not_depend_on_column_collations(tmp_path, collati
         model, leads, events, AS_OF, "python")
 
 
-@pytest.mark.parametrize("collation", ["NOCASE", "RTRIM"])
+@pytest.mark.parametrize("collation", SERVERS_TOML["sqlite"]["collations"])
 def test_sqlite_file_tables_do_not_depend_on_column_collations(tmp_path, collation):
     import sqlite3
 
