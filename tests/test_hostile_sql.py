@@ -437,3 +437,22 @@ def test_sqlite_file_tables_do_not_depend_on_column_collations(tmp_path, collati
                                                               "python")
     assert run_accounts(model, None, None, AS_OF, "sqlite", db) == run_accounts(
         model, leads, events, AS_OF, "python")
+
+
+# ---------------------------------------------------------------- a server that cannot fold
+@pytest.mark.parametrize("engine, needs", [("postgres", "built with ICU"),
+                                           ("mysql", "MariaDB 10.10 or later")])
+def test_a_server_without_the_folding_collation_is_a_clear_error(monkeypatch, engine, needs):
+    """A PostgreSQL without ICU, or a MariaDB before 10.10 (or MySQL), has no collation the
+    runner lower-cases under: the run stops with the server's message and what it needs,
+    not an internal error. (The collation named is one no server has.)"""
+    import importlib
+
+    from leadscore.runtime.warehouses import EngineError
+
+    ensure(engine)
+    module = importlib.import_module(f"leadscore.engines.{engine}")
+    monkeypatch.setattr(module, "FOLD_COLLATION", "sqlsafe_no_such_collation")
+    model, leads, events = _injection()
+    with pytest.raises(EngineError, match=f"sqlsafe_no_such_collation.*{needs}"):
+        run(model, leads, events, AS_OF, engine)

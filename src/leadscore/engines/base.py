@@ -28,6 +28,15 @@ class Unsupported(Exception):
     """The dialect cannot express a construct; the message says which and why."""
 
 
+def refused(engine: str, url: str, err: Exception, collation: str, needs: str) -> str:
+    """The message for a server that refused a run: its own first line, and what the fixed
+    lower-casing collation needs when that is what it is missing."""
+    text = str(err).strip()
+    hint = (f" (leadscore lower-cases text under the collation {collation}, whatever the "
+            f"database's: it needs {needs})" if collation in text else "")
+    return f"{engine} at {url} refused the run: {text.splitlines()[0] if text else type(err).__name__}{hint}"
+
+
 def double_type() -> exp.DataType:
     # built, not parsed: DataType.build("DOUBLE") starts a tokenizer (~1 ms) for every literal
     return exp.DataType(this=exp.DataType.Type.DOUBLE, nested=False)

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _SqlglotMysql
 
 from ..compiler.regex import PortableRegex
-from .base import Dialect
+from .base import Dialect, refused
 
 if TYPE_CHECKING:
     from ..runtime.warehouses import Job
@@ -131,8 +131,12 @@ class Mysql(Dialect):
             con = pymysql.connect(charset="utf8mb4", connect_timeout=5, **_params(url))
         except pymysql.MySQLError as err:
             raise EngineError(f"cannot connect to MySQL/MariaDB at {url}: {err}") from None
-        return job.through(con, con.cursor(), self, SESSION,
-                           lambda cur: job.load_dbapi(cur, self, "%s"))
+        try:
+            return job.through(con, con.cursor(), self, SESSION,
+                               lambda cur: job.load_dbapi(cur, self, "%s"))
+        except pymysql.MySQLError as err:
+            raise EngineError(refused("MySQL/MariaDB", url, err, FOLD_COLLATION,
+                                      "MariaDB 10.10 or later")) from None
 
 
 MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,

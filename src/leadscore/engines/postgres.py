@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres as _SqlglotPostgres
 
-from .base import Dialect
+from .base import Dialect, refused
 from .common import prefold, right_ends_with, strpos_contains
 
 if TYPE_CHECKING:
@@ -122,8 +122,12 @@ class Postgres(Dialect):
             con = psycopg.connect(url, connect_timeout=5)
         except psycopg.OperationalError as err:
             raise EngineError(f"cannot connect to PostgreSQL at {url}: {err}") from None
-        return job.through(con, con.cursor(), self, SESSION,
-                           lambda cur: self.copy_in(cur, job))
+        try:
+            return job.through(con, con.cursor(), self, SESSION,
+                               lambda cur: self.copy_in(cur, job))
+        except psycopg.Error as err:
+            raise EngineError(refused("PostgreSQL", url, err, FOLD_COLLATION,
+                                      "a server built with ICU")) from None
 
 
 POSTGRES = Postgres(name="postgres", sqlglot="postgres", executed=True,
