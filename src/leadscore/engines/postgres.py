@@ -38,16 +38,17 @@ if TYPE_CHECKING:
 # standard_conforming_strings (how '...' reads a backslash: the SQL never depends on it, see
 # `_Printer`, but the runner's own statements are plain), the time zone and date styles
 # (timestamps load and read in UTC ISO form), extra_float_digits (below 1 floats come back
-# rounded), transform_null_equals, and search_path without pg_catalog: unlisted, it is
-# searched first, so no schema's function or operator named like a built-in one (in a path
-# that lists pg_catalog after it) is called instead; tables are still created in and read
-# from the path's first schemas.
+# rounded), transform_null_equals, and search_path without pg_catalog or pg_temp: unlisted,
+# they are searched first, so no schema's function or operator named like a built-in one
+# (in a path that lists pg_catalog after it) is called instead and no table shadows the
+# runner's temporary ones; the schema's own tables are still created in and read from the
+# path's first schemas.
 SESSION = ("SET standard_conforming_strings = on", "SET client_encoding = 'UTF8'",
            "SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, MDY'", "SET IntervalStyle = 'postgres'",
            "SET extra_float_digits = 1", "SET transform_null_equals = off",
            "SELECT set_config('search_path', coalesce(string_agg(quote_ident(s), ', ' ORDER BY n),"
            " ''), false) FROM unnest(current_schemas(false)) WITH ORDINALITY AS p(s, n) "
-           "WHERE s <> 'pg_catalog'",
+           "WHERE s <> 'pg_catalog' AND left(s, 8) <> 'pg_temp_'",
            "SET LOCAL jit = off",
            "SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL synchronize_seqscans = off")
 # ICU's root locale: present wherever PostgreSQL is built with ICU, whatever the database's
