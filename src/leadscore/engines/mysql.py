@@ -7,8 +7,8 @@ accent-insensitive, trailing spaces ignored, another character set) changes noth
 LOWER is simple case mapping only under a Unicode 14 collation (`FOLD_COLLATION`): under
 the binary and general ones it leaves 737 capitals as they are (ẞ, Georgian Mtavruli...).
 
-The SQL reads the same under any `sql_mode`: a string with a backslash is a hex literal
-(NO_BACKSLASH_ESCAPES decides what a backslash in '...' means), strings are never
+The SQL reads the same under any `sql_mode`: a string sqlglot would write with a backslash
+is a hex literal (NO_BACKSLASH_ESCAPES decides what a backslash in '...' means), strings are never
 double-quoted (ANSI_QUOTES), and `||` is never written (PIPES_AS_CONCAT). The runner pins
 the session settings as well (`SESSION`).
 """
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # collation is utf8mb4_0900_bin, and no collation of its LOWER is Unicode 14's mapping.
 BINARY_COLLATION = "utf8mb4_nopad_bin"
 FOLD_COLLATION = "utf8mb4_uca1400_as_cs"
-# The runner's session: every sql_mode flag named (the server's, database's or account's
+# The runner's session: the whole sql_mode given (the server's or the account's
 # default may add NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PIPES_AS_CONCAT, HIGH_NOT_PRECEDENCE,
 # EMPTY_STRING_IS_NULL...), UTC, the connection's text as utf8mb4 under the binary
 # collation, no row limit on SELECT, and `IS NULL` never meaning the last insert id.

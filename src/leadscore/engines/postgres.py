@@ -5,9 +5,10 @@ schema's own tables, in a session whose settings it pins (`SESSION`).
 
 The SQL means the same under any server, database or role setting: a string with a
 backslash is an escape string `E'...'`, read alike whatever `standard_conforming_strings`
-says; text is lower-cased under a fixed collation (`FOLD_COLLATION`), not the column's or
-the database's, and keys are joined and grouped under `"C"` (byte equality), so a column
-with a `"C"` or a nondeterministic (case-insensitive) collation changes nothing.
+says; text is lower-cased under fixed collations (`"C"` for ASCII text, `FOLD_COLLATION`
+for the rest), not the column's or the database's, and folded text and keys are compared,
+joined and grouped under `"C"` (byte equality), so a column with a `"C"` or a
+nondeterministic (case-insensitive) collation changes nothing.
 """
 
 from __future__ import annotations
