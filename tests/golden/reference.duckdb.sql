@@ -1,10 +1,10 @@
 WITH "ev" AS (
   SELECT
-    "lead_id" AS "k",
-    LOWER("kind") AS "typ",
+    CAST("lead_id" AS TEXT) COLLATE "binary" AS "k",
+    LOWER("kind") COLLATE "binary" AS "typ",
     1772323200000000 - EPOCH_US("occurred_at") AS "age",
     "asset" AS "e0",
-    LOWER("page") AS "e1"
+    LOWER("page") COLLATE "binary" AS "e1"
   FROM "events"
   WHERE
     1772323200000000 - EPOCH_US("occurred_at") >= 0
@@ -79,15 +79,15 @@ WITH "ev" AS (
     "k"
 ), "base" AS (
   SELECT
-    "l"."id" AS "k",
-    LOWER("l"."account") AS "f0",
-    LOWER("l"."country") AS "f1",
+    CAST("l"."id" AS TEXT) COLLATE "binary" AS "k",
+    LOWER("l"."account") COLLATE "binary" AS "f0",
+    LOWER("l"."country") COLLATE "binary" AS "f1",
     EPOCH_US("l"."created_at") AS "f2",
-    LOWER("l"."email") AS "f3",
+    LOWER("l"."email") COLLATE "binary" AS "f3",
     CAST("l"."employees" AS DOUBLE) AS "f4",
-    LOWER("l"."industry") AS "f5",
-    LOWER("l"."plan_interest") AS "f6",
-    LOWER("l"."title") AS "f7",
+    LOWER("l"."industry") COLLATE "binary" AS "f5",
+    LOWER("l"."plan_interest") COLLATE "binary" AS "f6",
+    LOWER("l"."title") COLLATE "binary" AS "f7",
     COALESCE("agg"."a0", 0) AS "a0",
     COALESCE("agg"."a1", 0) AS "a1",
     COALESCE("agg"."a2", 0) AS "a2",
@@ -103,7 +103,7 @@ WITH "ev" AS (
     "agg"."a12" AS "a12"
   FROM "leads" AS "l"
   LEFT JOIN "agg" AS "agg"
-    ON "l"."id" = "agg"."k"
+    ON CAST("l"."id" AS TEXT) COLLATE "binary" = "agg"."k"
 ), "s0" AS (
   SELECT
     *,

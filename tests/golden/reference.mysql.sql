@@ -1,10 +1,10 @@
 WITH `ev` AS (
   SELECT
-    `lead_id` AS `k`,
-    LOWER(`kind`) AS `typ`,
+    CAST(`lead_id` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin AS `k`,
+    LOWER(CAST(`kind` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `typ`,
     1772323200000000 - TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', `occurred_at`) AS `age`,
     `asset` AS `e0`,
-    LOWER(`page`) AS `e1`
+    LOWER(CAST(`page` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `e1`
   FROM `events`
   WHERE
     1772323200000000 - TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', `occurred_at`) >= 0
@@ -93,15 +93,17 @@ WITH `ev` AS (
     `k`
 ), `base` AS (
   SELECT
-    `l`.`id` AS `k`,
-    LOWER(`l`.`account`) AS `f0`,
-    LOWER(`l`.`country`) AS `f1`,
+    CAST(`l`.`id` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin AS `k`,
+    LOWER(CAST(`l`.`account` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `f0`,
+    LOWER(CAST(`l`.`country` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `f1`,
     TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', `l`.`created_at`) AS `f2`,
-    LOWER(`l`.`email`) AS `f3`,
+    LOWER(CAST(`l`.`email` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `f3`,
     CAST(`l`.`employees` AS DOUBLE) AS `f4`,
-    LOWER(`l`.`industry`) AS `f5`,
-    LOWER(`l`.`plan_interest`) AS `f6`,
-    LOWER(`l`.`title`) AS `f7`,
+    LOWER(CAST(`l`.`industry` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `f5`,
+    LOWER(
+      CAST(`l`.`plan_interest` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs
+    ) COLLATE utf8mb4_nopad_bin AS `f6`,
+    LOWER(CAST(`l`.`title` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_uca1400_as_cs) COLLATE utf8mb4_nopad_bin AS `f7`,
     COALESCE(`agg`.`a0`, 0) AS `a0`,
     COALESCE(`agg`.`a1`, 0) AS `a1`,
     COALESCE(`agg`.`a2`, 0) AS `a2`,
@@ -117,7 +119,7 @@ WITH `ev` AS (
     `agg`.`a12` AS `a12`
   FROM `leads` AS `l`
   LEFT JOIN `agg` AS `agg`
-    ON `l`.`id` = `agg`.`k`
+    ON CAST(`l`.`id` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin = `agg`.`k`
 ), `s0` AS (
   SELECT
     *,

@@ -1,10 +1,18 @@
 WITH "ev" AS (
   SELECT
-    "lead_id" AS "k",
-    LOWER("kind") AS "typ",
+    CAST("lead_id" AS TEXT) COLLATE "C" AS "k",
+    CASE
+      WHEN OCTET_LENGTH("kind") = LENGTH("kind")
+      THEN LOWER("kind" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("kind" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "typ",
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) AS "age",
     "asset" AS "e0",
-    LOWER("page") AS "e1"
+    CASE
+      WHEN OCTET_LENGTH("page") = LENGTH("page")
+      THEN LOWER("page" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("page" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "e1"
   FROM "events"
   WHERE
     1772323200000000 - CAST(EXTRACT(EPOCH FROM "occurred_at") * 1000000 AS BIGINT) >= 0
@@ -78,15 +86,39 @@ WITH "ev" AS (
     "k"
 ), "base" AS (
   SELECT
-    "l"."id" AS "k",
-    LOWER("l"."account") AS "f0",
-    LOWER("l"."country") AS "f1",
+    CAST("l"."id" AS TEXT) COLLATE "C" AS "k",
+    CASE
+      WHEN OCTET_LENGTH("l"."account") = LENGTH("l"."account")
+      THEN LOWER("l"."account" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."account" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f0",
+    CASE
+      WHEN OCTET_LENGTH("l"."country") = LENGTH("l"."country")
+      THEN LOWER("l"."country" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."country" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f1",
     CAST(EXTRACT(EPOCH FROM "l"."created_at") * 1000000 AS BIGINT) AS "f2",
-    LOWER("l"."email") AS "f3",
+    CASE
+      WHEN OCTET_LENGTH("l"."email") = LENGTH("l"."email")
+      THEN LOWER("l"."email" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."email" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f3",
     CAST("l"."employees" AS DOUBLE PRECISION) AS "f4",
-    LOWER("l"."industry") AS "f5",
-    LOWER("l"."plan_interest") AS "f6",
-    LOWER("l"."title") AS "f7",
+    CASE
+      WHEN OCTET_LENGTH("l"."industry") = LENGTH("l"."industry")
+      THEN LOWER("l"."industry" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."industry" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f5",
+    CASE
+      WHEN OCTET_LENGTH("l"."plan_interest") = LENGTH("l"."plan_interest")
+      THEN LOWER("l"."plan_interest" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."plan_interest" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f6",
+    CASE
+      WHEN OCTET_LENGTH("l"."title") = LENGTH("l"."title")
+      THEN LOWER("l"."title" COLLATE "C")
+      ELSE LOWER(REPLACE(REPLACE("l"."title" COLLATE "und-x-icu", 'İ', 'i'), 'Σ', 'σ')) COLLATE "C"
+    END AS "f7",
     COALESCE("agg"."a0", 0) AS "a0",
     COALESCE("agg"."a1", 0) AS "a1",
     COALESCE("agg"."a2", 0) AS "a2",
@@ -102,7 +134,7 @@ WITH "ev" AS (
     "agg"."a12" AS "a12"
   FROM "leads" AS "l"
   LEFT JOIN "agg" AS "agg"
-    ON "l"."id" = "agg"."k"
+    ON CAST("l"."id" AS TEXT) COLLATE "C" = "agg"."k"
 ), "s0" AS (
   SELECT
     *,

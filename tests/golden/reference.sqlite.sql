@@ -1,6 +1,6 @@
 WITH "ev" AS (
   SELECT
-    "lead_id" AS "k",
+    "lead_id" COLLATE BINARY AS "k",
     LOWER("kind") AS "typ",
     1772323200000000 - (
       CAST(STRFTIME('%s', SUBSTRING("occurred_at", 1, 19)) AS INTEGER) * 1000000 + CAST(SUBSTRING("occurred_at" || '.000000', 21, 6) AS INTEGER)
@@ -97,7 +97,7 @@ WITH "ev" AS (
     "k"
 ), "base" AS (
   SELECT
-    "l"."id" AS "k",
+    "l"."id" COLLATE BINARY AS "k",
     LOWER("l"."account") AS "f0",
     LOWER("l"."country") AS "f1",
     CAST(STRFTIME('%s', SUBSTRING("l"."created_at", 1, 19)) AS INTEGER) * 1000000 + CAST(SUBSTRING("l"."created_at" || '.000000', 21, 6) AS INTEGER) AS "f2",
@@ -121,7 +121,7 @@ WITH "ev" AS (
     "agg"."a12" AS "a12"
   FROM "leads" AS "l"
   LEFT JOIN "agg" AS "agg"
-    ON "l"."id" = "agg"."k"
+    ON "l"."id" COLLATE BINARY = "agg"."k"
 ), "s0" AS (
   SELECT
     *,

@@ -298,7 +298,7 @@ class _SqlGen:
         s = self.m.schema
         age = exp.Sub(this=self.as_of(), expression=_p(self.d.epoch_us(_col(s.event_time))))
         ev_cols: list[exp.Expression] = [
-            _alias(_col(s.event_lead), "k"),
+            _alias(self.d.key(_col(s.event_lead)), "k"),
             _alias(self.d.lower(_col(s.event_type)), "typ"),
             _alias(age, "age"),
         ]
@@ -323,7 +323,7 @@ class _SqlGen:
     def query(self, leads: str, events: str) -> exp.Select:
         s = self.m.schema
         ctes = self.event_ctes(events) if self.m.aggregates else []
-        base_cols: list[exp.Expression] = [_alias(_col(s.lead_key, "l"), "k")]
+        base_cols: list[exp.Expression] = [_alias(self.d.key(_col(s.lead_key, "l")), "k")]
         for name, col in self.lead_cols.items():
             base_cols.append(_alias(self.field_value(name, s.lead_fields[name], "l"), col))
         for a in self.m.aggregates:
@@ -331,7 +331,8 @@ class _SqlGen:
         base = exp.select(*base_cols).from_(_table(leads, "l"), copy=False)
         if self.m.aggregates:
             base = base.join(_table("agg", "agg"),
-                             on=exp.EQ(this=_col(s.lead_key, "l"), expression=_col("k", "agg")),
+                             on=exp.EQ(this=self.d.key(_col(s.lead_key, "l")),
+                                       expression=_col("k", "agg")),
                              join_type="left", copy=False)
         ctes.append(("base", base))
 

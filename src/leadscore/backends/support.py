@@ -17,7 +17,7 @@ def _cell(dialect: Dialect, build) -> str:
         node = build(dialect)
     except Unsupported as err:
         return f"no: {err}"
-    return "`" + node.sql(dialect=dialect.sqlglot).replace("|", "\\|") + "`"
+    return "`" + dialect.render(node, pretty=False).replace("|", "\\|") + "`"
 
 
 T = exp.column("t")
@@ -70,7 +70,16 @@ def support_markdown() -> str:
         "- Snowflake's `REGEXP_LIKE` matches the whole string; leadscore uses `REGEXP_INSTR(...) > 0`.",
         "- MariaDB has no `REGEXP_LIKE`; `REGEXP_INSTR` exists on MariaDB and MySQL 8.",
         "- MySQL/MariaDB compare text by collation (case- and accent-insensitive, trailing spaces",
-        "  ignored); the runner's tables use `utf8mb4_nopad_bin`.",
+        "  ignored) and PostgreSQL, SQLite and DuckDB by a column's declared one: folded text is",
+        "  put under a binary collation and keys are joined and grouped under one, so scoring a",
+        "  database's own tables does not depend on how their columns are declared.",
+        "- MariaDB's LOWER leaves 737 capitals unchanged (ẞ, Georgian Mtavruli...) except under",
+        "  a Unicode 14 collation (`utf8mb4_uca1400_as_cs`), and PostgreSQL's depends on the",
+        "  database's locale (ASCII only under `C`): both lower-case under a fixed collation.",
+        "- PostgreSQL with `standard_conforming_strings = off` reads a backslash in `'...'` as an",
+        "  escape, and MySQL with NO_BACKSLASH_ESCAPES does not: a string with a backslash is",
+        "  `E'...'` on PostgreSQL and a hex literal on MySQL, so no setting changes a literal;",
+        "  the runners pin their session settings as well.",
         "- Spark reads `30.0` as DECIMAL and is ANSI by default (division by zero raises);",
         "  every number is cast to DOUBLE and every division is guarded.",
         "- SQLite has no `REGEXP` and an ASCII-only `LOWER`; the runner registers both.",

@@ -28,6 +28,15 @@ class Unsupported(Exception):
     """The dialect cannot express a construct; the message says which and why."""
 
 
+def refused(engine: str, url: str, err: Exception, collation: str, needs: str) -> str:
+    """The message for a server that refused a run: its own first line, and what the fixed
+    lower-casing collation needs when that is what it is missing."""
+    text = str(err).strip()
+    hint = (f" (leadscore lower-cases text under the collation {collation}, whatever the "
+            f"database's: it needs {needs})" if collation in text else "")
+    return f"{engine} at {url} refused the run: {text.splitlines()[0] if text else type(err).__name__}{hint}"
+
+
 def double_type() -> exp.DataType:
     # built, not parsed: DataType.build("DOUBLE") starts a tokenizer (~1 ms) for every literal
     return exp.DataType(this=exp.DataType.Type.DOUBLE, nested=False)
@@ -74,7 +83,8 @@ class Dialect:
         return exp.Cast(this=value, to=double_type())
 
     def lower(self, value: exp.Expression) -> exp.Expression:
-        """Unicode simple case mapping (compiler/text.py `fold`)."""
+        """Unicode simple case mapping (compiler/text.py `fold`), compared code point by code
+        point afterwards whatever the column's collation."""
         return exp.Lower(this=value)
 
     def regex_pattern(self, rx: PortableRegex) -> str:
@@ -82,6 +92,11 @@ class Dialect:
         if self.regex_backtracks:
             return rx.backtracking_safe(end=self.regex_end, dot=self.regex_dot)
         return rx.render(end=self.regex_end, dot=self.regex_dot)
+
+    def key(self, value: exp.Expression) -> exp.Expression:
+        """A lead key as joined and grouped on: equal only to the same code points, whatever
+        the column's collation (case- or accent-insensitive, trailing spaces ignored)."""
+        return value
 
     def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
         return exp.RegexpLike(this=value, expression=exp.Literal.string(self.regex_pattern(rx)))

@@ -39,6 +39,9 @@ class _Printer(_SqlglotDuckDB.Generator):
         return sql
 
 
+_BINARY = exp.Identifier(this="binary", quoted=True)
+
+
 def _register(con: Any, job: Job) -> Tables:
     """The job's data as Arrow tables registered on the connection: no copy."""
     from ..runtime.warehouses import Tables
@@ -76,6 +79,16 @@ def connect_file(path: str) -> Any:
 
 @dataclass(frozen=True)
 class DuckDB(Dialect):
+    # A column's collation (NOCASE, NOACCENT, a language's) reaches LOWER's result and the
+    # comparisons on it, and a key's reaches the join and GROUP BY: both are put back
+    # under "binary" (code point equality). COLLATE takes VARCHAR only, hence the key's CAST.
+    def lower(self, value: exp.Expression) -> exp.Expression:
+        return exp.Collate(this=exp.Lower(this=value), expression=_BINARY.copy())
+
+    def key(self, value: exp.Expression) -> exp.Expression:
+        text = exp.Cast(this=value, to=exp.DataType(this=exp.DataType.Type.VARCHAR, nested=False))
+        return exp.Collate(this=text, expression=_BINARY.copy())
+
     def render(self, query: exp.Expression, pretty: bool) -> str:
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 

@@ -1,7 +1,16 @@
 """MySQL / MariaDB: PCRE (MariaDB) or ICU (MySQL 8) regexes; microsecond TIMESTAMPDIFF.
 
-String comparisons follow the column collation: the runner creates its tables with
-a binary, no-pad collation (`utf8mb4_nopad_bin`) so `=` is exact, as everywhere else.
+String comparisons follow the collation: the runner creates its tables with a binary,
+no-pad collation (`BINARY_COLLATION`), and the query itself puts every text value it
+compares, groups or joins on under that collation, so a column's own (case- and
+accent-insensitive, trailing spaces ignored, another character set) changes nothing.
+LOWER is simple case mapping only under a Unicode 14 collation (`FOLD_COLLATION`): under
+the binary and general ones it leaves 737 capitals as they are (ẞ, Georgian Mtavruli...).
+
+The SQL reads the same under any `sql_mode`: a string sqlglot would write with a backslash
+is a hex literal (NO_BACKSLASH_ESCAPES decides what a backslash in '...' means), strings are never
+double-quoted (ANSI_QUOTES), and `||` is never written (PIPES_AS_CONCAT). The runner pins
+the session settings as well (`SESSION`).
 """
 
 from __future__ import annotations
@@ -11,12 +20,49 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL as _SqlglotMysql
 
 from ..compiler.regex import PortableRegex
-from .base import Dialect
+from .base import Dialect, refused
 
 if TYPE_CHECKING:
     from ..runtime.warehouses import Job
+
+
+# MariaDB's names (10.2+; FOLD_COLLATION 10.10+). MySQL 8 has neither: its NO PAD binary
+# collation is utf8mb4_0900_bin, and no collation of its LOWER is Unicode 14's mapping.
+BINARY_COLLATION = "utf8mb4_nopad_bin"
+FOLD_COLLATION = "utf8mb4_uca1400_as_cs"
+# The runner's session: the whole sql_mode given (the server's or the account's
+# default may add NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PIPES_AS_CONCAT, HIGH_NOT_PRECEDENCE,
+# EMPTY_STRING_IS_NULL...), UTC, the connection's text as utf8mb4 under the binary
+# collation, no row limit on SELECT, and `IS NULL` never meaning the last insert id.
+SESSION = ("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+           "NO_ENGINE_SUBSTITUTION'",
+           f"SET NAMES utf8mb4 COLLATE {BINARY_COLLATION}", "SET time_zone = '+00:00'",
+           "SET sql_select_limit = DEFAULT", "SET sql_auto_is_null = 0",
+           "SET div_precision_increment = 4")
+
+
+class _Printer(_SqlglotMysql.Generator):
+    """sqlglot's MySQL generator with string literals that read the same under any
+    sql_mode: a string that sqlglot would write with a backslash (one of its own, or a
+    newline, tab or other escaped character) is `_utf8mb4 X'...'` (its UTF-8 bytes in hex)
+    under the binary collation; the others have no backslash to misread."""
+
+    def literal_sql(self, expression: exp.Literal) -> str:
+        sql = super().literal_sql(expression)  # writes a newline or a tab as \n, \t
+        if expression.is_string and "\\" in sql:
+            return f"_utf8mb4 X'{expression.this.encode().hex().upper()}' COLLATE {BINARY_COLLATION}"
+        return sql
+
+
+def _utf8mb4(value: exp.Expression, collation: str) -> exp.Expression:
+    """`value` as utf8mb4 text under `collation` (CAST converts from another character set;
+    COLLATE alone would fail on a latin1 column)."""
+    text = exp.Cast(this=value, to=exp.DataType(this=exp.DataType.Type.CHARACTER_SET,
+                                                kind=exp.var("utf8mb4"), nested=False))
+    return exp.Collate(this=text, expression=exp.var(collation))
 
 
 def _char_length(value: exp.Expression) -> exp.Expression:
@@ -42,6 +88,16 @@ def _params(url: str) -> dict:
 
 @dataclass(frozen=True)
 class Mysql(Dialect):
+    def render(self, query: exp.Expression, pretty: bool) -> str:
+        return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
+
+    def lower(self, value: exp.Expression) -> exp.Expression:
+        return exp.Collate(this=exp.Lower(this=_utf8mb4(value, FOLD_COLLATION)),
+                           expression=exp.var(BINARY_COLLATION))
+
+    def key(self, value: exp.Expression) -> exp.Expression:
+        return _utf8mb4(value, BINARY_COLLATION)
+
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="TIMESTAMPDIFF", expressions=[
             exp.var("MICROSECOND"), exp.Literal.string("1970-01-01 00:00:00"), ts])
@@ -124,10 +180,13 @@ class Mysql(Dialect):
             con = pymysql.connect(charset="utf8mb4", connect_timeout=5, **_params(url))
         except pymysql.MySQLError as err:
             raise EngineError(f"cannot connect to MySQL/MariaDB at {url}: {err}") from None
-        session = ("SET time_zone = '+00:00'",
-                   "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
-        return job.through(con, con.cursor(), self, session,
-                           lambda cur: job.load_dbapi(cur, self, "%s"), errors=(pymysql.MySQLError,))
+        try:
+            return job.through(con, con.cursor(), self, SESSION,
+                               lambda cur: job.load_dbapi(cur, self, "%s"),
+                               errors=(pymysql.MySQLError,))
+        except pymysql.MySQLError as err:
+            raise EngineError(refused("MySQL/MariaDB", url, err, FOLD_COLLATION,
+                                      "MariaDB 10.10 or later")) from None
 
 
 MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,
@@ -135,6 +194,6 @@ MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,
                        "hostile-string tests", regex_end="\\z", regex_backtracks=True, in_database=True,
               into_parts=2,
               default_db="mysql://root@127.0.0.1:3306/test",
-              column_types={"key": "VARCHAR(255) COLLATE utf8mb4_nopad_bin",
-                            "text": "TEXT COLLATE utf8mb4_nopad_bin", "int": "DOUBLE",
+              column_types={"key": f"VARCHAR(255) COLLATE {BINARY_COLLATION}",
+                            "text": f"TEXT COLLATE {BINARY_COLLATION}", "int": "DOUBLE",
                             "float": "DOUBLE", "bool": "BOOLEAN", "timestamp": "DATETIME(6)"})

@@ -69,6 +69,11 @@ class Sqlite(Dialect):
         return exp.Add(this=exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000)),
                        expression=fraction)
 
+    def key(self, value: exp.Expression) -> exp.Expression:
+        # a NOCASE or RTRIM key column would join and group keys that differ in case or
+        # trailing spaces; LOWER's result has no collation (a function's never has)
+        return exp.Collate(this=value, expression=exp.var("BINARY"))
+
     def ends_with(self, value, needle):
         start = exp.Neg(this=exp.Length(this=needle.copy()))
         return exp.EQ(this=exp.Substring(this=value, start=start), expression=needle)
