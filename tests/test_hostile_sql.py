@@ -102,18 +102,7 @@ def _corpus_mismatches(engine: str, url: str) -> list[str]:
                          run(model, leads, events, as_of, "python"))]
 
 
-# DataFusion 55 rewrites `x ~ 'pattern'` into LIKE when the pattern looks literal, and an
-# escaped backslash is lost on the way (`x ~ 'a\\b'` is true for 'ab', `x ~ '\\'` false for
-# 'a\b'); `regexp_match(x, p) IS NOT NULL` is right. The regex_search builders are the regex
-# helper's: strict, so this fails once the builder is fixed and the mark must go.
-_DATAFUSION_REGEX = pytest.mark.xfail(strict=True, reason="DataFusion's regex-to-LIKE rewrite "
-                                      "drops an escaped backslash (engines/datafusion.py "
-                                      "regex_search)")
-
-
-@pytest.mark.parametrize("engine", [pytest.param(*p.values, marks=[*p.marks, _DATAFUSION_REGEX],
-                                                 id=p.id) if p.id == "datafusion" else p
-                                    for p in engine_params()])
+@pytest.mark.parametrize("engine", engine_params())
 def test_injection_rule_file_on_every_engine(engine):
     """The strings, names (a column named with `"` and `\\'`) and labels of injection.score,
     on each engine's own settings: Python's rows, the explain and account queries included."""

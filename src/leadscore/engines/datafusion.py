@@ -16,6 +16,7 @@ from .base import Dialect
 from .common import prefold, strpos_contains
 
 if TYPE_CHECKING:
+    from ..compiler.regex import PortableRegex
     from ..runtime.warehouses import Job
 
 
@@ -29,6 +30,13 @@ def _batches(table: Any) -> list:
 class DataFusion(Dialect):
     lower = staticmethod(prefold)
     contains = staticmethod(strpos_contains)
+
+    def regex_search(self, value: exp.Expression, rx: PortableRegex) -> exp.Expression:
+        # DataFusion 55 rewrites `~` and regexp_like into LIKE where it can and drops an escaped
+        # backslash on the way (`x ~ 'a\\b'` is true for 'ab'); regexp_match is not rewritten.
+        found = exp.Anonymous(this="regexp_match",
+                              expressions=[value, exp.Literal.string(self.regex_pattern(rx))])
+        return exp.Not(this=exp.Is(this=found, expression=exp.Null()))
 
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         # a TIMESTAMP(MICROSECOND) cast to BIGINT is its microseconds since the epoch
