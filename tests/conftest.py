@@ -71,8 +71,8 @@ class SparkCluster:
     """A standalone cluster's processes, each the leader of its own process group (a worker's
     executors are in its group), and where its logs are."""
 
-    def __init__(self, home: Path, work: Path) -> None:
-        self.home, self.work = home, work
+    def __init__(self, home: Path, work: Path, workers: int = SPARK_WORKERS) -> None:
+        self.home, self.work, self.workers = home, work, workers
         self.port, self.ui_port = _free_port(7077), _free_port(8080)
         self.url = f"spark://127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen] = []
@@ -89,14 +89,14 @@ class SparkCluster:
     def start(self) -> None:
         self._spawn("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                     "--port", str(self.port), "--webui-port", str(self.ui_port))
-        for i in range(SPARK_WORKERS):
+        for i in range(self.workers):
             work = self.work / f"worker{i}"
             work.mkdir()
             self._spawn(f"worker{i}", "org.apache.spark.deploy.worker.Worker", "--host",
                         "127.0.0.1", "--cores", str(SPARK_WORKER_CORES), "--memory",
                         SPARK_WORKER_MEMORY, "--webui-port", "0", "--work-dir", str(work), self.url)
         deadline = time.monotonic() + SPARK_START_S
-        while self.alive_workers() < SPARK_WORKERS:
+        while self.alive_workers() < self.workers or not self.alive():
             dead = [p.args[1].rsplit(".", 1)[1] for p in self.procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 why = f"{dead[0]} exited" if dead else f"not up within {SPARK_START_S:.0f} s"
@@ -107,6 +107,12 @@ class SparkCluster:
         """The master's own account of the cluster (its web UI's JSON)."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as r:
             return json.load(r)
+
+    def alive(self) -> bool:
+        try:
+            return self.status()["status"] == "ALIVE"
+        except (OSError, ValueError, KeyError):
+            return False
 
     def alive_workers(self) -> int:
         try:

@@ -20,9 +20,14 @@ import pytest
 from hypothesis import given, settings
 
 import leadscore
+from conftest import SparkCluster
 from corpus import ROOT, compare, load_cases, run_accounts_case, run_case
 from generators import DIFFERENTIAL, Dataset, ModelCase, example_count, examples
-from leadscore.engines import spark
+from leadscore.backends.sql import to_sql
+from leadscore.engines import get_dialect, spark
+from leadscore.runtime.data import parse_timestamp, read_events, read_leads
+from leadscore.runtime.engines import run
+from leadscore.runtime.warehouses import EngineError, Job
 from test_differential import compare as compare_rows
 from test_differential import report, with_rule_columns
 
@@ -108,6 +113,42 @@ def test_cluster_agrees_with_python(spark_cluster):
             "duckdb:", "spark cluster:")
 
     check()
+
+
+def test_generated_databricks_sql_runs_on_the_cluster_with_its_parameter_bound(spark_cluster):
+    """`leadscore compile --dialect databricks` as a Databricks user runs it: on the
+    schema's tables, `:as_of_us` bound by name."""
+    model = leadscore.load(REFERENCE[0]).ir
+    leads = read_leads(REFERENCE[2], model.schema, strict=True)
+    events = read_events(REFERENCE[4], model.schema, strict=True)
+    as_of_us = parse_timestamp(REFERENCE[6])
+    session = spark.session(spark_cluster.url)
+    job = Job(model, leads, events, as_of_us)
+    names = [job.own_tables().leads, job.own_tables().events]
+    for name, table in zip(names, job.arrow()):
+        session.createDataFrame(table).createOrReplaceTempView(name)
+    try:
+        query = to_sql(model, get_dialect("databricks"))
+        assert ":as_of_us" in query
+        rows = [tuple(r) for r in session.sql(query, args={"as_of_us": as_of_us}).collect()]
+    finally:
+        for name in names:
+            session.catalog.dropTempView(name)
+    assert job.normalize(rows) == run(model, leads, events, as_of_us, "python")
+
+
+def test_a_cluster_with_no_worker_is_a_clean_error(spark_cluster, tmp_path, monkeypatch):
+    """Without an executor every query would wait forever for resources: the session gives up
+    after EXECUTOR_WAIT_S saying why, and leaves no application behind."""
+    lonely = SparkCluster(spark_cluster.home, tmp_path, workers=0)
+    try:
+        lonely.start()
+        monkeypatch.setattr(spark, "EXECUTOR_WAIT_S", 5.0)
+        with pytest.raises(EngineError, match="started no executor for leadscore within 5 s"):
+            spark.session(lonely.url)
+        assert not lonely.status()["activeapps"]
+    finally:
+        assert not lonely.stop()
 
 
 def _closed_port() -> int:

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from ..compiler.regex import compile_portable
 from ..engines import DIALECTS, Dialect, Unsupported
+from ..engines.spark import DEPLOYMENT as SPARK_DEPLOYMENT
 
 
 def _cell(dialect: Dialect, build) -> str:
@@ -90,4 +91,4 @@ def support_markdown() -> str:
         "  either, so `matches` is a compile error at the construct for `--dialect tsql`.",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + SPARK_DEPLOYMENT

@@ -93,7 +93,8 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
               help="Where to score: DuckDB embedded, the Python evaluator, or a SQL engine.")
 @click.option("--db", default=None,
               help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
-                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite.")
+                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite; "
+                   "spark://HOST:7077 for a Spark standalone cluster.")
 @click.option("--into", "into", default=None,
               help="Also write the results to this table of --db (SCHEMA.TABLE), atomically.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),

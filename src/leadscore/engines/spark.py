@@ -170,8 +170,66 @@ class Spark(Dialect):
 
 
 SPARK = Spark(name="spark", sqlglot="spark", executed=True,
-              verified="pyspark in local mode (UTC session); conformance corpus and differential "
-                       "tests", regex_end="\\z")
+              verified="pyspark in local mode (UTC session): conformance corpus and differential "
+                       "tests; on a standalone cluster (a master and two workers, `--db spark://`): "
+                       "a corpus sample, the account cases and differential tests",
+              regex_end="\\z")
 DATABRICKS = Spark(name="databricks", sqlglot="databricks", executed=False,
-                   verified="generated only: golden SQL, parsed back with sqlglot; same functions "
-                            "as Spark SQL", regex_end="\\z")
+                   verified="generated only: golden SQL, parsed back with sqlglot; the reference "
+                            "model's query executed on a Spark cluster with `:as_of_us` bound",
+                   regex_end="\\z")
+
+
+# docs/engines.md's Spark section (backends/support.py), written beside what it describes
+DEPLOYMENT = f"""## Spark: a cluster, and Databricks
+
+`--engine spark` runs in local mode (`{LOCAL_MASTER}`, in this process) unless `--db` names a
+standalone cluster's master, `spark://HOST:PORT` (or `spark://H1:P1,H2:P2` for masters
+in standby):
+
+    leadscore run model.score --leads leads.parquet --events events.parquet \\
+      --engine spark --db spark://spark-master.internal:7077 --out scores.parquet
+
+This process is the Spark driver: it reads and checks the files (rejects and their row
+numbers as on every engine), sends them to the executors as Arrow batches, runs the one
+query there and collects the rows, so the input passes through the driver's memory. The
+workers must be able to connect back to the driver (`spark.driver.host`, or
+`SPARK_LOCAL_IP` on this machine). Whatever the cluster's `spark-defaults.conf` says, the
+session gets the settings that fix what the SQL means, the same as in local mode:
+
+{chr(10).join(f"- `{k}={v}`" for k, v in SESSION_CONF.items())}
+
+Executor sizes and shuffle partitions are the cluster's (`spark-defaults.conf` in
+`$SPARK_CONF_DIR` on this machine: `spark.executor.memory`, `spark.cores.max`).
+The same from Python: `leadscore.load(path).score(leads, events, as_of, engine="spark",
+db="spark://HOST:PORT")`.
+
+Errors are messages, not stack traces: a master that accepts no TCP connection within
+{MASTER_CONNECT_TIMEOUT_S:.0f} s fails at once (`cannot reach the Spark master at ...`), and a
+cluster that starts no executor for the application within {EXECUTOR_WAIT_S:.0f} s (no worker
+registered, none with free cores or memory, another application holding every core)
+fails saying so instead of waiting forever. `--into` and scoring tables already in the
+cluster are not supported on Spark: for data in the cluster's own tables, run the
+generated SQL there (below).
+
+Tested: `tests/test_spark_cluster.py` starts a standalone cluster on 127.0.0.1 (a master
+and two workers with one core and 1 GB each, from the pyspark distribution) and runs
+`leadscore run --engine spark --db spark://127.0.0.1:PORT` on the reference model (output
+byte-identical to `--engine python`), the first conformance case of every feature area and
+every account case, a bounded hypothesis differential test against the Python evaluator,
+and the generated Databricks SQL with its parameter bound. Not tested: YARN, Kubernetes
+and Spark Connect masters (`--db` takes `spark://` only).
+
+**Databricks** (and Spark SQL over tables you already have): print the query and run it in
+a SQL warehouse, a notebook or a job.
+
+    leadscore compile model.score --dialect databricks > lead_scores.sql
+
+The query reads the tables the schema names (`table "main.crm.leads"`; `leads` and
+`events` otherwise) and has one named parameter, `:as_of_us`, the scoring instant in
+microseconds since 1970-01-01 UTC (bind it, e.g. `spark.sql(query, args={{"as_of_us":
+...}})`, or bake an instant in with `--as-of`). Its functions are Spark SQL's. Run it with
+`spark.sql.ansi.enabled` on (Databricks SQL's default) and, when the time columns are
+`TIMESTAMP_NTZ` (read in the session's zone), `SET TIME ZONE 'UTC'`, as leadscore's own
+sessions do.
+"""
