@@ -195,12 +195,16 @@ numbers as on every engine), sends them to the executors as Arrow batches, runs 
 query there and collects the rows, so the input passes through the driver's memory. The
 workers must be able to connect back to the driver (`spark.driver.host`, or
 `SPARK_LOCAL_IP` on this machine). Whatever the cluster's `spark-defaults.conf` says, the
-session gets the settings that fix what the SQL means, the same as in local mode:
+session gets the same settings as in local mode: the first four fix what the SQL means,
+the last two keep a batch job from opening a web UI or drawing progress bars:
 
 {chr(10).join(f"- `{k}={v}`" for k, v in SESSION_CONF.items())}
 
 Executor sizes and shuffle partitions are the cluster's (`spark-defaults.conf` in
-`$SPARK_CONF_DIR` on this machine: `spark.executor.memory`, `spark.cores.max`).
+`$SPARK_CONF_DIR` on this machine: `spark.executor.memory`, `spark.cores.max`). A
+standalone application takes every free core unless `spark.cores.max` caps it, and the
+session lives as long as the process: one run for the CLI, until exit for a Python
+program that scores on the cluster.
 The same from Python: `leadscore.load(path).score(leads, events, as_of, engine="spark",
 db="spark://HOST:PORT")`.
 
