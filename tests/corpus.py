@@ -50,16 +50,17 @@ def _csv(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text.strip("\n") + "\n"))]
 
 
-def run_case(case: Case, engine: str) -> list[list[str]]:
-    return _run(case, engine, accounts=False)
+def run_case(case: Case, engine: str, db: str | None = None) -> list[list[str]]:
+    """The case's lead table from `engine` (at `db`, for an engine that takes one)."""
+    return _run(case, engine, accounts=False, db=db)
 
 
-def run_accounts_case(case: Case, engine: str) -> list[list[str]]:
+def run_accounts_case(case: Case, engine: str, db: str | None = None) -> list[list[str]]:
     """The account table of a case with `accounts_expected`."""
-    return _run(case, engine, accounts=True)
+    return _run(case, engine, accounts=True, db=db)
 
 
-def _run(case: Case, engine: str, accounts: bool) -> list[list[str]]:
+def _run(case: Case, engine: str, accounts: bool, db: str | None = None) -> list[list[str]]:
     text, path = case.model_text
     model = compile_source(text, path)
     schema = model.schema
@@ -72,26 +73,27 @@ def _run(case: Case, engine: str, accounts: bool) -> list[list[str]]:
         events = empty_events(schema)
     as_of = parse_timestamp(case.data["as_of"])
     if accounts:
-        out = _account_rows(model, leads, events, as_of, engine)
+        out = _account_rows(model, leads, events, as_of, engine, db)
         return [account_columns(model)] + [[format_value(v) for v in r] for r in out]
-    out = _rows(model, leads, events, as_of, engine)
+    out = _rows(model, leads, events, as_of, engine, db)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     return [columns] + [[format_value(v) for v in r] for r in out]
 
 
-def _rows(model, leads, events, as_of: int, engine: str) -> list[tuple]:
+def _rows(model, leads, events, as_of: int, engine: str, db: str | None = None) -> list[tuple]:
     if engine in EVALUATORS:
         return evaluator(engine, model).score(leads, events, as_of)
-    return run(model, leads, events, as_of, engine)
+    return run(model, leads, events, as_of, engine, db)
 
 
-def _account_rows(model, leads, events, as_of: int, engine: str) -> list[tuple]:
+def _account_rows(model, leads, events, as_of: int, engine: str,
+                  db: str | None = None) -> list[tuple]:
     if engine == "interpreter":  # every value interpreted, the roll-ups too
         return evaluator(engine, model).accounts(leads, events, as_of)
     if engine == "stream":  # the stream's lead rows, rolled up by the Python account pass
         lead_rows = _rows(model, leads, events, as_of, engine)
         return run_accounts(model, leads, events, as_of, "python", lead_rows=lead_rows)
-    return run_accounts(model, leads, events, as_of, engine)
+    return run_accounts(model, leads, events, as_of, engine, db)
 
 
 def same_value(a: str, b: str) -> bool:

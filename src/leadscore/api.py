@@ -26,7 +26,7 @@ class Model:
         return [self.ir.schema.lead_key] + [c for c, _ in self.ir.outputs]
 
     def score(self, leads: Any, events: Any = (), as_of: datetime | str | None = None,
-              engine: str = "python") -> Scores:
+              engine: str = "python", db: str | None = None) -> Scores:
         """Score leads with their events: DataFrames (anything exporting the Arrow C stream
         interface: pyarrow, polars, pandas, DuckDB relations) or iterables of dicts. A schema
         column a frame or a dict lacks holds missing values.
@@ -34,7 +34,8 @@ class Model:
         Returns the rows in key order: dicts when iterated, or `.to_arrow()`,
         `.to_pandas()`, `.to_polars()`. `as_of` defaults to now (UTC). Raises `DataError`
         listing every row that cannot be read (rows numbered from 1); nothing is dropped
-        silently.
+        silently. `db` is where a SQL engine runs, as `leadscore run --db` takes it (a
+        server's URL, a database file, a Spark cluster's spark://HOST:PORT).
         """
         from .runtime import frames
         from .runtime.data import DataError, convert, empty_events
@@ -49,7 +50,7 @@ class Model:
         rejects = lead_data.rejects + event_data.rejects
         if rejects:
             raise DataError("rows that cannot be scored:\n" + "\n".join(f"  {r}" for r in rejects))
-        rows = run(self.ir, lead_data, event_data, as_of_us, engine)
+        rows = run(self.ir, lead_data, event_data, as_of_us, engine, db)
         return frames.Scores(self.columns, rows, {c: "number" for c in [*self.ir.scores, "total"]})
 
     def sql(self, dialect: str = "duckdb") -> str:

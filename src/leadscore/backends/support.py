@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from ..compiler.regex import compile_portable
 from ..engines import DIALECTS, Dialect, Unsupported
+from ..engines.spark import DEPLOYMENT as SPARK_DEPLOYMENT
 
 
 def _cell(dialect: Dialect, build) -> str:
@@ -100,7 +101,7 @@ def support_markdown() -> str:
         "",
         *_REGEX_SECTION,
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + SPARK_DEPLOYMENT
 
 
 # docs/engines.md: why `matches` cannot be turned into a denial of service, engine by engine

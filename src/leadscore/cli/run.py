@@ -108,7 +108,8 @@ def _check_into(into: str, engine: str, db: str | None) -> None:
               help="Where to score: DuckDB embedded, the Python evaluator, or a SQL engine.")
 @click.option("--db", default=None,
               help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
-                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite.")
+                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite; "
+                   "spark://HOST:7077 for a Spark standalone cluster.")
 @click.option("--into", "into", default=None,
               help="Also write the results to this table of --db, atomically: TABLE or "
                    "SCHEMA.TABLE (duckdb, postgres: also CATALOG.SCHEMA.TABLE).")
@@ -161,10 +162,11 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                                  "break (`\\t` for a tab)", param_hint="--delimiter")
     if into is not None and engine not in IN_DATABASE:
         raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
-    if db is not None and engine not in IN_DATABASE:
-        raise click.UsageError(f"--db is the database a database engine scores in; --engine {engine} "
-                               "scores the --leads/--events files in this process: drop --db, or "
-                               f"use --engine {' or '.join(IN_DATABASE)} to score there")
+    if db is not None and engine not in IN_DATABASE and engine != "spark":
+        raise click.UsageError(f"--db is the database a database engine scores in (or, for spark, "
+                               f"a cluster's spark:// master); --engine {engine} scores the "
+                               "--leads/--events files in this process: drop --db, or use "
+                               f"--engine {' or '.join(IN_DATABASE)} to score there")
     if into is not None:
         _check_into(into, engine, db)
     if memory_limit is not None and engine != "duckdb":
