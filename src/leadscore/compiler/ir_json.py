@@ -63,7 +63,7 @@ from .ir import (
 )
 from .regex import PortableRegex, compile_portable
 
-IR_FORMAT = 1  # version of the JSON written by `leadscore compile --ir`; bump on any change
+IR_FORMAT = 2  # version of the JSON written by `leadscore compile --ir`; bump on any change
 # nodes nested in one expression: the compiler's models stay under 30 (the language nests 16
 # levels); the generated Python nests two parentheses a level and Python stops at 200
 MAX_IR_DEPTH = 60
@@ -331,6 +331,8 @@ class _Typing:
             _need(isinstance(v, Arith) and v.fn == "div" and isinstance(v.left, WholeDays)
                   and _const(v.right, 0.0, math.inf) and v.right.value > 0,
                   "`floor` of a value the compiler does not floor")
+        elif e.key == "local":
+            _need(False, "a `local` (an evaluator's own per-event value) in a model")
         elif e.key == "pow":  # only the decay by a percent: (1 - percent) ^ periods, periods >= 0
             x = e.exponent
             _need(_const(e.base, 0.0, 1.0) and isinstance(x, Extreme) and x.fn == "max"
