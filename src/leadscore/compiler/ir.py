@@ -410,6 +410,13 @@ def exp2_neg(f: Expr) -> Expr:
     return Arith("add", horner(EXP2_NEG[:6], f), Arith("mul", f6, horner(EXP2_NEG[6:], f)))
 
 
+def grid_exp2_neg(n: Expr, f: Expr) -> Expr:
+    """2^-(n + f) on the weight grid, for n a whole number in [0, 31] and f in [0, 1):
+    floor(0.5^n * 2^-f * 10^9 + 1/2), a float holding a whole number of 10^-9."""
+    w = Arith("mul", exp2_neg(f), Pow(num(0.5), n))
+    return Floor(Arith("add", Arith("mul", w, num(WEIGHT_GRID)), num(0.5)))
+
+
 @dataclass(frozen=True, slots=True)
 class Fade:
     """An event's weight falling with its age: `half_life` 0.5^(days/H) or `lifespan`
@@ -434,9 +441,8 @@ class Fade:
         if self.kind == "half_life":  # 0.5^x = 0.5^n * 2^-f
             parts = self.locals(age)
             n, f = (Local(name) for name in parts) if local else parts.values()
-            w = Arith("mul", exp2_neg(f), Pow(num(0.5), n))
-        else:
-            w = Extreme("max", num(0), Arith("sub", num(1), Arith("div", Days(age), num(self.days))))
+            return grid_exp2_neg(n, f)
+        w = Extreme("max", num(0), Arith("sub", num(1), Arith("div", Days(age), num(self.days))))
         return Floor(Arith("add", Arith("mul", w, num(WEIGHT_GRID)), num(0.5)))
 
     def zero_after(self) -> int:

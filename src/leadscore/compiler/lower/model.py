@@ -7,6 +7,7 @@ evaluators only translate; nothing here is engine-specific.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from .. import ir
@@ -122,11 +123,26 @@ class _Lowering:
                 lowered = ir.Extreme("max", ZERO, ir.Arith(
                     "sub", value, ir.Arith("mul", ir.num(d.points), periods)))
                 value = ir.case([(ir.Cmp(">", value, ZERO), lowered)], value, ir.NUMBER)
+            elif d.percent == 1:  # everything goes after one period
+                value = ir.case([(ir.Cmp(">=", periods, ONE), ZERO)], value, ir.NUMBER)
             else:
-                value = ir.Arith("mul", value, ir.Pow(ir.num(1 - d.percent), periods))
+                value = self.percent_decay(f"score:{s.name}:decay{i}", value, d.percent, periods)
         if s.floor is not None:
             value = ir.Extreme("max", value, ir.num(s.floor))
         return self.bind(f"score:{s.name}", value)
+
+    def percent_decay(self, name: str, value: ir.Expr, percent: float, periods: ir.Expr) -> ir.Expr:
+        """value * (1 - p)^periods, the factor on the fading weights' grid (ir.Fade): (1 - p)^n
+        = 2^-(n * c), c = -log2(1 - p) to 15 digits, from IEEE-exact operations only, so every
+        engine gives the same bits (their POWER differ by an ulp, PostgreSQL's raises on
+        underflow); 0 from 31 halvings on."""
+        c = float(f"{-math.log2(1 - percent):.15g}")
+        x = self.bind(f"{name}:x", ir.Extreme("min", ir.Arith("mul", periods, ir.num(c)),
+                                                ir.num(ir.HALF_LIVES_TO_ZERO)))
+        n = self.bind(f"{name}:n", ir.Floor(x))
+        f = self.bind(f"{name}:f", ir.Arith("sub", x, n))
+        factor = ir.grid_exp2_neg(n, f)
+        return ir.Arith("div", ir.Arith("mul", value, factor), ir.num(ir.WEIGHT_GRID))
 
     # ---------------------------------------------------------------- tiers
     def tier_set(self, seg: str, tiers: list[CheckedTier], total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
