@@ -11,6 +11,10 @@ WITH `ev` AS (
 ), `fade` AS (
   SELECT
     *,
+    LEAST(
+      CAST(`age` AS FLOAT64) / CAST(86400000000 AS FLOAT64) / CAST(30 AS FLOAT64),
+      CAST(31 AS FLOAT64)
+    ) AS `hx30`,
     FLOOR(
       LEAST(
         CAST(`age` AS FLOAT64) / CAST(86400000000 AS FLOAT64) / CAST(30 AS FLOAT64),

@@ -11,6 +11,10 @@ WITH "ev" AS (
 ), "fade" AS (
   SELECT
     *,
+    LEAST(
+      CAST("age" AS DOUBLE) / CAST(86400000000 AS DOUBLE) / CAST(30 AS DOUBLE),
+      CAST(31 AS DOUBLE)
+    ) AS "hx30",
     FLOOR(
       LEAST(
         CAST("age" AS DOUBLE) / CAST(86400000000 AS DOUBLE) / CAST(30 AS DOUBLE),

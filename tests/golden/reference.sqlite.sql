@@ -15,6 +15,10 @@ WITH "ev" AS (
 ), "fade" AS (
   SELECT
     *,
+    MIN(
+      CAST("age" AS REAL) / CAST(86400000000 AS REAL) / CAST(30 AS REAL),
+      CAST(31 AS REAL)
+    ) AS "hx30",
     FLOOR(
       MIN(
         CAST("age" AS REAL) / CAST(86400000000 AS REAL) / CAST(30 AS REAL),

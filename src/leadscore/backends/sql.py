@@ -325,7 +325,7 @@ class _SqlGen:
         # the values a fade's weight reads more than once (ir.Fade.locals), once per event: the
         # weight stays a short expression, shallow enough for every engine's parser
         local = {n: v for a in self.m.aggregates if a.fade is not None
-                 for n, v in a.fade.locals().items()}
+                 for n, v in ir.inline(a.fade.locals()).items()}  # a column cannot read its neighbour
         if local:
             cols = [exp.Star()] + [_alias(self.expr(v), n) for n, v in local.items()]
             ctes.append(("fade", exp.select(*cols).from_(_table("ev"), copy=False)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 from . import records
@@ -410,6 +410,21 @@ def exp2_neg(f: Expr) -> Expr:
     return Arith("add", horner(EXP2_NEG[:6], f), Arith("mul", f6, horner(EXP2_NEG[6:], f)))
 
 
+def inline(local: dict[str, Expr]) -> dict[str, Expr]:
+    """`Fade.locals()` with each `Local` replaced by the expression it names."""
+    out: dict[str, Expr] = {}
+
+    def sub(e: Expr) -> Expr:
+        if isinstance(e, Local):
+            return out[e.name]
+        kids = {n: sub(getattr(e, n)) for n in e.CHILDREN if isinstance(getattr(e, n), Expr)}
+        return replace(e, **kids) if kids else e
+
+    for name, e in local.items():
+        out[name] = sub(e)
+    return out
+
+
 def grid_exp2_neg(n: Expr, f: Expr) -> Expr:
     """2^-(n + f) on the weight grid, for n a whole number in [0, 31] and f in [0, 1):
     floor(0.5^n * 2^-f * 10^9 + 1/2), a float holding a whole number of 10^-9."""
@@ -428,19 +443,23 @@ class Fade:
     days: int
 
     def locals(self, age: Expr = AGE) -> dict[str, Expr]:
-        """The per-event values the weight reads more than once, by `Local` name: for a half
-        life, the exponent x = min(days/H, 31) split into n = floor(x) and f = x - n."""
+        """The per-event values the weight reads more than once, in order, by `Local` name
+        (each may read the earlier ones): for a half life, the exponent x = min(days/H, 31),
+        its whole part n = floor(x) and its fraction f = x - n."""
         if self.kind != "half_life":
             return {}
-        x = Extreme("min", Arith("div", Days(age), num(self.days)), num(HALF_LIVES_TO_ZERO))
-        return {f"hn{self.days}": Floor(x), f"hf{self.days}": Arith("sub", x, Floor(x))}
+        x, n = f"hx{self.days}", f"hn{self.days}"
+        return {x: Extreme("min", Arith("div", Days(age), num(self.days)), num(HALF_LIVES_TO_ZERO)),
+                n: Floor(Local(x)), f"hf{self.days}": Arith("sub", Local(x), Local(n))}
 
     def weight(self, age: Expr = AGE, local: bool = False) -> Expr:
         """The grid weight at `age`; with `local`, reading `locals()` as `Local` values that
         the evaluator has computed (the same values, computed once)."""
         if self.kind == "half_life":  # 0.5^x = 0.5^n * 2^-f
             parts = self.locals(age)
-            n, f = (Local(name) for name in parts) if local else parts.values()
+            if not local:
+                parts = inline(parts)
+            _, n, f = (Local(name) for name in parts) if local else parts.values()
             return grid_exp2_neg(n, f)
         w = Extreme("max", num(0), Arith("sub", num(1), Arith("div", Days(age), num(self.days))))
         return Floor(Arith("add", Arith("mul", w, num(WEIGHT_GRID)), num(0.5)))
