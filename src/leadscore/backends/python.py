@@ -164,7 +164,7 @@ class _Gen:
         return e.id
 
     def x_local(self, e: ir.Local) -> str:
-        return "_" + e.name  # assigned by `fade_locals` before the weight is read
+        return "_" + e.name  # assigned by `fade_step` before the weight is read
 
     def x_ref(self, e: ir.Ref) -> str:
         return self.alias.get(e.name) or self.local[f"b:{e.name}"]

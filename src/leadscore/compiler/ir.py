@@ -382,7 +382,8 @@ FADES = ("half_life", "lifespan")
 WEIGHT_GRID = 1_000_000_000
 # 2^-f on [0, 1] as a polynomial in f, Horner order (|error| < 1.8e-16 in exact arithmetic):
 # a least-squares fit with each coefficient rounded to 15 significant digits in turn, so that
-# every engine's literal parser reads the same double (tests/test_exact.py checks both).
+# every engine's literal parser reads the same double (tests/test_differential_exact.py checks
+# both).
 EXP2_NEG = (1.0, -0.693147180559919, 0.240226506957841, -0.0555041086437632,
             0.00961812893247503, -0.00133335497467228, 0.000154032804189845,
             -1.52479582594481e-05, 1.31566625130589e-06, -9.7233150272112e-08,
