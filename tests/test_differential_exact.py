@@ -2,7 +2,7 @@
 
 An event's weight is a whole number of 10^-9 computed with IEEE-exact operations only
 (compiler/ir.py `Fade`), and sums of whole numbers do not depend on their order: so the
-outputs are compared as bytes (`repr`), not within a tolerance. Ages include the boundaries
+outputs are compared as the bytes the output files hold, not within a tolerance. Ages include the boundaries
 (whole half-lives, 31 half-lives where the weight reaches 0, a lifespan's end, ±1 µs).
 """
 
@@ -21,6 +21,7 @@ from generators import DIFFERENTIAL, example_count
 from leadscore.compiler import ir
 from leadscore.runtime.data import events_from_dicts, leads_from_dicts, parse_timestamp
 from leadscore.runtime.engines import evaluator
+from leadscore.runtime.output import format_value
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 D = ir.US_PER_DAY
@@ -60,14 +61,17 @@ def data(ages_per_lead: list[list[int]]) -> tuple[list[dict], list[dict]]:
 
 
 def as_bytes(rows: list[dict]) -> list[list[str]]:
-    return [[repr(v) for v in r.values()] for r in rows]
+    """Each value as the output files write it (runtime/output.py): every bit of a fraction
+    (shortest round-trip repr), whole numbers without `.0`, so 0.0 and -0.0 (which MariaDB does
+    not keep: -7 × 0) are both `0`."""
+    return [[format_value(v) for v in r.values()] for r in rows]
 
 
 def in_process(model: leadscore.Model, name: str, leads: list[dict], events: list[dict]) -> list:
     s = model.ir.schema
     rows = evaluator(name, model.ir).score(leads_from_dicts(leads, s), events_from_dicts(events, s),
                                            parse_timestamp(AS_OF.isoformat()))
-    return [[repr(v) for v in r] for r in rows]
+    return [[format_value(v) for v in r] for r in rows]
 
 
 def test_weights_are_near_the_true_power_and_the_literals_short():
