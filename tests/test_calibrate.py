@@ -348,3 +348,20 @@ def test_leak_heuristics_on_x_education():
     for legit in ("Lead Origin", "Lead Source", "What is your current occupation",
                   "Last Activity", "Lead Profile", "City"):
         assert check_field(legit, col(legit), y) == [], legit
+
+
+@pytest.mark.parametrize("values, holds", [
+    (["", ""], "(2 empty)"),
+    (["maybe", ""], "(1 empty, 1 other value such as 'maybe' (row 2))"),
+    (["won", "lost"], "(0 empty, 2 other values such as 'won' (row 2), 'lost' (row 3))"),
+])
+def test_an_outcome_column_without_0_1_values_is_a_clear_error(tmp_path, values, holds):
+    model = tmp_path / "m.score"
+    model.write_text('schema { lead { key id  field x: int } }\nscore s { rule "r" +1 when x > 1 }\n')
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,x,won\n" + "".join(f"l{i},{i},{v}\n" for i, v in enumerate(values)))
+    res = CliRunner().invoke(main, ["calibrate", str(model), "--leads", str(leads), "--outcome",
+                                    "won", "--as-of", "2026-01-01"])
+    assert res.exit_code == 1
+    assert f"outcome column 'won' holds no 0/1 value in its 2 rows {holds}" in res.output
+    assert "internal error" not in res.output and "Traceback" not in res.output

@@ -4,7 +4,8 @@ the IR interpreter vs the generated Python (exactly: the same operations in the 
 Both engines must give the same rows: numbers within 1e-9 (relative, or absolute near
 zero), everything else exactly. The one tolerated categorical difference is a tier, held
 tier, segment, disqualification or grade that flips because the score or total it compares
-is within 1e-9 of the threshold (float sums of fading weights depend on summation order).
+is within 1e-9 of the threshold (a float `sum` of event fields depends on summation order;
+fading weights and `%` decay are exact: tests/test_differential_exact.py compares their bytes).
 Per-rule event counts and contributions (what `explain` reports) must agree too.
 
 CI runs 150 examples; `LEADSCORE_HYPOTHESIS_EXAMPLES=5000 pytest tests/test_differential.py`

@@ -1,14 +1,16 @@
 """explain and test blocks: the interpreter, the generated code and the SQL agree."""
 
+import dataclasses
 import json
 
 import pytest
 from click.testing import CliRunner
 
+import leadscore
 from conftest import ROOT
 from engines import engine_params, ensure
 from leadscore.cli import main
-from leadscore.compiler import compile_file
+from leadscore.compiler import compile_file, compile_source
 from leadscore.runtime.data import leads_from_dicts, parse_timestamp
 from leadscore.runtime.explain import explain
 from leadscore.runtime.runner import score_files
@@ -112,5 +114,43 @@ def test_explain_takes_gate_text_from_the_model_not_the_rule_file(tmp_path):
     leads = leads_from_dicts([{"id": "a", "pts": 160, "pricing": False}], model.schema)
     ex = explain(model, leads, None, "a", AS_OF)
     assert ex.tiers == [{"tier": "mql", "threshold_met": True, "gates_hold": False,
-                         "gates": ["pricing"]}]
+                         "gates": ["pricing"], "failed_gates": ["pricing"]}]
     assert ex.outputs["held_from"] == "mql"
+
+
+GATED = ('schema { lead { key id  field pts: int  field pricing: bool  field size: int } }\n'
+         'score s { rule "big" +160 when pts >= 160 }\n'
+         'tiers { cold; mql at 100 require pricing require size > 10 }\n')
+GATED_LEADS = [{"id": "a", "pts": 160, "pricing": False, "size": 50},
+               {"id": "b", "pts": 160, "pricing": True, "size": 5},
+               {"id": "c", "pts": 160, "pricing": False, "size": 1},
+               {"id": "d", "pts": 160, "pricing": True, "size": 20}]
+
+
+def test_explain_names_exactly_the_gates_that_fail():
+    model = compile_source(GATED)
+    leads = leads_from_dicts(GATED_LEADS, model.schema)
+    failed = {k: explain(model, leads, None, k, AS_OF).tiers[0]["failed_gates"] for k in "abcd"}
+    assert failed == {"a": ["pricing"], "b": ["size > 10"], "c": ["pricing", "size > 10"], "d": []}
+    path = ROOT / "tests" / "hostile" / "exact" / "two_gates.score"
+    res = CliRunner().invoke(main, ["explain", str(path), "--lead", "b", "--leads",
+                                    str(path.with_suffix(".csv"))])
+    assert res.exit_code == 0, res.output
+    assert "held back: `size > 10` does not hold" in res.output and "`pricing`" not in res.output
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_each_gate_is_evaluated_alike_on_every_engine(engine):
+    """Explain reads each gate's own binding; every engine computes the same ones."""
+    ensure(engine)
+    model = compile_source(GATED)
+    gates = [b.name for b in model.bindings if ":gate:" in b.name]
+    assert len(gates) == 2
+    with_gates = leadscore.Model(dataclasses.replace(
+        model, outputs=list(model.outputs) + [(g, g) for g in gates]))
+    rows = with_gates.score(GATED_LEADS, None, "2026-03-01T00:00:00Z", engine=engine)
+    leads = leads_from_dicts(GATED_LEADS, model.schema)
+    for row in rows:
+        failed = explain(model, leads, None, row["id"], AS_OF).tiers[0]["failed_gates"]
+        texts = model.gates["tier:default:mql:gate"]
+        assert [texts[j].text for j, g in enumerate(gates) if not row[g]] == failed

@@ -49,9 +49,9 @@ def test_every_model_round_trips_through_json():
         assert json.dumps(to_json(back)) == text, name  # spans and fold data survive too
         for root in ir.roots(m):
             seen.update(n.key for n in ir.walk(root))
-    # the corpus exercises every kind of node (`days` lives only inside a fade's weight), so
-    # the generic JSON code is tested on each
-    assert set(ir.OPS) - seen == {"days"}
+    # the corpus exercises every kind of node (`days` lives only inside a fade's weight, `local`
+    # only in an evaluator's translation of it), so the generic JSON code is tested on each
+    assert set(ir.OPS) - seen == {"days", "local"}
 
 
 def test_nodes_declare_their_children():
@@ -65,7 +65,8 @@ def test_every_node_is_typed_when_an_ir_file_is_read():
     # a new node's operand types go in ir_json._OPERANDS (or _Typing.node): these are the
     # nodes without fixed operand types, each typed by _Typing itself
     assert set(ir.OPS) - set(_OPERANDS) == {"const", "field", "ev_field", "ev_type", "ev_age",
-                                            "agg", "ref", "cmp", "in", "is_null", "when", "case"}
+                                            "agg", "ref", "cmp", "in", "is_null", "when", "case",
+                                            "local"}
 
 
 def test_spans_are_kept_out_of_equality():

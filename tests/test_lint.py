@@ -164,6 +164,10 @@ def test_ls105_cap_sign_mismatch():
     fires(src, "LS105", "cap 20")
     clean(src.replace("cap 20", "cap -20"), "LS105")
     fires(src.replace("-10 per", "+10 per").replace("cap 20", "cap 0"), "LS105", "cap 0")
+    # a negative cap on a score line is a lower bound, as a rule's: lint says so
+    neg = model(FIT, 'score eng cap -15 {\n  rule "careers" -10 per event page_view\n}\n')
+    fires(neg, "LS105", "-15")
+    clean(neg.replace("cap -15", "floor -15"), "LS105")
 
 
 def test_ls106_zero_points():

@@ -8,6 +8,29 @@ WITH "ev" AS (
   FROM "events"
   WHERE
     1772323200000000 - DATEDIFF(microsecond, CAST('1970-01-01' AS TIMESTAMP), "occurred_at") >= 0
+), "fade" AS (
+  SELECT
+    *,
+    LEAST(
+      CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION) / CAST(30 AS DOUBLE PRECISION),
+      CAST(31 AS DOUBLE PRECISION)
+    ) AS "hx30",
+    FLOOR(
+      LEAST(
+        CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION) / CAST(30 AS DOUBLE PRECISION),
+        CAST(31 AS DOUBLE PRECISION)
+      )
+    ) AS "hn30",
+    LEAST(
+      CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION) / CAST(30 AS DOUBLE PRECISION),
+      CAST(31 AS DOUBLE PRECISION)
+    ) - FLOOR(
+      LEAST(
+        CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION) / CAST(30 AS DOUBLE PRECISION),
+        CAST(31 AS DOUBLE PRECISION)
+      )
+    ) AS "hf30"
+  FROM "ev"
 ), "agg" AS (
   SELECT
     "k",
@@ -69,9 +92,50 @@ WITH "ev" AS (
     SUM(
       CASE
         WHEN "typ" = 'webinar'
-        THEN POWER(
-          CAST(0.5 AS DOUBLE PRECISION),
-          CAST("age" AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION) / CAST(30 AS DOUBLE PRECISION)
+        THEN FLOOR(
+          (
+            (
+              CAST(1 AS DOUBLE PRECISION) + (
+                "hf30" * (
+                  CAST(-0.693147180559919 AS DOUBLE PRECISION) + (
+                    "hf30" * (
+                      CAST(0.240226506957841 AS DOUBLE PRECISION) + (
+                        "hf30" * (
+                          CAST(-0.0555041086437632 AS DOUBLE PRECISION) + (
+                            "hf30" * (
+                              CAST(0.00961812893247503 AS DOUBLE PRECISION) + (
+                                "hf30" * CAST(-0.00133335497467228 AS DOUBLE PRECISION)
+                              )
+                            )
+                          )
+                        )
+                      )
+                    )
+                  )
+                )
+              ) + (
+                "hf30" * "hf30" * "hf30" * "hf30" * "hf30" * "hf30" * (
+                  CAST(0.000154032804189845 AS DOUBLE PRECISION) + (
+                    "hf30" * (
+                      CAST(-0.0000152479582594481 AS DOUBLE PRECISION) + (
+                        "hf30" * (
+                          CAST(1.31566625130589e-06 AS DOUBLE PRECISION) + (
+                            "hf30" * (
+                              CAST(-9.7233150272112E-8 AS DOUBLE PRECISION) + (
+                                "hf30" * CAST(5.00900713988073e-09 AS DOUBLE PRECISION)
+                              )
+                            )
+                          )
+                        )
+                      )
+                    )
+                  )
+                )
+              )
+            ) * (
+              POWER(CAST(0.5 AS DOUBLE PRECISION), "hn30")
+            ) * CAST(1000000000 AS DOUBLE PRECISION)
+          ) + CAST(0.5 AS DOUBLE PRECISION)
         )
       END
     ) AS "a9",
@@ -87,7 +151,7 @@ WITH "ev" AS (
     ) AS "a10",
     COUNT(CASE WHEN "typ" = 'unsubscribe' THEN 1 END) AS "a11",
     MIN("age") AS "a12"
-  FROM "ev"
+  FROM "fade"
   GROUP BY
     "k"
 ), "base" AS (
@@ -157,7 +221,7 @@ WITH "ev" AS (
     "a7" AS "b15",
     "a2" AS "b17",
     "a8" AS "b19",
-    CAST(20 AS DOUBLE PRECISION) * "a9" AS "b20",
+    CAST(20 AS DOUBLE PRECISION) * "a9" / CAST(1000000000 AS DOUBLE PRECISION) AS "b20",
     CASE
       WHEN "a0" >= CAST(3 AS DOUBLE PRECISION)
       THEN CAST(10 AS DOUBLE PRECISION)
@@ -178,9 +242,9 @@ WITH "ev" AS (
       ELSE 'default'
     END AS "b30",
     "a2" > CAST(0 AS DOUBLE PRECISION) AS "b32",
-    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b34",
-    "a2" > CAST(0 AS DOUBLE PRECISION) AS "b37",
-    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b39"
+    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b35",
+    "a2" > CAST(0 AS DOUBLE PRECISION) AS "b39",
+    "a1" > CAST(0 AS DOUBLE PRECISION) AS "b42"
   FROM "base"
 ), "s1" AS (
   SELECT
@@ -203,20 +267,24 @@ WITH "ev" AS (
     ) AS "b14",
     CASE
       WHEN "b15" >= CAST(1 AS DOUBLE PRECISION)
-      THEN CAST(30 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(30 AS DOUBLE PRECISION)
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b16",
     CASE
       WHEN "b17" >= CAST(1 AS DOUBLE PRECISION)
-      THEN CAST(50 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(50 AS DOUBLE PRECISION)
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b18",
     GREATEST(CAST(-10 AS DOUBLE PRECISION) * "b22", CAST(-20 AS DOUBLE PRECISION)) AS "b23",
     CASE
       WHEN "b24" >= CAST(1 AS DOUBLE PRECISION)
-      THEN CAST(-50 AS DOUBLE PRECISION) * CAST(1 AS DOUBLE PRECISION)
+      THEN CAST(-50 AS DOUBLE PRECISION)
       ELSE CAST(0 AS DOUBLE PRECISION)
-    END AS "b25"
+    END AS "b25",
+    "b32" AS "b33",
+    "b35" AS "b36",
+    "b39" AS "b40",
+    "b42" AS "b43"
   FROM "s0"
 ), "s2" AS (
   SELECT
@@ -233,7 +301,7 @@ WITH "ev" AS (
       WHEN "b6" >= CAST(10 AS DOUBLE PRECISION)
       THEN 'C'
       ELSE 'D'
-    END AS "b43"
+    END AS "b47"
   FROM "s1"
 ), "s3" AS (
   SELECT
@@ -268,11 +336,11 @@ WITH "ev" AS (
   SELECT
     *,
     "b28" >= CAST(150 AS DOUBLE PRECISION) AS "b31",
-    "b28" >= CAST(100 AS DOUBLE PRECISION) AS "b33",
-    "b28" >= CAST(40 AS DOUBLE PRECISION) AS "b35",
-    "b28" >= CAST(190 AS DOUBLE PRECISION) AS "b36",
-    "b28" >= CAST(140 AS DOUBLE PRECISION) AS "b38",
-    "b28" >= CAST(60 AS DOUBLE PRECISION) AS "b40"
+    "b28" >= CAST(100 AS DOUBLE PRECISION) AS "b34",
+    "b28" >= CAST(40 AS DOUBLE PRECISION) AS "b37",
+    "b28" >= CAST(190 AS DOUBLE PRECISION) AS "b38",
+    "b28" >= CAST(140 AS DOUBLE PRECISION) AS "b41",
+    "b28" >= CAST(60 AS DOUBLE PRECISION) AS "b44"
   FROM "s4"
 ), "s6" AS (
   SELECT
@@ -285,25 +353,25 @@ WITH "ev" AS (
       ELSE CASE
         WHEN "b30" = 'enterprise'
         THEN CASE
-          WHEN "b36" AND "b37"
+          WHEN "b38" AND "b40"
           THEN 'sql'
-          WHEN "b38" AND "b39"
+          WHEN "b41" AND "b43"
           THEN 'mql'
-          WHEN "b40"
+          WHEN "b44"
           THEN 'nurture'
           ELSE 'cold'
         END
         ELSE CASE
-          WHEN "b31" AND "b32"
+          WHEN "b31" AND "b33"
           THEN 'sql'
-          WHEN "b33" AND "b34"
+          WHEN "b34" AND "b36"
           THEN 'mql'
-          WHEN "b35"
+          WHEN "b37"
           THEN 'nurture'
           ELSE 'cold'
         END
       END
-    END AS "b41",
+    END AS "b45",
     CASE
       WHEN NOT (
         "b29" IS NULL
@@ -312,33 +380,33 @@ WITH "ev" AS (
       ELSE CASE
         WHEN "b30" = 'enterprise'
         THEN CASE
-          WHEN "b36" AND "b37"
-          THEN NULL
-          WHEN "b36"
-          THEN 'sql'
-          WHEN "b38" AND "b39"
+          WHEN "b38" AND "b40"
           THEN NULL
           WHEN "b38"
+          THEN 'sql'
+          WHEN "b41" AND "b43"
+          THEN NULL
+          WHEN "b41"
           THEN 'mql'
-          WHEN "b40"
+          WHEN "b44"
           THEN NULL
           ELSE NULL
         END
         ELSE CASE
-          WHEN "b31" AND "b32"
+          WHEN "b31" AND "b33"
           THEN NULL
           WHEN "b31"
           THEN 'sql'
-          WHEN "b33" AND "b34"
+          WHEN "b34" AND "b36"
           THEN NULL
-          WHEN "b33"
+          WHEN "b34"
           THEN 'mql'
-          WHEN "b35"
+          WHEN "b37"
           THEN NULL
           ELSE NULL
         END
       END
-    END AS "b42"
+    END AS "b46"
   FROM "s5"
 )
 SELECT
@@ -347,10 +415,10 @@ SELECT
   "s6"."b27" AS "engagement",
   "s6"."b28" AS "total",
   "s6"."b30" AS "segment",
-  "s6"."b41" AS "tier",
-  "s6"."b42" AS "held_from",
+  "s6"."b45" AS "tier",
+  "s6"."b46" AS "held_from",
   "s6"."b29" AS "disqualified_by",
-  "s6"."b43" AS "grade"
+  "s6"."b47" AS "grade"
 FROM "s6"
 ORDER BY
   "s6"."k";

@@ -60,16 +60,9 @@ WITH [ev] AS (
     *,
     [b0] + [b1] AS [b2],
     LEAST(CAST(2 AS FLOAT) * [b3], CAST(10 AS FLOAT)) AS [b4],
-    CASE
-      WHEN [b5] >= CAST(1 AS FLOAT)
-      THEN CAST(20 AS FLOAT) * CAST(1 AS FLOAT)
-      ELSE CAST(0 AS FLOAT)
-    END AS [b6],
-    CASE
-      WHEN [b7] >= CAST(1 AS FLOAT)
-      THEN CAST(40 AS FLOAT) * CAST(1 AS FLOAT)
-      ELSE CAST(0 AS FLOAT)
-    END AS [b8]
+    CASE WHEN [b5] >= CAST(1 AS FLOAT) THEN CAST(20 AS FLOAT) ELSE CAST(0 AS FLOAT) END AS [b6],
+    CASE WHEN [b7] >= CAST(1 AS FLOAT) THEN CAST(40 AS FLOAT) ELSE CAST(0 AS FLOAT) END AS [b8],
+    [b14] AS [b15]
   FROM [s0]
 ), [s2] AS (
   SELECT
@@ -85,7 +78,7 @@ WITH [ev] AS (
   SELECT
     *,
     CASE WHEN [b10] >= CAST(50 AS FLOAT) THEN 1 ELSE 0 END AS [b13],
-    CASE WHEN [b10] >= CAST(20 AS FLOAT) THEN 1 ELSE 0 END AS [b15]
+    CASE WHEN [b10] >= CAST(20 AS FLOAT) THEN 1 ELSE 0 END AS [b16]
   FROM [s3]
 ), [s5] AS (
   SELECT
@@ -99,14 +92,14 @@ WITH [ev] AS (
         WHEN (
           [b13] = 1
         ) AND (
-          [b14] = 1
+          [b15] = 1
         )
         THEN 'hot'
-        WHEN [b15] = 1
+        WHEN [b16] = 1
         THEN 'warm'
         ELSE 'cold'
       END
-    END AS [b16],
+    END AS [b17],
     CASE
       WHEN NOT (
         [b11] IS NULL
@@ -116,16 +109,16 @@ WITH [ev] AS (
         WHEN (
           [b13] = 1
         ) AND (
-          [b14] = 1
+          [b15] = 1
         )
         THEN NULL
         WHEN [b13] = 1
         THEN 'hot'
-        WHEN [b15] = 1
+        WHEN [b16] = 1
         THEN NULL
         ELSE NULL
       END
-    END AS [b17]
+    END AS [b18]
   FROM [s4]
 )
 SELECT
@@ -134,8 +127,8 @@ SELECT
   [s5].[b9] AS [interest],
   [s5].[b10] AS [total],
   [s5].[b12] AS [segment],
-  [s5].[b16] AS [tier],
-  [s5].[b17] AS [held_from],
+  [s5].[b17] AS [tier],
+  [s5].[b18] AS [held_from],
   [s5].[b11] AS [disqualified_by]
 FROM [s5]
 ORDER BY

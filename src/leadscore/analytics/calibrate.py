@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..compiler import ir
-from ..runtime.data import empty_events, read_events, read_leads
+from ..runtime.data import DataError, empty_events, read_events, read_leads
 from ..runtime.engines import run
 from . import metrics
 from .leaks import check_fields
 from .logistic import fit_logistic
-from .table import read_outcomes, read_table
+from .table import Outcomes, read_outcomes, read_table
 from .text import num, pct, ratio, table
 
 DISQUALIFIED = "disqualified"
@@ -35,6 +35,23 @@ class Calibration:
     report: dict[str, Any]  # JSON-able
     totals: np.ndarray  # evaluated leads only, for the plots
     y: np.ndarray
+
+
+def _nothing_evaluated(path: str | Path, column: str, outcomes: Outcomes, rows: int,
+                       rejected: int, no_total: int) -> str:
+    """Why no lead could be evaluated: what the outcome column holds, with examples."""
+    valid = len(outcomes.values)
+    if not valid:
+        holds = f"{len(outcomes.missing)} empty"
+        if outcomes.invalid:
+            shown = ", ".join(f"{v!r} (row {r})" for r, v in outcomes.invalid[:3])
+            n = len(outcomes.invalid)
+            holds += f", {n} other value{'s' if n > 1 else ''} such as {shown}"
+        return (f"{path}: outcome column {column!r} holds no 0/1 value in its {rows} rows "
+                f"({holds}); it must hold 0/1, true/false or yes/no")
+    return (f"{path}: no lead has both a valid outcome in column {column!r} and a total "
+            f"({valid} valid outcomes; {rejected} rows rejected by the schema, {no_total} "
+            "leads without a total)")
 
 
 def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: int,
@@ -71,6 +88,9 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
             continue
         kept.append(r)
         kept_pos.append(position[r[0]])
+    if not kept:  # nothing to rank: say why instead of computing rates over no lead
+        raise DataError(_nothing_evaluated(leads_path, outcome, outcomes, len(tab.rows),
+                                           len(leads.rejects), no_total))
     totals = np.array([float(r[at["total"]]) for r in kept])
     y = np.array([outcomes.values[rowno[r[0]]] for r in kept], dtype=int)
     segment = [r[at["segment"]] or "default" for r in kept]

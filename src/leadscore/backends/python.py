@@ -163,6 +163,9 @@ class _Gen:
     def x_agg(self, e: ir.Agg) -> str:
         return e.id
 
+    def x_local(self, e: ir.Local) -> str:
+        return "_" + e.name  # assigned by `fade_step` before the weight is read
+
     def x_ref(self, e: ir.Ref) -> str:
         return self.alias.get(e.name) or self.local[f"b:{e.name}"]
 
@@ -286,6 +289,14 @@ class _Gen:
             return None, where
         return tuple(types[0].items), ir.and_(*[x for x in flat if x is not types[0]])
 
+    def fade_step(self, a: ir.Aggregate, state: list[str], indent: str) -> list[str]:
+        """Statements folding the aggregate's per-event value at `age` into its `state`: a fade's
+        weight reads the values it shares (ir.Fade.locals) from locals assigned first."""
+        if a.fade is None:
+            return self.step(a, state, a.event_value(), indent)
+        local = [f"{indent}_{n} = {self.expr(v)}" for n, v in a.fade.locals().items()]
+        return local + self.step(a, state, a.fade.weight(local=True), indent)
+
     def step(self, a: ir.Aggregate, state: list[str], value: ir.Expr | None,
              indent: str) -> list[str]:
         """Statements folding `value` into the aggregate's `state` (local names)."""
@@ -323,8 +334,7 @@ class _Gen:
 
     def event_loop(self, indent: str) -> list[str]:
         self.derive = True
-        items = [(a.event_filter(), self.step(a, slots(a), a.event_value(), ""))
-                 for a in self.m.aggregates]
+        items = [(a.event_filter(), self.fade_step(a, slots(a), "")) for a in self.m.aggregates]
         lines = self.dispatch(items, indent + "    ")
         self.derive = False
         unpack = ", ".join(["age", "typ"] + [f"e{i}" for i in range(len(self.event_fields))]

@@ -3,6 +3,7 @@
 Shape of the query (one scan and one aggregate over the events table):
 
     ev     : events with as_of - time >= 0, text lower-cased, age in microseconds
+    fade   : ev with the per-event values fading weights share (only if a rule fades)
     agg    : GROUP BY lead over ev, one conditional aggregate per IR aggregate
     base   : leads LEFT JOIN agg, lead fields normalized, empty aggregates filled
     s0..sN : one CTE per binding stage (a stage only uses earlier stages)
@@ -179,6 +180,9 @@ class _SqlGen:
     def agg_sql(self, e: ir.Agg) -> exp.Expression:
         return _col(e.id)
 
+    def local_sql(self, e: ir.Local) -> exp.Expression:
+        return _col(e.name)  # a column of the `fade` CTE
+
     def ref_sql(self, e: ir.Ref) -> exp.Expression:
         return _col(self.binding_cols[e.name])
 
@@ -265,7 +269,8 @@ class _SqlGen:
 
     # ------------------------------------------------------------ query
     def aggregate(self, a: ir.Aggregate) -> exp.Expression:
-        where, value = a.event_filter(), a.event_value()
+        where = a.event_filter()
+        value = a.fade.weight(local=True) if a.fade is not None else a.event_value()
         if where == ir.TRUE:
             if a.fn == "count":
                 return exp.Count(this=exp.Star())
@@ -316,9 +321,18 @@ class _SqlGen:
             keep = exp.And(this=keep, expression=exp.LT(
                 this=age.copy(), expression=_number(window)))
         ev = exp.select(*ev_cols).from_(_table(events), copy=False).where(keep, copy=False)
+        ctes = [("ev", ev)]
+        # the values a fade's weight reads more than once (ir.Fade.locals), once per event: the
+        # weight stays a short expression, shallow enough for every engine's parser
+        local = {n: v for a in self.m.aggregates if a.fade is not None
+                 for n, v in ir.inline(a.fade.locals()).items()}  # a column cannot read its neighbour
+        if local:
+            cols = [exp.Star()] + [_alias(self.expr(v), n) for n, v in local.items()]
+            ctes.append(("fade", exp.select(*cols).from_(_table("ev"), copy=False)))
         agg_cols = [_col("k")] + [_alias(self.aggregate(a), a.id) for a in self.m.aggregates]
-        agg = exp.select(*agg_cols).from_(_table("ev"), copy=False).group_by(_col("k"), copy=False)
-        return [("ev", ev), ("agg", agg)]
+        agg = exp.select(*agg_cols).from_(_table(ctes[-1][0]), copy=False).group_by(
+            _col("k"), copy=False)
+        return ctes + [("agg", agg)]
 
     def query(self, leads: str, events: str) -> exp.Select:
         s = self.m.schema

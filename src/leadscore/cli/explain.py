@@ -76,10 +76,11 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
             click.echo(f"  {'':>8}  decay: {_num(before[0])} -> {_num(steps['final'])}")
     click.echo(f"\ntotal {_num(out['total'])}, segment {out['segment']}")
     for t in ex.tiers:
-        gates = " and ".join(f"`{g}`" for g in t["gates"])
+        failed = t["failed_gates"]
+        gates = " and ".join(f"`{g}`" for g in failed)
         state = ("reached" if t["threshold_met"] and t["gates_hold"] else
-                 f"threshold met, held back: {gates} does not hold" if t["threshold_met"]
-                 else "threshold not met")
+                 f"threshold met, held back: {gates} {'does' if len(failed) == 1 else 'do'} not hold"
+                 if t["threshold_met"] else "threshold not met")
         click.echo(f"  tier {t['tier']}: {state}")
     tier = out.get("tier")
     line = f"tier {tier}"

@@ -167,7 +167,9 @@ class Declarations:
             seen_opts.add(kind)
         cap = self._number(sd.cap, "cap") if sd.cap else None
         floor = self._number(sd.floor, "floor") if sd.floor else None
-        if cap is not None and floor is not None and floor > cap:
+        # a negative cap is a lower bound (semantics 6, as a rule's): only a cap >= 0 bounds
+        # from above, and a floor above it could never hold
+        if cap is not None and cap >= 0 and floor is not None and floor > cap:
             self.error(f"score `{name}` has its floor {floor:g} above its cap {cap:g}",
                        sd.floor.span)
         rules = [self._rule(name, r) for r in sd.rules]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 from . import records
@@ -201,6 +201,14 @@ class AgeUs(Expr):
     value: Expr
 
 
+@node("local")
+class Local(Expr):
+    """A per-event value an evaluator computed once, before the aggregates that read it, under
+    this name (`Fade.locals()`); evaluators build it, a model's IR never holds it."""
+
+    name: str
+
+
 @node("cmp", BOOL)
 class Cmp(Expr):
     """`op` is ==, !=, <, <=, > or >=; false when either side is null."""
@@ -365,20 +373,102 @@ def nullable(e: Expr, aggregates: dict[str, Aggregate], bindings: dict[str, Bind
 FADES = ("half_life", "lifespan")
 
 
+# Fading is exact (docs/language.md, semantics 6): an event's weight is a whole number of
+# 10^-9 (`WEIGHT_GRID`), computed only with + - * / floor and exact powers of two, which IEEE
+# 754 rounds correctly on every engine (no libm POWER/EXP: those differ by an ulp between
+# glibc, Java, ClickHouse and Rust). Sums of grid weights are sums of whole numbers, exact in
+# any order below 2^53 (9 007 199 events of full weight per lead and rule); a rule divides by
+# the grid once, at the end.
+WEIGHT_GRID = 1_000_000_000
+# 2^-f on [0, 1] as a polynomial in f, Horner order (|error| < 1.8e-16 in exact arithmetic):
+# a least-squares fit with each coefficient rounded to 15 significant digits in turn, so that
+# every engine's literal parser reads the same double (tests/test_differential_exact.py checks
+# both).
+EXP2_NEG = (1.0, -0.693147180559919, 0.240226506957841, -0.0555041086437632,
+            0.00961812893247503, -0.00133335497467228, 0.000154032804189845,
+            -1.52479582594481e-05, 1.31566625130589e-06, -9.7233150272112e-08,
+            5.00900713988073e-09)
+# 0.5^31 * 10^9 < 1/2: from 31 half-lives on an event's grid weight is 0 (and the exponent
+# is clamped there, so 0.5^n stays an exact, normal power of two on every engine)
+HALF_LIVES_TO_ZERO = 31
+
+
+def horner(coefficients: tuple[float, ...], x: Expr) -> Expr:
+    """c0 + x*(c1 + x*(c2 + ...)): the one evaluation order every engine follows."""
+    value: Expr = num(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        value = Arith("add", num(c), Arith("mul", x, value))
+    return value
+
+
+def exp2_neg(f: Expr) -> Expr:
+    """2^-f for f in [0, 1]: `EXP2_NEG` as lo(f) + f^6 * hi(f), two short Horner chains, so
+    that no engine's parser nests more than a few levels (DataFusion stops at 50, SQLite's
+    parser stack near 100 entries)."""
+    f6: Expr = f
+    for _ in range(5):
+        f6 = Arith("mul", f6, f)
+    return Arith("add", horner(EXP2_NEG[:6], f), Arith("mul", f6, horner(EXP2_NEG[6:], f)))
+
+
+def inline(local: dict[str, Expr]) -> dict[str, Expr]:
+    """`Fade.locals()` with each `Local` replaced by the expression it names."""
+    out: dict[str, Expr] = {}
+
+    def sub(e: Expr) -> Expr:
+        if isinstance(e, Local):
+            return out[e.name]
+        kids = {n: sub(getattr(e, n)) for n in e.CHILDREN if isinstance(getattr(e, n), Expr)}
+        return replace(e, **kids) if kids else e
+
+    for name, e in local.items():
+        out[name] = sub(e)
+    return out
+
+
+def grid_exp2_neg(n: Expr, f: Expr) -> Expr:
+    """2^-(n + f) on the weight grid, for n a whole number in [0, 31] and f in [0, 1):
+    floor(0.5^n * 2^-f * 10^9 + 1/2), a float holding a whole number of 10^-9."""
+    w = Arith("mul", exp2_neg(f), Pow(num(0.5), n))
+    return Floor(Arith("add", Arith("mul", w, num(WEIGHT_GRID)), num(0.5)))
+
+
 @dataclass(frozen=True, slots=True)
 class Fade:
     """An event's weight falling with its age: `half_life` 0.5^(days/H) or `lifespan`
-    max(0, 1 - days/L). The formula lives here, once; the stream keeps each kind's state
+    max(0, 1 - days/L), as a whole number of 1/`WEIGHT_GRID` (a float holding an integer):
+    floor(w * 10^9 + 1/2). The formula lives here, once; the stream keeps each kind's state
     its own way (runtime/stream.py) from `kind` and `days`."""
 
     kind: str  # half_life | lifespan
     days: int
 
-    def weight(self, age: Expr = AGE) -> Expr:
-        days = Days(age)
-        if self.kind == "half_life":
-            return Pow(num(0.5), Arith("div", days, num(self.days)))
-        return Extreme("max", num(0), Arith("sub", num(1), Arith("div", days, num(self.days))))
+    def locals(self, age: Expr = AGE) -> dict[str, Expr]:
+        """The per-event values the weight reads more than once, in order, by `Local` name
+        (each may read the earlier ones): for a half life, the exponent x = min(days/H, 31),
+        its whole part n = floor(x) and its fraction f = x - n."""
+        if self.kind != "half_life":
+            return {}
+        x, n = f"hx{self.days}", f"hn{self.days}"
+        return {x: Extreme("min", Arith("div", Days(age), num(self.days)), num(HALF_LIVES_TO_ZERO)),
+                n: Floor(Local(x)), f"hf{self.days}": Arith("sub", Local(x), Local(n))}
+
+    def weight(self, age: Expr = AGE, local: bool = False) -> Expr:
+        """The grid weight at `age`; with `local`, reading `locals()` as `Local` values that
+        the evaluator has computed (the same values, computed once)."""
+        if self.kind == "half_life":  # 0.5^x = 0.5^n * 2^-f
+            parts = self.locals(age)
+            if not local:
+                parts = inline(parts)
+            _, n, f = (Local(name) for name in parts) if local else parts.values()
+            return grid_exp2_neg(n, f)
+        w = Extreme("max", num(0), Arith("sub", num(1), Arith("div", Days(age), num(self.days))))
+        return Floor(Arith("add", Arith("mul", w, num(WEIGHT_GRID)), num(0.5)))
+
+    def zero_after(self) -> int:
+        """The age (µs) from which every event's weight is 0."""
+        days = self.days * (HALF_LIVES_TO_ZERO if self.kind == "half_life" else 1)
+        return days * US_PER_DAY
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,9 +48,11 @@ from .ir import (
     Extreme,
     Fade,
     Field,
+    Floor,
     Gate,
     IsNull,
     Model,
+    Pow,
     Ref,
     Regex,
     RuleInfo,
@@ -63,7 +65,7 @@ from .ir import (
 )
 from .regex import PortableRegex, compile_portable
 
-IR_FORMAT = 1  # version of the JSON written by `leadscore compile --ir`; bump on any change
+IR_FORMAT = 2  # version of the JSON written by `leadscore compile --ir`; bump on any change
 # nodes nested in one expression: the compiler's models stay under 30 (the language nests 16
 # levels); the generated Python nests two parentheses a level and Python stops at 200
 MAX_IR_DEPTH = 60
@@ -326,19 +328,54 @@ class _Typing:
                   f"`{e.fn}` of a value that can be null")
         elif e.key in ("whole_days", "days"):
             _need(self.age(e.value), f"`{e.key}` of a value that is not an age")
-        elif e.key == "floor":  # only of a number of decay periods: whole days / every
+        elif e.key == "floor":  # decay periods (whole days / every), or a decay factor's grid
             v = e.value
             _need(isinstance(v, Arith) and v.fn == "div" and isinstance(v.left, WholeDays)
-                  and _const(v.right, 0.0, math.inf) and v.right.value > 0,
+                  and _const(v.right, 0.0, math.inf) and v.right.value > 0
+                  or self.exponent(v) or self.grid(v),
                   "`floor` of a value the compiler does not floor")
-        elif e.key == "pow":  # only the decay by a percent: (1 - percent) ^ periods, periods >= 0
+        elif e.key == "local":
+            _need(False, "a `local` (an evaluator's own per-event value) in a model")
+        elif e.key == "pow":  # only 0.5 ^ the whole part of a decay factor's exponent
             x = e.exponent
-            _need(_const(e.base, 0.0, 1.0) and isinstance(x, Extreme) and x.fn == "max"
-                  and (_const(x.left, 0.0, math.inf) or _const(x.right, 0.0, math.inf)),
+            _need(_const(e.base, 0.0, 1.0) and isinstance(x, Ref)
+                  and isinstance(self.bindings[x.name].expr, Floor)
+                  and self.exponent(self.bindings[x.name].expr.value),
                   "`pow` of values the compiler does not raise")
 
     def nullable(self, e: Expr) -> bool:
         return nullable(e, self.aggs, self.bindings)
+
+    def exponent(self, e: Expr) -> bool:
+        """Whether `e` is a percent decay's exponent: min(periods * c, 31) with periods =
+        max(0, ...) and c >= 0, bound to a name (compiler/lower/model.py `percent_decay`)."""
+        if not isinstance(e, Ref):
+            return False
+        x = self.bindings[e.name].expr
+        if not (isinstance(x, Extreme) and x.fn == "min" and _const(x.right, 0.0, 31.0)):
+            return False
+        m = x.left
+        return (isinstance(m, Arith) and m.fn == "mul" and _const(m.right, 0.0, 1e300)
+                and isinstance(m.left, Extreme) and m.left.fn == "max" and _const(m.left.left, 0.0, 0.0))
+
+    def grid(self, e: Expr) -> bool:
+        """Whether `e` is a decay factor before its floor: 10^9 * 0.5^n * p(f) + 1/2, n and f
+        the whole and fractional parts of an `exponent` (so the value is finite)."""
+        if not (isinstance(e, Arith) and e.fn == "add" and _const(e.right, 0.5, 0.5)
+                and isinstance(e.left, Arith) and e.left.fn == "mul"):
+            return False
+        for r in walk(e):
+            if isinstance(r, Ref):
+                b = self.bindings[r.name].expr
+                if isinstance(b, Floor):
+                    b = b.value
+                elif isinstance(b, Arith) and b.fn == "sub" and isinstance(b.right, Ref):
+                    b = b.left
+                if not self.exponent(Ref(r.name, NUMBER) if b is self.bindings[r.name].expr else b):
+                    return False
+            elif not isinstance(r, (Const, Arith, Pow)):
+                return False
+        return True
 
     def age(self, e: Expr) -> bool:
         """Whether `e` is an age in µs: as_of - a time, or the newest/oldest event's age."""

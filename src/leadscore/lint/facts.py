@@ -211,8 +211,8 @@ class Facts:
     def finish_score(self, s: ast.ScoreDecl, iv: Interval, decay: bool = True,
                      floor: bool = True) -> Interval:
         """Score cap, then decay, then floor (semantics 7)."""
-        if s.cap is not None:
-            iv = Interval(min(iv.lo, s.cap.value), min(iv.hi, s.cap.value))
+        if s.cap is not None:  # as a rule's cap: a negative one bounds from below
+            iv = iv.cap(s.cap.value)
         if decay:
             for d in s.decays:
                 # subtractive decay takes a positive score down to 0 at most; a percentage
@@ -268,7 +268,7 @@ class Facts:
         """A score's value for a lead that matches none of its rules (and does not decay)."""
         v = 0.0
         if s.cap is not None:
-            v = min(v, s.cap.value)
+            v = min(v, s.cap.value) if s.cap.value >= 0 else max(v, s.cap.value)
         if s.floor is not None:
             v = max(v, s.floor.value)
         return v

@@ -38,7 +38,8 @@ class Explanation:
     outputs: dict[str, Any]
     rules: list[RuleLine]
     scores: dict[str, dict[str, Any]]  # per score: raw sum, after cap, after each decay, final
-    tiers: list[dict[str, Any]]  # the lead's segment's tiers: threshold, met, gate, result
+    # the lead's segment's tiers: threshold met, its gates, which of them fail
+    tiers: list[dict[str, Any]]
 
     def to_json(self) -> dict:
         return {"key": self.key, "outputs": self.outputs,
@@ -68,7 +69,10 @@ def explain(model: ir.Model, leads: Leads, events: Events | None, key: str,
     tiers = []
     for t in tier_names[1:]:
         met = values.get(f"tier:{seg_key}:{t}:met")
-        gate = values.get(f"tier:{seg_key}:{t}:gate", True)
-        tiers.append({"tier": t, "threshold_met": bool(met), "gates_hold": bool(gate),
-                      "gates": [g.text for g in model.gates.get(f"tier:{seg_key}:{t}:gate", [])]})
+        name = f"tier:{seg_key}:{t}:gate"
+        gates = [g.text for g in model.gates.get(name, [])]
+        # the j-th gate is binding `name:j` (compiler/lower/model.py)
+        failed = [g for j, g in enumerate(gates) if not values[f"{name}:{j}"]]
+        tiers.append({"tier": t, "threshold_met": bool(met), "gates_hold": not failed,
+                      "gates": gates, "failed_gates": failed})
     return Explanation(key, {model.schema.lead_key: key, **outputs}, rules, scores, tiers)

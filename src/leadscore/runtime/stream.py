@@ -4,8 +4,8 @@
 per IR aggregate instead of the lead's events, so that `update(event)` costs the same
 whether the lead has 3 events or 3 million. The state is read at a scoring instant
 `as_of` and the model's bindings run on it: the same generated code as the batch
-evaluator, so a stream row equals the batch row for the same events and `as_of` (within
-1e-9 where a sum of fading weights is added in another order; see docs/performance.md).
+evaluator, so a stream row equals the batch row for the same events and `as_of`, to the bit
+(fading weights are whole numbers of 10^-9, summed exactly in any order).
 
 Each aggregate's state is chosen from its description (`ir.Aggregate`: `fn`, `value`,
 `window`, `fade`, `period`); its filter `where` never reads the age, so it is applied as
@@ -15,8 +15,9 @@ each event arrives:
   (compiler/fold.py), e.g. a count;
 - the newest or oldest event (`min`/`max` of the age, or of a fade weight, which falls with
   age): one time;
-- a sum of fading weights: per fade kind (`FADE_SUMS`): a half-life sum is one running sum
-  rescaled to the newest event, a lifespan sum a buffer of the last L days;
+- a sum of fading weights: a buffer of the event times that can still weigh anything
+  (`ir.Fade.zero_after`: 31 half-lives, or the lifespan), each weighed at each score on the
+  grid of `ir.Fade`, so its sum is the batch's to the bit;
 - anything else: a buffer of the kept events' times (with their values when those do not
   depend on the age), sorted, dropping what falls out of the window; read at each score.
   Only `at most once per` without a window keeps the whole history (its periods depend on
@@ -45,17 +46,6 @@ from .inputs import RecordReader, prepare, record_key, record_time
 
 _FIRST = itemgetter(0)
 
-# How a sum of fading weights is kept, per fade kind: (strategy, for how long after the
-# lead's newest event an event can still weigh anything, in µs; None: always). Every kind's
-# weight falls with age, so a max (min) of weights is the newest (oldest) event's weight.
-FADE_SUMS: dict[str, Callable[[int], tuple[str, int | None]]] = {
-    # 0.5^(days/H): w(a + b) = w(a) * w(b), one running sum rescaled to the newest event
-    "half_life": lambda days: ("decay", None),
-    # max(0, 1 - days/L): nothing from L days on, a buffer of the last L days
-    "lifespan": lambda days: ("buffer", days * ir.US_PER_DAY),
-}
-
-
 def _reads_age(e: ir.Expr) -> bool:
     return any(isinstance(n, ir.EvAge) for n in ir.walk(e))
 
@@ -66,9 +56,6 @@ class _Plan:
     def __init__(self, a: ir.Aggregate, slot: int):
         self.a = a
         self.slot = slot
-        if a.fade is not None and a.fade.kind not in FADE_SUMS:
-            raise ValueError(f"the stream has no way to keep a {a.fade.kind!r} fade "
-                             "(runtime/stream.py FADE_SUMS)")
         self.window = None if a.window is None else a.window * ir.US_PER_DAY
         self.bound = self.window  # events this much older than the newest are dropped
         value = a.event_value()
@@ -78,21 +65,19 @@ class _Plan:
         elif plain and a.fn in ("min", "max") and (a.fade is not None or a.value == ir.AGE):
             # the smallest age is the newest event's; the largest weight too
             self.kind = "newest" if (a.fn == "min") == (a.fade is None) else "oldest"
-        elif plain and a.fn == "sum" and a.fade is not None:
-            self.kind, self.bound = FADE_SUMS[a.fade.kind](a.fade.days)
         else:
             self.kind = "buffer"
-            if a.fn == "sum" and a.fade is not None:
-                fade_bound = FADE_SUMS[a.fade.kind](a.fade.days)[1]
-                self.bound = min(b for b in (self.bound, fade_bound) if b is not None)
+            if a.fn == "sum" and a.fade is not None:  # older events weigh 0 at any later as_of
+                zero = a.fade.zero_after()
+                self.bound = zero if self.bound is None else min(self.bound, zero)
         # a buffer of times alone when the value is computed from the age at each score
         self.bare = value is None or not FOLDS[a.fn].reads_value or _reads_age(value)
-        self.slots = {"running": len(FOLDS[a.fn].init), "decay": 2}.get(self.kind, 1)
+        self.slots = len(FOLDS[a.fn].init) if self.kind == "running" else 1
 
     def init(self) -> list[str]:
         if self.kind == "running":
             return list(FOLDS[self.a.fn].init)
-        return {"decay": ["0.0", "None"], "buffer": ["[]"]}.get(self.kind, ["None"])
+        return ["[]"] if self.kind == "buffer" else ["None"]
 
     def state(self) -> list[str]:
         return [f"st[{self.slot + i}]" for i in range(self.slots)]
@@ -136,12 +121,6 @@ class _StreamGen(_Gen):
             return self.step(a, p.state(), a.value, "")
         if p.kind in ("newest", "oldest"):  # the largest (smallest) time: a max (min) fold
             return FOLDS["max" if p.kind == "newest" else "min"].step_lines([f"st[{s}]"], "t", False)
-        if p.kind == "decay":  # st[s] = Σ w(ref - t_i), st[s+1] = ref (the newest event)
-            w = self.expr(a.fade.weight())  # w(a + b) = w(a) * w(b): rescale to the newer ref
-            return [f"ref = st[{s + 1}]", "if ref is None:", f"    st[{s}], st[{s + 1}] = 1.0, t",
-                    "elif t > ref:", "    age = t - ref",
-                    f"    st[{s}], st[{s + 1}] = st[{s}] * {w} + 1.0, t",
-                    "else:", "    age = ref - t", f"    st[{s}] += {w}"]
         if p.bare:
             return [f"_insort(st[{s}], t)"]
         return skip_null(self.expr(a.value), self.nullable(a.value),
@@ -163,12 +142,9 @@ class _StreamGen(_Gen):
         fold = FOLDS[a.fn]
         if p.kind == "running":
             return [f"{aid} = {fold.result_code(p.state())}"]
-        if p.kind in ("newest", "oldest", "decay"):
-            value = self.expr(a.event_value())
-            ref = s + 1 if p.kind == "decay" else s
-            scale = f"st[{s}] * " if p.kind == "decay" else ""
-            return [f"if st[{ref}] is None:", f"    {aid} = {fold.empty!r}", "else:",
-                    f"    age = as_of_us - st[{ref}]", f"    {aid} = {scale}{value}"]
+        if p.kind in ("newest", "oldest"):
+            return [f"if st[{s}] is None:", f"    {aid} = {fold.empty!r}", "else:",
+                    f"    age = as_of_us - st[{s}]", f"    {aid} = {self.expr(a.event_value())}"]
         first = "" if p.window is None else \
             f"_bisect_right(b, as_of_us - {p.window}{'' if p.bare else ', key=_first'})"
         if a.fn == "count":  # the times in the window: no loop
@@ -177,7 +153,7 @@ class _StreamGen(_Gen):
         entries = f"b[{first}:]" if first else "b"
         if p.bare:  # times alone: the value is the age's
             loop = [f"for _t in {entries}:", "    age = as_of_us - _t",
-                    *self.step(a, state, a.event_value(), "    ")]
+                    *self.fade_step(a, state, "    ")]
         else:  # (time, value) pairs, null values already left out
             loop = [f"for _t, _v in {entries}:",
                     *("    " + line for line in fold.step_lines(state, "_v", False))]

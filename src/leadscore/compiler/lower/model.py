@@ -7,6 +7,7 @@ evaluators only translate; nothing here is engine-specific.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from .. import ir
@@ -73,21 +74,28 @@ class _Lowering:
             fade = (ir.Fade("half_life", r.half_life) if r.half_life else
                     ir.Fade("lifespan", r.lifespan) if r.lifespan else None)
             some = ir.Cmp(">=", count_ref, ONE, span=sp)
-            if r.kind == "per":
-                points = ir.Arith("mul", p, agg("sum", r.where, fade=fade, span=sp) if fade
-                                  else count_ref, span=sp)
-            elif r.kind == "once":
-                # the most recent matching event carries the weight (its weight is the largest)
-                weight = ir.Coalesce(agg("max", r.where, fade=fade, span=sp), ZERO) if fade else ONE
-                points = ir.case([(some, ir.Arith("mul", p, weight))], ZERO, ir.NUMBER, sp)
-            else:  # first P, repeat Q: the oldest matching event is the first one
-                q = ir.num(r.repeat)
-                if fade:
+            if fade:  # grid weights (ir.Fade): the rule's points divided by the grid once
+                grid = ir.num(ir.WEIGHT_GRID)
+                if r.kind == "per":
+                    weighted = ir.Arith("mul", p, agg("sum", r.where, fade=fade, span=sp))
+                elif r.kind == "once":
+                    # the most recent matching event carries the weight (its weight is the largest)
+                    weighted = ir.Arith("mul", p, ir.Coalesce(agg("max", r.where, fade=fade, span=sp),
+                                                              ZERO))
+                else:  # first P, repeat Q: the oldest matching event is the first one
                     first_w = ir.Coalesce(agg("min", r.where, fade=fade, span=sp), ZERO)
-                    value = ir.Arith("add", ir.Arith("mul", ir.num(r.points - r.repeat), first_w),
-                                     ir.Arith("mul", q, agg("sum", r.where, fade=fade, span=sp)))
-                else:
-                    value = ir.Arith("add", p, ir.Arith("mul", q, ir.Arith("sub", count_ref, ONE)))
+                    weighted = ir.Arith("add", ir.Arith("mul", ir.num(r.points - r.repeat), first_w),
+                                        ir.Arith("mul", ir.num(r.repeat),
+                                                 agg("sum", r.where, fade=fade, span=sp)))
+                points = ir.Arith("div", weighted, grid, span=sp)
+                if r.kind != "per":
+                    points = ir.case([(some, points)], ZERO, ir.NUMBER, sp)
+            elif r.kind == "per":
+                points = ir.Arith("mul", p, count_ref, span=sp)
+            elif r.kind == "once":
+                points = ir.case([(some, p)], ZERO, ir.NUMBER, sp)
+            else:  # first P, repeat Q
+                value = ir.Arith("add", p, ir.Arith("mul", ir.num(r.repeat), ir.Arith("sub", count_ref, ONE)))
                 points = ir.case([(some, value)], ZERO, ir.NUMBER, sp)
         if r.cap is not None:
             points = ir.Extreme("min" if r.cap >= 0 else "max", points, ir.num(r.cap), span=sp)
@@ -100,8 +108,8 @@ class _Lowering:
     def score(self, s: CheckedScore) -> ir.Ref:
         parts = [self.rule(r, i) for i, r in enumerate(s.rules)]
         value = self.sum_chain(f"score:{s.name}", parts)
-        if s.cap is not None:
-            value = ir.Extreme("min", value, ir.num(s.cap))
+        if s.cap is not None:  # as a rule's cap: a negative cap bounds from below
+            value = ir.Extreme("min" if s.cap >= 0 else "max", value, ir.num(s.cap))
         for i, d in enumerate(s.decays):
             value = self.bind(f"score:{s.name}:pre_decay{i}", value)
             age: ir.Expr = self.build.aggregate("min", d.where, ir.AGE)
@@ -115,11 +123,26 @@ class _Lowering:
                 lowered = ir.Extreme("max", ZERO, ir.Arith(
                     "sub", value, ir.Arith("mul", ir.num(d.points), periods)))
                 value = ir.case([(ir.Cmp(">", value, ZERO), lowered)], value, ir.NUMBER)
+            elif d.percent == 1:  # everything goes after one period
+                value = ir.case([(ir.Cmp(">=", periods, ONE), ZERO)], value, ir.NUMBER)
             else:
-                value = ir.Arith("mul", value, ir.Pow(ir.num(1 - d.percent), periods))
+                value = self.percent_decay(f"score:{s.name}:decay{i}", value, d.percent, periods)
         if s.floor is not None:
             value = ir.Extreme("max", value, ir.num(s.floor))
         return self.bind(f"score:{s.name}", value)
+
+    def percent_decay(self, name: str, value: ir.Expr, percent: float, periods: ir.Expr) -> ir.Expr:
+        """value * (1 - p)^periods, the factor on the fading weights' grid (ir.Fade): (1 - p)^n
+        = 2^-(n * c), c = -log2(1 - p) to 15 digits, from IEEE-exact operations only, so every
+        engine gives the same bits (their POWER differ by an ulp, PostgreSQL's raises on
+        underflow); 0 from 31 halvings on."""
+        c = float(f"{-math.log2(1 - percent):.15g}")
+        x = self.bind(f"{name}:x", ir.Extreme("min", ir.Arith("mul", periods, ir.num(c)),
+                                                ir.num(ir.HALF_LIVES_TO_ZERO)))
+        n = self.bind(f"{name}:n", ir.Floor(x))
+        f = self.bind(f"{name}:f", ir.Arith("sub", x, n))
+        factor = ir.grid_exp2_neg(n, f)
+        return ir.Arith("div", ir.Arith("mul", value, factor), ir.num(ir.WEIGHT_GRID))
 
     # ---------------------------------------------------------------- tiers
     def tier_set(self, seg: str, tiers: list[CheckedTier], total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
@@ -132,9 +155,11 @@ class _Lowering:
             met = self.bind(f"tier:{seg}:{t.name}:met",
                             ir.Cmp(">=", total, ir.num(t.threshold), span=t.span))
             if t.gates:
-                gate = self.bind(f"tier:{seg}:{t.name}:gate", ir.and_(*t.gates))
-                self.gates[f"tier:{seg}:{t.name}:gate"] = [
-                    ir.Gate(self.source_text(s), s) for s in t.gate_spans]
+                # each gate its own binding (`...:gate:J`), so explain names the ones that fail
+                name = f"tier:{seg}:{t.name}:gate"
+                each = [self.bind(f"{name}:{j}", g) for j, g in enumerate(t.gates)]
+                gate = self.bind(name, ir.and_(*each))
+                self.gates[name] = [ir.Gate(self.source_text(s), s) for s in t.gate_spans]
                 reached = ir.and_(met, gate)
                 tier_whens.append((reached, label))
                 held_whens.append((reached, ir.NULL_TEXT))

@@ -122,7 +122,8 @@ def uncapped_repeatable_rule(facts: Facts) -> Iterator[Hit]:
 
 
 @rule("LS105", "cap-sign-mismatch", "warning",
-      "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the rule)")
+      "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the "
+      "rule); a score's cap is negative (a lower bound)")
 def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
     for r, cap, c in facts.rule_caps():
         pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
@@ -137,6 +138,13 @@ def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
         elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c == 0:
             yield Hit(cap.span, f"`cap 0` makes rule \"{r.label}\" worth nothing",
                       "remove the rule, or give the cap the most points the rule may add")
+    for s in facts.scores.values():
+        if s.cap is not None and s.cap.value < 0:
+            c = s.cap.value
+            yield Hit(s.cap.span, f"score `{s.name.text}`'s `cap {s.cap.text}` is a lower bound: "
+                      f"like a rule's negative cap it gives max(score, {c:g}), so it never "
+                      "limits points and lifts every score below it",
+                      f"write `floor {c:g}` if that is meant, or `cap {abs(c):g}` for an upper bound")
 
 
 @rule("LS106", "zero-points", "warning", "a rule worth 0 points")
@@ -165,7 +173,7 @@ def ineffective_cap(facts: Facts) -> Iterator[Hit]:
                       f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it")
     for s in facts.scores.values():
         raw = facts.score_sum(s)
-        if s.cap is not None and raw.hi <= s.cap.value:
+        if s.cap is not None and 0 <= s.cap.value and raw.hi <= s.cap.value:
             yield Hit(s.cap.span, f"score `{s.name.text}`'s `cap {s.cap.text}` never binds: its "
                       f"rules add up to at most {fmt(raw.hi)}", "remove the cap, or lower it")
         if s.floor is not None:
