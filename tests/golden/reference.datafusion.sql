@@ -176,7 +176,7 @@ WITH "ev" AS (
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b0",
     CASE
-      WHEN "f7" ~ '(chief|head|director|vp)'
+      WHEN NOT REGEXP_MATCH("f7", '(chief|head|director|vp)') IS NULL
       THEN CAST(15 AS DOUBLE PRECISION)
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b1",
@@ -191,7 +191,7 @@ WITH "ev" AS (
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b3",
     CASE
-      WHEN "f7" ~ 'student'
+      WHEN NOT REGEXP_MATCH("f7", 'student') IS NULL
       THEN CAST(-30 AS DOUBLE PRECISION)
       ELSE CAST(0 AS DOUBLE PRECISION)
     END AS "b4",
