@@ -100,6 +100,21 @@ class Instant(int):
     """Microseconds since the epoch (UTC) of a typed timestamp that Python's datetime may not
     hold (a Parquet or Arrow value of year 10000 UTC): `convert` checks it like any other."""
 
+    def __str__(self) -> str:
+        """ISO 8601 in UTC, for any year (H. Hinnant's civil_from_days)."""
+        days, us = divmod(int(self), 86_400_000_000)
+        z = days + 719_468
+        era, doe = divmod(z, 146_097)
+        yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (month <= 2)
+        secs, frac = divmod(us, 1_000_000)
+        clock = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}" + (f".{frac:06d}" if frac
+                                                                               else "")
+        return f"{year:04d}-{month:02d}-{doy - (153 * mp + 2) // 5 + 1:02d}T{clock}Z"
+
 
 _CYCLE_US = 146_097 * 86_400_000_000  # 400 Gregorian years: the calendar repeats
 
@@ -195,7 +210,9 @@ def _convert(value: Any, type_: str) -> Any:
     if type_ == "int":
         if isinstance(value, bool):
             raise ValueError("expected a whole number, found a boolean")
-        if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, int):
+            whole = value
+        elif isinstance(value, (float, Decimal)):
             if not math.isfinite(value) or value != int(value):  # int(Decimal) would truncate
                 raise ValueError("expected a whole number")
             whole = int(value)
