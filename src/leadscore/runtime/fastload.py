@@ -151,17 +151,21 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
         raise _Fallback from None  # ragged rows, bad UTF-8, ...: data.py says which
     if table.num_rows != lines:
         raise _Fallback
+    size = len(body)
+    del layout, body  # the file's bytes: not held while its columns are made contiguous
+    n = table.num_rows
     limit = csv.field_size_limit()
     cols = {}
     for w, name in zip(wanted, keep):
-        col = table.column(name).combine_chunks() if table.num_rows else array([], pa.string())
+        col = table.column(name).combine_chunks() if n else array([], pa.string())
+        table = table.drop_columns([name])  # each column held once, not chunked and combined
         if len(col) and pc.max(pc.binary_length(col)).as_py() > limit:
             raise _Fallback  # the csv module rejects such a row; data.py reports it
         cols[w] = col
     if progress:
-        progress(f"reading {path.name}", len(body), len(body))
+        progress(f"reading {path.name}", size, size)
     out = _Raw(str(path), header, cols, 2, typed=False)
-    out.n = table.num_rows
+    out.n = n
     return out
 
 
