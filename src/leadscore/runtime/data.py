@@ -120,7 +120,7 @@ _CYCLE_US = 146_097 * 86_400_000_000  # 400 Gregorian years: the calendar repeat
 
 
 def in_range(us: int) -> int:
-    """`us` if it is an instant of the accepted years, else the reject's reason."""
+    """`us` if it is an instant of the accepted years; else ValueError, the reject's reason."""
     if not MIN_TIMESTAMP_US <= us <= MAX_TIMESTAMP_US:
         raise ValueError("the instant is outside the years 0001..9999 UTC")
     return us
@@ -134,10 +134,11 @@ def parse_timestamp(text: str) -> int:
         raise ValueError("empty timestamp")
     if s.startswith("0000-"):  # Python has no year 0: read it 400 years on, then go back
         try:
-            return in_range(_parse("0400" + s[4:]) - _CYCLE_US)
-        except ValueError as err:
-            if "outside" in str(err):
-                raise
+            us = _parse("0400" + s[4:]) - _CYCLE_US
+        except ValueError:
+            pass  # not a timestamp at all: said below
+        else:
+            return in_range(us)
     return in_range(_parse(s))
 
 
