@@ -458,12 +458,12 @@ def lead_key(value: Any) -> str | None:
     """A lead key as text: the same lead whether a file stores it as text, int or float."""
     if value is None or value == "":
         return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():  # pandas turns an int column with gaps into floats: 7.0 is 7
-            return str(int(value))
-    key = convert(value, "text").strip() or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and value.is_integer():  # pandas turns an int column with
+        key: str | None = str(int(value))  # gaps into floats: 7.0 is 7
+    else:
+        key = convert(value, "text").strip() or None
     if key is not None and len(key) > MAX_KEY_CHARS:
         raise ValueError(f"a key longer than {MAX_KEY_CHARS} characters, the most MySQL's key "
                          "column holds")
