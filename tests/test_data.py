@@ -219,7 +219,7 @@ def test_convert_edge_values():
     assert convert(Decimal("2"), "int") == 2.0
     assert convert(b"abc", "text") == "abc"
     for bad, t, reason in [(Decimal("2.5"), "int", "whole number"),  # int() would truncate
-                           ("1" + "0" * 400, "int", "too large"), (10 ** 400, "int", "too large"),
+                           ("1" + "0" * 400, "int", "beyond"), (10 ** 400, "int", "beyond"),
                            ([1, 2], "int", "found a list"), ({"a": 1}, "text", "found a dict"),
                            (b"\xff", "text", "not UTF-8"), (float("inf"), "int", "whole number"),
                            ("1e400", "float", "finite"), (1.5, "timestamp", "found a number")]:
@@ -238,6 +238,17 @@ def test_keys_match_across_int_float_and_text_columns(tmp_path):
     pq.write_table(pa.table({"lead_id": [1], "ts": ["2026-01-01"], "kind": ["open"],
                              "v": [None]}), e)
     assert read_events(e, S).leads == ["1"]
+
+
+def test_a_float_key_past_the_key_length_is_a_reject(tmp_path):
+    """1e300 is a whole number: its key has 301 digits, past MAX_KEY_CHARS (MySQL's key)."""
+    p = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"id": [1.0, 1e300], "created_at": [None] * 2, "n": [None] * 2,
+                             "x": [None] * 2, "ok": [None] * 2, "name": [None] * 2}), p)
+    leads = read_leads(p, S)
+    assert leads.keys == ["1"]
+    assert [(r.row, r.reason) for r in leads.rejects] == [
+        (2, "a key longer than 255 characters, the most MySQL's key column holds")]
 
 
 def test_unreadable_parquet_values_are_a_data_error(tmp_path):

@@ -53,6 +53,18 @@ TEXTS = ["plain", "", " spaced ", "ÑANDÚ", "a,b", 'say "hi"', "multi\nline", "
          "x" * 5]
 KEYS = ["L1", "L2", "L3", " L1", "L1 ", "", "Ñ9", "l1", "k\u00a0", "7", "L2"]
 KINDS = ["a", "B", "c", "", " a"]
+# the limits of data.py: instants of UTC years 0 and 10000 and the accepted ends, numbers
+# around ±2^53 and the float maximum, NUL characters, text past MAX_TEXT_BYTES, keys past
+# MAX_KEY_CHARS, null keys (Parquet)
+TIMES += ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00", "0000-12-31T23:00:00-02:00",
+          "9999-12-31T23:59:59.999999Z", "0001-01-01", "1899-12-31T23:59:59Z"]
+INTS += ["9007199254740992", "9007199254740993", "-9007199254740993", "123456789012345678"]
+FLOATS += ["1e308", "-1e16", "9007199254740993", "1.7976931348623157e308"]
+TEXTS += ["nul\x00in", "é" * 32_768]
+KEYS += ["K" * 256, "K" * 255, "L\x001", None]
+# typed (Parquet) instants Python's datetime cannot hold, as microseconds
+EDGE_US = {"9999-12-31T23:00:00-05:00": data.MAX_TIMESTAMP_US + 1 + 4 * 3_600_000_000,
+           "0001-01-01T00:00:00+01:00": data.MIN_TIMESTAMP_US - 3_600_000_000}
 
 values = {"key": st.sampled_from(KEYS), "text": st.sampled_from(TEXTS), "int": st.sampled_from(INTS),
           "float": st.sampled_from(FLOATS), "bool": st.sampled_from(BOOLS),
@@ -176,14 +188,19 @@ PARQUET_TYPES = {
 }
 
 
-def _typed(type_: pa.DataType, kind: str, raw: str):
-    if raw == "" and kind != "key":
+def _typed(type_: pa.DataType, kind: str, raw: str | None):
+    if raw is None or raw == "" and kind != "key":
         return None
     if pa.types.is_string(type_) or pa.types.is_large_string(type_):
         return raw
+    if raw in EDGE_US:
+        return EDGE_US[raw]
     try:
         if pa.types.is_integer(type_):
-            return int(float(raw))
+            try:
+                return int(raw)  # exactly: 2^53 + 1 stays itself
+            except ValueError:
+                return int(float(raw))
         if pa.types.is_floating(type_):
             return float(raw)
         if pa.types.is_boolean(type_):
@@ -216,7 +233,7 @@ def parquet_tables(draw, columns):
                 arr = pa.array(vals, pa.int64()).cast(type_)
         elif pa.types.is_integer(type_):
             vals = [_typed(type_, kind, r) for r in raws]
-            vals = [v if v is None or abs(v) < 2**31 else None for v in vals]
+            vals = [v if v is None or abs(v) < 2 ** (type_.bit_width - 1) else None for v in vals]
             arr = pa.array(vals, type_)
         else:
             arr = pa.array([_typed(type_, kind, r) for r in raws], type_)

@@ -44,7 +44,8 @@ def _value(kind: str, v: Any) -> Any:
     if v is None:
         return None
     if kind == "timestamp":
-        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # isoformat pads the year to 4 digits (strftime's %Y writes year 1 as "1" on glibc)
+        return v.replace(tzinfo=None).isoformat(" ", "microseconds")
     if kind == "bool":
         return int(v)
     return v

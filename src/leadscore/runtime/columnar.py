@@ -116,10 +116,11 @@ def _with_timestamps(table: pa.Table, types: dict[str, str], tz: str | None) -> 
 
 def arrow_tables(model: ir.Model, leads: Leads, events: Events | None,
                  tz: str | None = "UTC") -> tuple[pa.Table, pa.Table | None]:
-    """(leads, events) as engines load them: typed columns, TIMESTAMP(us, tz) for times."""
+    """(leads, events) as engines load them: typed columns, TIMESTAMP(us, tz) for times;
+    no events table for a model without events, or when `events` is None (leads alone)."""
     s = model.schema
     lead_t = _with_timestamps(lead_table(s, leads), s.lead_fields, tz)
-    if not s.has_events:
+    if not s.has_events or events is None:
         return lead_t, None
     ev_types = {**s.event_fields, s.event_time: "timestamp"}
     return lead_t, _with_timestamps(event_table(s, events), ev_types, tz)

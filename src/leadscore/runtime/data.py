@@ -29,6 +29,21 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
+# The limits of a value every engine stores and computes with alike (docs/language.md, "Data
+# values"). A value beyond them is a reject with its row number, on every reader.
+# Instants: UTC years 1..9999, what Python's datetime, Spark's TIMESTAMP and the DATETIME(6)
+# MariaDB accepts hold (SQLite's and PostgreSQL's runners bind datetimes; ISO text has 4 digits).
+MIN_TIMESTAMP_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+MAX_TIMESTAMP_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
+# Numbers: |x| <= 2^53, where every whole number is exact in float64 (and in JSON readers);
+# sums of such values cannot overflow float64 (PostgreSQL raises "value out of range").
+MAX_NUMBER = 2 ** 53
+# Text: MySQL/MariaDB TEXT holds 65 535 bytes and refuses a longer value in strict mode.
+MAX_TEXT_BYTES = 65_535
+# Keys: the MySQL/MariaDB key column is VARCHAR(255) (characters), indexed for the join.
+MAX_KEY_CHARS = 255
+NUL = "\x00"  # SQLite's C strings and PostgreSQL's text end at it: never in a value
+
 
 class DataError(Exception):
     """Input data that cannot be used at all (missing file or columns, bad row in --strict)."""
@@ -81,11 +96,53 @@ def to_us(dt: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+class Instant(int):
+    """Microseconds since the epoch (UTC) of a typed timestamp that Python's datetime may not
+    hold (a Parquet or Arrow value of year 10000 UTC): `convert` checks it like any other."""
+
+    def __str__(self) -> str:
+        """ISO 8601 in UTC, for any year (H. Hinnant's civil_from_days)."""
+        days, us = divmod(int(self), 86_400_000_000)
+        z = days + 719_468
+        era, doe = divmod(z, 146_097)
+        yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (month <= 2)
+        secs, frac = divmod(us, 1_000_000)
+        clock = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}" + (f".{frac:06d}" if frac
+                                                                               else "")
+        return f"{year:04d}-{month:02d}-{doy - (153 * mp + 2) // 5 + 1:02d}T{clock}Z"
+
+
+_CYCLE_US = 146_097 * 86_400_000_000  # 400 Gregorian years: the calendar repeats
+
+
+def in_range(us: int) -> int:
+    """`us` if it is an instant of the accepted years; else ValueError, the reject's reason."""
+    if not MIN_TIMESTAMP_US <= us <= MAX_TIMESTAMP_US:
+        raise ValueError("the instant is outside the years 0001..9999 UTC")
+    return us
+
+
 def parse_timestamp(text: str) -> int:
-    """ISO 8601 (`Z`, an offset, or none meaning UTC; a bare date is midnight UTC)."""
+    """ISO 8601 (`Z`, an offset, or none meaning UTC; a bare date is midnight UTC), an
+    instant of UTC years 1..9999 (`0000-12-31T23:00:00-02:00` is one: year 1 in UTC)."""
     s = text.strip()
     if not s:
         raise ValueError("empty timestamp")
+    if s.startswith("0000-"):  # Python has no year 0: read it 400 years on, then go back
+        try:
+            us = _parse("0400" + s[4:]) - _CYCLE_US
+        except ValueError:
+            pass  # not a timestamp at all: said below
+        else:
+            return in_range(us)
+    return in_range(_parse(s))
+
+
+def _parse(s: str) -> int:
     try:
         return to_us(datetime.fromisoformat(s))
     except ValueError:
@@ -121,14 +178,29 @@ def convert(value: Any, type_: str) -> Any:
         raise ValueError(f"expected {_TYPE_WORDS[type_]}, found a {type(value).__name__}") from None
 
 
+_TOO_BIG = "the number is beyond ±2^53 (9007199254740992), the exact range of every engine"
+
+
+def _checked_text(value: str) -> str:
+    if NUL in value:
+        raise ValueError("text holds a NUL character (U+0000)")
+    if len(value) > MAX_TEXT_BYTES // 4 and len(value.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise ValueError(f"text longer than {MAX_TEXT_BYTES} bytes (UTF-8), the most MySQL's "
+                         "TEXT holds")
+    return value
+
+
 _TYPE_WORDS = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true/false",
                "timestamp": "a timestamp"}
 
 
 def _convert(value: Any, type_: str) -> Any:
+    if isinstance(value, Instant) and type_ != "timestamp":
+        raise ValueError(f"expected {_TYPE_WORDS[type_]}, found a timestamp outside the years "
+                         "0001..9999")
     if type_ == "text":
         if isinstance(value, str):
-            return value if value != "" else None
+            return _checked_text(value) if value != "" else None
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
@@ -139,18 +211,20 @@ def _convert(value: Any, type_: str) -> Any:
     if type_ == "int":
         if isinstance(value, bool):
             raise ValueError("expected a whole number, found a boolean")
-        if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, int):
+            whole = value
+        elif isinstance(value, (float, Decimal)):
             if not math.isfinite(value) or value != int(value):  # int(Decimal) would truncate
                 raise ValueError("expected a whole number")
-            f = float(value)
+            whole = int(value)
         else:
             try:
-                f = float(int(value))
+                whole = int(value)
             except ValueError:
                 raise ValueError("expected a whole number") from None
-        if not math.isfinite(f):
-            raise OverflowError
-        return f
+        if abs(whole) > MAX_NUMBER:  # the exact value: float() would round it into range
+            raise ValueError(_TOO_BIG)
+        return float(whole)
     if type_ == "float":
         if isinstance(value, bool):
             raise ValueError("expected a number, found a boolean")
@@ -160,6 +234,8 @@ def _convert(value: Any, type_: str) -> Any:
             raise ValueError("expected a number") from None
         if not math.isfinite(f):
             raise ValueError("expected a finite number")
+        if abs(f) > MAX_NUMBER:
+            raise ValueError(_TOO_BIG)
         return f
     if type_ == "bool":
         if isinstance(value, bool):
@@ -171,8 +247,10 @@ def _convert(value: Any, type_: str) -> Any:
             return False
         raise ValueError("expected true/false (or yes/no, 1/0)")
     if type_ == "timestamp":
+        if isinstance(value, Instant):
+            return in_range(int(value))
         if isinstance(value, datetime):
-            return to_us(value)
+            return in_range(to_us(value))
         if isinstance(value, date):
             return to_us(datetime(value.year, value.month, value.day))
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
@@ -295,16 +373,34 @@ def _parquet_records(path: Path) -> tuple[list[str], Iterable[tuple[int, list]]]
     columns = []
     for i, name in enumerate(header):
         try:
-            columns.append(table.column(i).to_pylist())
-        except (ValueError, OverflowError, TypeError, ArithmeticError) as err:  # dates past 9999
-            raise DataError(f"{path}: column {name!r} ({table.schema.field(i).type}) has values "
-                            f"Python cannot hold: {err}") from None
+            columns.append(python_values(table.column(i)))
+        except DataError as err:
+            raise DataError(f"{path}: column {name!r} {err}") from None
 
     def rows():
         for i in range(table.num_rows):
             yield i + 1, [c[i] for c in columns]
 
     return header, rows()
+
+
+def python_values(col: Any) -> list:
+    """An Arrow column's values as Python values; times Python's datetime cannot hold (years
+    past 9999 or before 1) as `Instant`s, so each is a reject of its own row."""
+    import pyarrow as pa
+
+    try:
+        return col.to_pylist()
+    except (ValueError, OverflowError, TypeError, ArithmeticError) as err:
+        t = col.type
+        if pa.types.is_timestamp(t) or pa.types.is_date(t):
+            try:
+                us = col.cast(pa.timestamp("us", getattr(t, "tz", None))).cast(pa.int64())
+            except pa.ArrowInvalid:  # sub-microsecond times: no exact instant to check
+                pass
+            else:
+                return [None if v is None else Instant(v) for v in us.to_pylist()]
+        raise DataError(f"({t}) has values Python cannot hold: {err}") from None
 
 
 def records(path: str | Path, delimiter: str | None = None):
@@ -362,12 +458,16 @@ def lead_key(value: Any) -> str | None:
     """A lead key as text: the same lead whether a file stores it as text, int or float."""
     if value is None or value == "":
         return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():  # pandas turns an int column with gaps into floats: 7.0 is 7
-            return str(int(value))
-    return convert(value, "text").strip() or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and value.is_integer():  # pandas turns an int column with
+        key: str | None = str(int(value))  # gaps into floats: 7.0 is 7
+    else:
+        key = convert(value, "text").strip() or None
+    if key is not None and len(key) > MAX_KEY_CHARS:
+        raise ValueError(f"a key longer than {MAX_KEY_CHARS} characters, the most MySQL's key "
+                         "column holds")
+    return key
 
 
 def _shape(path: str, rowno: int, rec: list, width: int) -> Reject | None:
@@ -575,10 +675,9 @@ def _table_rows(table: Any, columns: list[str]) -> tuple[list[str], Iterable[tup
             values.append([None] * table.num_rows)
             continue
         try:
-            values.append(table.column(names.index(c)).to_pylist())
-        except (ValueError, OverflowError, TypeError, ArithmeticError) as err:  # dates past 9999
-            raise DataError(f"column {c!r} ({table.schema.field(names.index(c)).type}) has values "
-                            f"Python cannot hold: {err}") from None
+            values.append(python_values(table.column(names.index(c))))
+        except DataError as err:
+            raise DataError(f"column {c!r} {err}") from None
     pad = [None] * (len(header) - len(columns))
     return header, ((i + 1, list(rec) + pad) for i, rec in enumerate(zip(*values)))
 

@@ -151,17 +151,21 @@ def _csv_raw(path: Path, require: Callable[[list[str]], dict[str, int]],
         raise _Fallback from None  # ragged rows, bad UTF-8, ...: data.py says which
     if table.num_rows != lines:
         raise _Fallback
+    size = len(body)
+    del layout, body  # the file's bytes: not held while its columns are made contiguous
+    n = table.num_rows
     limit = csv.field_size_limit()
     cols = {}
     for w, name in zip(wanted, keep):
-        col = table.column(name).combine_chunks() if table.num_rows else array([], pa.string())
+        col = table.column(name).combine_chunks() if n else array([], pa.string())
+        table = table.drop_columns([name])  # each column held once, not chunked and combined
         if len(col) and pc.max(pc.binary_length(col)).as_py() > limit:
             raise _Fallback  # the csv module rejects such a row; data.py reports it
         cols[w] = col
     if progress:
-        progress(f"reading {path.name}", len(body), len(body))
+        progress(f"reading {path.name}", size, size)
     out = _Raw(str(path), header, cols, 2, typed=False)
-    out.n = table.num_rows
+    out.n = n
     return out
 
 
@@ -257,16 +261,26 @@ def _key(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_integer(col.type):  # str(7) is the key; Arrow writes integers alike
         col = col.cast(pa.string())
         return col, ~to_np(pc.is_valid(col))
+    if pa.types.is_null(col.type):  # no key at all: each row is data.py's reject
+        return pa.nulls(len(col), pa.string()), np.ones(len(col), bool)
     if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
         raise _Fallback  # floats as keys: data.py normalizes 7.0 to "7"
-    ok = _match(col, _PLAIN_KEY)
-    return col.cast(pa.string()), ~ok
+    col = col.cast(pa.string())
+    ok = _match(col, _PLAIN_KEY) & ~_has_nul(col)
+    ok &= to_np(pc.less_equal(pc.utf8_length(col), scalar(data.MAX_KEY_CHARS, pa.int32())), False)
+    return col, ~ok
+
+
+def _has_nul(col: pa.Array) -> np.ndarray:
+    return to_np(pc.match_substring(col, data.NUL), False)
 
 
 def _text(col: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         col = col.cast(pa.string())
-        return _null_where(col, _empty(col)), np.zeros(len(col), bool)
+        bad = _has_nul(col) | to_np(pc.greater(pc.binary_length(col),
+                                               scalar(data.MAX_TEXT_BYTES, pa.int32())), False)
+        return _null_where(col, _empty(col) | bad), bad
     if pa.types.is_null(col.type):
         return pa.nulls(len(col), pa.string()), np.zeros(len(col), bool)
     raise _Fallback
@@ -276,17 +290,19 @@ def _number(col: pa.Array, whole: bool) -> tuple[pa.Array, np.ndarray]:
     n = len(col)
     if pa.types.is_null(col.type):
         return pa.nulls(n, pa.float64()), np.zeros(n, bool)
-    if pa.types.is_integer(col.type):
-        if pa.types.is_uint64(col.type) or pa.types.is_int64(col.type):
-            big = pc.greater(pc.abs(col.cast(pa.float64())), scalar(2.0 ** 53, pa.float64()))
-            if to_np(big, False).any():
-                raise _Fallback  # float(int) rounding of huge ints: let data.py do it
-        return col.cast(pa.float64()), np.zeros(n, bool)
+    if pa.types.is_integer(col.type):  # beyond MAX_NUMBER, compared exactly: data.py's
+        big = to_np(pc.greater(col, scalar(data.MAX_NUMBER, col.type)), False) if (
+            pa.types.is_int64(col.type) or pa.types.is_uint64(col.type)) else np.zeros(n, bool)
+        if pa.types.is_int64(col.type):
+            big |= to_np(pc.less(col, scalar(-data.MAX_NUMBER, col.type)), False)
+        values = col.cast(pa.float64(), safe=False)
+        return _null_where(values, big), big
     if pa.types.is_floating(col.type):
         values = col.cast(pa.float64())
         bad = ~to_np(pc.is_finite(values), True)
         nan = to_np(pc.is_nan(values), False)
         bad &= ~nan
+        bad |= _beyond(values)
         if whole:
             frac = pc.not_equal(values, pc.floor(values))
             bad |= to_np(frac, False) & ~nan
@@ -298,12 +314,18 @@ def _number(col: pa.Array, whole: bool) -> tuple[pa.Array, np.ndarray]:
     ok = _match(col, _INT if whole else _FLOAT)
     safe = pc.if_else(from_np(ok), col, scalar("0", pa.string()))
     if whole:
-        values = safe.cast(pa.int64()).cast(pa.float64())
+        exact = safe.cast(pa.int64())
+        ok &= ~to_np(pc.greater(pc.abs(exact), scalar(data.MAX_NUMBER, pa.int64())), False)
+        values = exact.cast(pa.float64(), safe=False)
     else:
         values = safe.cast(pa.float64())
-        finite = to_np(pc.is_finite(values), False)
-        ok &= finite
+        ok &= to_np(pc.is_finite(values), False) & ~_beyond(values)
     return _null_where(values, ~ok), ~ok & ~empty
+
+
+def _beyond(values: pa.Array) -> np.ndarray:
+    """Finite numbers past ±MAX_NUMBER: data.py's rejects."""
+    return to_np(pc.greater(pc.abs(values), scalar(float(data.MAX_NUMBER), pa.float64())), False)
 
 
 def _bool(col: pa.Array) -> tuple[pa.Array, np.ndarray]:

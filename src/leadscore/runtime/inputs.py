@@ -17,7 +17,7 @@ a time (the stream's `lead()` and `update()`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -74,24 +74,31 @@ def _gather(values: Sequence, idx: list[int]) -> Sequence:
     return [values[i] for i in idx]
 
 
-def _take(values: Any, kind: str, idx: list[int], order: Any,
-          tests: Sequence[Callable[[Any], bool]] = ()) -> list[Sequence]:
-    """[values[i] for i in idx (a list) or order (the same, as numpy)], at C speed, then a
-    column of each test's results. `kind` "text" or "lower" (lower-cased text) goes through a
-    dictionary of distinct values, so that the evaluator sees one shared Python string per
-    distinct value (fast to gather, fast to compare), each distinct value is lower-cased once
-    and each test runs once per distinct value."""
+def _take(values: Any, idx: list[int]) -> Sequence:
+    """[values[i] for i in idx] of a list or a repeat, at C speed."""
     if isinstance(values, repeat):
-        return [values]
+        return values
+    return _gather(values, idx)
+
+
+def _gatherers(values: Any, kind: str, tests: Sequence[Callable[[Any], bool]] = ()
+               ) -> list[Callable[[Any], Sequence]]:
+    """Functions of event positions (numpy) giving the column's values there, at C speed,
+    then one per test giving its results. `kind` "text" or "lower" (lower-cased text) goes
+    through a dictionary of distinct values, so that the evaluator sees one shared Python
+    string per distinct value (fast to gather, fast to compare), each distinct value is
+    lower-cased once and each test runs once per distinct value."""
+    if isinstance(values, repeat):
+        return [lambda at: values]
     if kind != "raw":
         uniques, codes = _dictionary(values, kind == "lower")
-        at = codes[order].tolist()
-        return [_gather(u, at) for u in [uniques] + [[t(v) for v in uniques] for t in tests]]
-    if not isinstance(values, list):  # an Arrow array
-        from .columnar import from_np
+        return [lambda at, u=u: _gather(u, codes[at].tolist())
+                for u in [uniques] + [[t(v) for v in uniques] for t in tests]]
+    if isinstance(values, list):
+        return [lambda at: _gather(values, at.tolist())]
+    from .columnar import from_np  # an Arrow array
 
-        return [values.take(from_np(order)).to_pylist()]
-    return [_gather(values, idx)]
+    return [lambda at: values.take(from_np(at)).to_pylist()]
 
 
 def stable_order(codes: Any, n: int) -> Any:
@@ -109,17 +116,21 @@ def stable_order(codes: Any, n: int) -> Any:
     return order
 
 
+EVENT_CHUNK = 1 << 17  # events made Python values at a time: memory bounded by the chunk
+
+
 def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
                   columns: list[tuple[Any, str]],
                   tests: Sequence[tuple[int, Callable[[Any], bool]]] = ()
-                  ) -> tuple[list[int], list[Sequence]]:
-    """(events per lead in lead order, columns reordered to match): events grouped by lead,
-    in file order within a lead, keeping only known leads and age >= 0; column 0 is the age,
-    then `columns`, then one column per test of `tests` (the index of the text column it
-    tests, the test), in order.
+                  ) -> tuple[list[int], Iterator[tuple]]:
+    """(events per lead in lead order, the event tuples to match): events grouped by lead,
+    in file order within a lead, keeping only known leads and age >= 0; each tuple is the
+    age, then `columns`' values, then one result per test of `tests` (the index of the text
+    column it tests, the test), in order.
 
     `keys`, `leads` and `times` are lists or Arrow arrays; so is each of `columns`, given
-    with its kind: "raw", "text" or "lower" (text to lower-case).
+    with its kind: "raw", "text" or "lower" (text to lower-case). Grouped column-wise, the
+    tuples are made EVENT_CHUNK events at a time, as the evaluator reads them.
     """
     if n >= COLUMNAR_MIN_EVENTS or not isinstance(leads, list):
         import numpy as np
@@ -139,13 +150,18 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
         kept = code[keep]
         order = keep[stable_order(kept, len(keys))]  # stable: file order within a lead
         counts = np.bincount(kept, minlength=len(keys)).tolist()
-        raw_lists = any(isinstance(c, list) and kind == "raw" for c, kind in columns)
-        idx = order.tolist() if raw_lists else []
-        taken = [_take(c, kind, idx, order, [test for at, test in tests if at == i])
-                 for i, (c, kind) in enumerate(columns)]
-        results = [iter(t[1:]) for t in taken]  # each column's tests, in the order of `tests`
-        return counts, ([age[order].tolist()] + [t[0] for t in taken]
-                        + [next(results[at]) for at, _ in tests])
+        made = [_gatherers(c, kind, [test for at, test in tests if at == i])
+                for i, (c, kind) in enumerate(columns)]
+        results = [iter(m[1:]) for m in made]  # each column's tests, in the order of `tests`
+        gather = ([lambda at: age[at].tolist()] + [m[0] for m in made]
+                  + [next(results[at]) for at, _ in tests])
+
+        def chunk(start: int) -> Iterator[tuple]:
+            at = order[start:start + EVENT_CHUNK]
+            return zip(*[g(at) for g in gather])
+
+        # chained in C: no Python frame per event
+        return counts, chain.from_iterable(map(chunk, range(0, len(order), EVENT_CHUNK)))
     index = {k: i for i, k in enumerate(keys)}
     buckets: list[list[int] | None] = [None] * len(keys)
     for j, (lead, t) in enumerate(zip(leads, times)):
@@ -161,9 +177,10 @@ def _group_events(keys: Any, leads: Any, times: Any, n: int, as_of_us: int,
     counts = [0 if b is None else len(b) for b in buckets]
     out = [[as_of_us - times[j] for j in idx]]
     for c, kind in columns:
-        c = _take(c, "raw", idx, None)[0]
+        c = _take(c, idx)
         out.append(_folded(c) if kind == "lower" and not isinstance(c, repeat) else c)
-    return counts, out + [list(map(_Memo(test).__getitem__, out[1 + at])) for at, test in tests]
+    out += [list(map(_Memo(test).__getitem__, out[1 + at])) for at, test in tests]
+    return counts, zip(*out)
 
 
 def lead_rows(schema: ir.Schema, leads: Leads, names: list[str],
@@ -218,7 +235,7 @@ def prepare(model: ir.Model, shape: InputShape, leads: Leads, events: Events | N
         ev_leads, times, key_arr = events.leads, events.times, leads.keys
     at = [(1 + shape.event_fields.index(name), test) for name, test in tests]
     counts, grouped = _group_events(key_arr, ev_leads, times, n, as_of_us, cols, at)
-    return rows, counts, zip(*grouped)
+    return rows, counts, grouped
 
 
 class RecordReader:

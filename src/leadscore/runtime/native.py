@@ -48,7 +48,6 @@ _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT"
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "DATE"}
 _SIMPLE = _INTEGERS | _FLOATS | _TIMES | {"VARCHAR", "BOOLEAN", '"NULL"', "NULL"}
-_YEAR_1, _YEAR_10000 = -62_135_596_800_000_000, 253_402_300_800_000_000  # epoch microseconds
 _NEWLINES = {"\n": "'\\n'", "\r\n": "'\\r\\n'"}  # as read_csv spells them
 
 
@@ -146,8 +145,9 @@ def _parquet_source(con: Any, path: Path, wanted: dict[str, str], schema: ir.Sch
               f"epoch_us(CAST({quote(n)} AS TIMESTAMP))" for n, t in described if t in _TIMES]
         bounds = ", ".join(f"min({u}), max({u})" for u in us)
         ends = con.execute(f"SELECT {bounds} FROM {src}").fetchall()[0]
-        if any(v is not None and not _YEAR_1 <= v < _YEAR_10000 for v in ends):
-            raise Unusual
+        if any(v is not None and not data.MIN_TIMESTAMP_US <= v <= data.MAX_TIMESTAMP_US
+               for v in ends):
+            raise Unusual  # the Python loader makes each one a reject
     cols = ", ".join(f"{quote(n)} AS {quote(f'c{i}')}" for i, n in enumerate(header))
     sql = f"SELECT file_row_number + 1 AS __row, {cols} FROM {src}"
     types = {w: dict(described)[w] for w in index}
@@ -180,10 +180,16 @@ def _matches(s: str, pattern: str) -> str:
 _NULL_TYPES = ("NULL", '"NULL"')  # an all-null Parquet column
 
 
+def _has_nul(s: str) -> str:
+    return f"coalesce(contains({s}, chr(0)), false)"
+
+
 def _key(s: str, raw_type: str) -> _Col:
     if raw_type != "VARCHAR":
         raise Unusual  # numbers as keys: data.py normalises 7.0 to "7"
-    return _Col(s, lambda v: f"NOT {_matches(s, PLAIN_KEY)}")
+    # length counts code points, as Python's len does
+    return _Col(s, lambda v: f"(NOT {_matches(s, PLAIN_KEY)} OR {_has_nul(s)} OR "
+                             f"coalesce(length({s}) > {data.MAX_KEY_CHARS}, false))")
 
 
 def _text(s: str, raw_type: str) -> _Col:
@@ -191,28 +197,31 @@ def _text(s: str, raw_type: str) -> _Col:
         return _Col("CAST(NULL AS VARCHAR)", _never)
     if raw_type != "VARCHAR":
         raise Unusual
-    return _Col(f"nullif({s}, '')", _never)
+    # strlen counts UTF-8 bytes
+    return _Col(f"nullif({s}, '')", lambda v: f"({_has_nul(s)} OR "
+                                              f"coalesce(strlen({s}) > {data.MAX_TEXT_BYTES}, false))")
 
 
 def _number(s: str, raw_type: str, whole: bool) -> _Col:
     if raw_type in _NULL_TYPES:
         return _Col("CAST(NULL AS DOUBLE)", _never)
-    if raw_type in _INTEGERS:  # float(int) of a huge integer rounds: data.py decides those
+    most = data.MAX_NUMBER
+    if raw_type in _INTEGERS:  # beyond MAX_NUMBER, compared exactly: data.py's reject
         return _Col(f"CAST({s} AS DOUBLE)",
-                    lambda v: f"coalesce(abs({v}) > 9007199254740992, false)")
-    if raw_type in _FLOATS:  # NaN is missing; infinities (and fractions in an int) are data.py's
-        x = f"CAST({s} AS DOUBLE)"
-        fits = f"isfinite({x})" + (f" AND {x} = trunc({x})" if whole else "")
+                    lambda v: f"coalesce({s} > {most} OR {s} < -{most}, false)")
+    if raw_type in _FLOATS:  # NaN is missing; infinities, huge numbers (and fractions in an
+        x = f"CAST({s} AS DOUBLE)"  # int) are data.py's
+        fits = f"isfinite({x}) AND abs({x}) <= {most}" + (f" AND {x} = trunc({x})" if whole else "")
         return _Col(f"CASE WHEN {fits} THEN {x} END",
                     lambda v: f"({s} IS NOT NULL AND NOT isnan({s}) AND {v} IS NULL)")
     if raw_type != "VARCHAR":
         raise Unusual
     if whole:
-        return _Col(f"CASE WHEN {_matches(s, INT)} THEN CAST(CAST({s} AS BIGINT) AS DOUBLE) END",
-                    _unconverted(s))
+        return _Col(f"CASE WHEN {_matches(s, INT)} AND abs(TRY_CAST({s} AS BIGINT)) <= {most} "
+                    f"THEN CAST(CAST({s} AS BIGINT) AS DOUBLE) END", _unconverted(s))
     x = f"TRY_CAST({s} AS DOUBLE)"
-    return _Col(f"CASE WHEN {_matches(s, FLOAT)} AND isfinite({x}) THEN {x} END",
-                _unconverted(s))
+    return _Col(f"CASE WHEN {_matches(s, FLOAT)} AND isfinite({x}) AND abs({x}) <= {most} "
+                f"THEN {x} END", _unconverted(s))
 
 
 def _bool(s: str, raw_type: str) -> _Col:
