@@ -217,3 +217,31 @@ def test_as_of_outside_the_years_is_a_usage_error(tmp_path, as_of, ok):
     assert "--as-of" in got.output and "outside the years 0001..9999 UTC" in got.output
     with pytest.raises(ValueError, match="outside the years 0001..9999 UTC"):
         leadscore.load(MODEL).score([{"id": "L1"}], [], as_of)
+
+
+ZERO_MODEL = """schema {
+  lead  { key id  field n: int }
+  event { lead lead_id  time at  type kind  types click }
+}
+score s {
+  rule "clicks"    -7 per event click half_life 1d
+}
+"""
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_a_zero_is_written_without_a_sign(engine, tmp_path):
+    """-7 per click fading, on a click 59 half-lives old (weight 0), is -7 * 0 = -0.0 in IEEE
+    arithmetic on most engines and 0.0 on MariaDB; Parquet keeps the sign bit, so every engine
+    must write +0 (the bytes agree)."""
+    ensure(engine)
+    (tmp_path / "m.score").write_text(ZERO_MODEL, encoding="utf-8")
+    (tmp_path / "l.csv").write_text("id,n\na,1\nb,2\n", encoding="utf-8")
+    (tmp_path / "e.csv").write_text("lead_id,at,kind\na,2026-01-01T00:00:00Z,click\n", encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "m.score"), "--leads", str(tmp_path / "l.csv"),
+                                    "--events", str(tmp_path / "e.csv"), "--as-of", "2026-03-01T00:00:00Z",
+                                    "--engine", engine, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    values = pq.read_table(out).column("s").to_pylist() + pq.read_table(out).column("total").to_pylist()
+    assert 0.0 in values and all(math.copysign(1.0, v) == 1.0 for v in values if v == 0), values

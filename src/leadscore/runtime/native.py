@@ -473,8 +473,8 @@ def formatted(query: str, columns: list[str], numeric: set[str]) -> str:
 
 def typed(query: str, columns: list[str], numeric: set[str]) -> str:
     """The query's rows as the Parquet writer stores them: DOUBLE numbers (NaN missing),
-    text for the rest."""
-    cols = [f"CASE WHEN isnan(q.{quote(c)}) THEN NULL ELSE CAST(q.{quote(c)} AS DOUBLE) END "
+    text for the rest; a zero as +0, as output.rows_table writes it."""
+    cols = [f"CASE WHEN isnan(q.{quote(c)}) THEN NULL ELSE CAST(q.{quote(c)} AS DOUBLE) + 0.0 END "
             f"AS {quote(c)}" if c in numeric else f"CAST(q.{quote(c)} AS VARCHAR) AS {quote(c)}"
             for c in columns]
     return f"SELECT {', '.join(cols)} FROM ({query}) q ORDER BY 1"

@@ -35,8 +35,12 @@ def rows_table(columns: list[str], rows: list[tuple], types: dict[str, str]) -> 
 
     arrays = {}
     for i, c in enumerate(columns):
-        arrays[c] = array([r[i] for r in rows],
-                          pa.float64() if types.get(c) == "number" else pa.string())
+        if types.get(c) == "number":
+            # a zero is +0: engines disagree on its sign (MariaDB keeps none; -7 * 0 is -0
+            # elsewhere) and Parquet stores it; CSV and JSON print both as 0 (native.typed: same)
+            arrays[c] = array([None if r[i] is None else r[i] + 0.0 for r in rows], pa.float64())
+        else:
+            arrays[c] = array([r[i] for r in rows], pa.string())
     return pa.table(arrays)
 
 
