@@ -3,7 +3,7 @@
 import pytest
 
 import leadscore
-from leadscore.compiler import CompileError, read_source
+from leadscore.compiler import CompileError
 from leadscore.compiler.imports import resolve
 
 BASE = """schema {
@@ -37,7 +37,7 @@ def test_later_definitions_replace_earlier_ones_in_place(tmp_path):
     assert [(r["fit"], r["segment"], r["tier"]) for r in rows] == [
         (30.0, "small", "warm"), (30.0, "big", "warm")]
     assert model.ir.sources[0].endswith("product.score")
-    resolved = resolve(product.read_text(), str(product), read_source)
+    resolved = resolve(product.read_text(), str(product))
     assert sorted(r.identity for r in resolved.replacements) == ["score fit", "segment small",
                                                                  "tiers"]
 

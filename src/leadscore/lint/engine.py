@@ -49,7 +49,7 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
         result.compiled = False
         return result
     try:
-        resolved = resolve(text, path, read_source)
+        resolved = resolve(text, path)
     except CompileError as err:
         result.sources.update(err.sources)
         result.findings = _compile_findings(err.diagnostics, path)
