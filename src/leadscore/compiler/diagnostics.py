@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 SHOWN_LINE = 160  # longest source line shown in full under a diagnostic
 SHOWN_DIAGNOSTICS = 100  # a file with more errors shows the first ones and a count
-# Fuzzy "did you mean" hints compare a name with every candidate (difflib, 3 to 20 us a pair):
-# past this many candidates only a different-case match is offered, so a model with thousands
-# of names and thousands of typos is not checked in quadratic time.
-MAX_HINT_CANDIDATES = 1_000
 
 # What must never reach a terminal raw: C0 and C1 controls (ESC starts CSI and OSC sequences,
 # OSC 8 links), DEL, line and paragraph separators, lone surrogates and the bidirectional
@@ -134,15 +131,20 @@ class CompileError(Exception):
         return "\n".join(shown)
 
 
-def did_you_mean(name: str, candidates: list[str]) -> str | None:
-    """A 'did you mean' hint for a misspelled name, or None."""
+@lru_cache(maxsize=8)
+def _by_case(candidates: tuple[str, ...]) -> dict[str, str]:
+    """Candidates by their lower case, built once for the many errors of one scope."""
+    return {c.lower(): c for c in candidates}
+
+
+def did_you_mean(name: str, candidates: list[str], fuzzy: bool = True) -> str | None:
+    """A 'did you mean' hint for a misspelled name, or None; without `fuzzy`, only a name
+    that differs in case is offered."""
     import difflib
 
-    close = []
-    if len(candidates) <= MAX_HINT_CANDIDATES:
-        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6) if fuzzy else []
     if not close:
-        lowered = {c.lower(): c for c in candidates}
+        lowered = _by_case(tuple(candidates))
         if name.lower() in lowered:
             close = [lowered[name.lower()]]
     return f"did you mean `{close[0]}`?" if close else None

@@ -224,12 +224,12 @@ def _read(target: Path, budget: int) -> str:
         if err.errno == errno.EISDIR:
             raise _Refused(f"cannot import {name}: a directory") from None
         raise _Refused(f"cannot import {name}: {err.strerror or err}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _Refused(f"cannot import {name}: " + ("a directory" if stat.S_ISDIR(mode)
+                                                    else "not a regular file"))
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if stat.S_ISDIR(mode):
-            raise _Refused(f"cannot import {name}: a directory")
-        if not stat.S_ISREG(mode):
-            raise _Refused(f"cannot import {name}: not a regular file")
         try:
             data = f.read(max(0, budget) + 1)
         except OSError as err:
