@@ -27,11 +27,18 @@ def _escaped(m: re.Match) -> str:
     return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
-def terminal_safe(text: str) -> str:
+def _json_escaped(m: re.Match) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def terminal_safe(text: str, json: bool = False) -> str:
     """`text` (data, a name, a path) fit to print on a terminal: each control character shown
     as its escape, repr-style (`\\x1b`, `\\n`, `\\u202e`); everything else as it is. The one
-    function every command uses where text it did not write reaches the terminal."""
-    return _UNSAFE.sub(_escaped, text) if _UNSAFE.search(text) else text
+    function every command uses where text it did not write reaches the terminal. With
+    `json`, `text` is JSON and each becomes its JSON escape (`\\u001b`): the same JSON value."""
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(_json_escaped if json else _escaped, text)
 
 
 @dataclass(frozen=True)
