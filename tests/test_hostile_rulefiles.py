@@ -36,7 +36,7 @@ LOCATED = re.compile(r"^(?P<path>[^\n]+?):(?P<line>\d+):(?P<col>\d+): error: ", 
 
 
 def leadscore(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LEADSCORE_SECRET_FOR_TEST": SECRET, "NO_COLOR": "1"}
+    env = {**os.environ, "LEADSCORE_SECRET_FOR_TEST": SECRET, "NO_COLOR": "1", "COLUMNS": "250"}
     env.pop("LEADSCORE_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "leadscore", *args], cwd=cwd, env=env,
                           capture_output=True, timeout=timeout)

@@ -119,7 +119,7 @@ def arrow_tables(model: ir.Model, leads: Leads, events: Events | None,
     """(leads, events) as engines load them: typed columns, TIMESTAMP(us, tz) for times."""
     s = model.schema
     lead_t = _with_timestamps(lead_table(s, leads), s.lead_fields, tz)
-    if not s.has_events:
+    if not s.has_events or events is None:  # the leads side alone (native.py)
         return lead_t, None
     ev_types = {**s.event_fields, s.event_time: "timestamp"}
     return lead_t, _with_timestamps(event_table(s, events), ev_types, tz)
