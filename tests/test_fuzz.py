@@ -39,6 +39,7 @@ from leadscore.backends.sql import SqlUnsupported, to_sql
 from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file, compile_source, ir
 from leadscore.compiler.diagnostics import SHOWN_LINE
+from leadscore.compiler.parse import NOT_A_MODEL
 from leadscore.engines import DUCKDB
 from leadscore.runtime import fastload
 from leadscore.runtime.data import (
@@ -195,6 +196,9 @@ def _check_located(err: CompileError, what: str) -> None:
     assert err.diagnostics, f"a CompileError without diagnostics for {what}"
     for d in err.diagnostics:
         assert d.span is not None, f"a diagnostic without a location: {d.message!r}"
+        if d.code == NOT_A_MODEL and d.span.path not in err.sources:  # shows none of the file
+            assert d.render(err.sources).count("\n") == 1, d.render(err.sources)
+            continue
         src = err.sources.get(d.span.path)
         assert src is not None, f"{d.span}: the diagnostic names a file whose text is unknown"
         lines = src.text.split("\n")  # the parser counts lines by "\n" only

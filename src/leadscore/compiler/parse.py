@@ -20,7 +20,7 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
 from . import ast
-from .diagnostics import BIDI_CONTROLS, CompileError, Diagnostic, Source, Span
+from .diagnostics import BIDI_CONTROLS, CompileError, Diagnostic, Source, Span, did_you_mean
 from .syntax_errors import point, syntax_error, token_span
 
 # Levels of an expression (check.py also counts the lets it uses, written out). The tightest
@@ -724,10 +724,27 @@ def _openings() -> frozenset[str]:
 
 
 def begins_like_a_model(text: str) -> bool:
-    """Whether the first word of `text` (past blank space and comments) opens a declaration:
-    how much of a file that fails to load may be shown."""
+    """Whether `text` reads as a rule file: its first word (past blank space and comments), or
+    the first word of one of its lines followed by a space, opens a declaration. How much of
+    a file that fails to load may be shown: a key, a .env file or /proc/self/environ never
+    qualify, a model whose first line is broken does."""
     word = re.match(r"[A-Za-z_]+", text[_first_token(text):])
-    return word is not None and word.group() in _openings()
+    if word is not None and word.group() in _openings():
+        return True
+    return any(m.group(1) in _openings() for m in _LINE_WORD.finditer(text))
+
+
+_LINE_WORD = re.compile(r"^[ \t]*([a-z]+)[ \t]", re.M)
+
+
+def _reads_as_a_model(text: str) -> bool:
+    """`begins_like_a_model`, or nothing but blank space and comments, or a first word that is
+    a misspelled keyword (`scor fit {`: its syntax error hints the keyword)."""
+    start = _first_token(text)
+    if start == len(text) or begins_like_a_model(text):
+        return True
+    word = re.match(r"([A-Za-z_]+)[ \t]", text[start:])  # a word, as `scor fit`: not `tests=`
+    return word is not None and did_you_mean(word.group(1), sorted(_openings())) is not None
 
 
 def _first_token(text: str) -> int:
@@ -738,11 +755,14 @@ def _first_token(text: str) -> int:
 def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse one rule file; raise `CompileError` with located diagnostics on failure.
 
-    A file holding a NUL, or whose very first token is no declaration (a keyword misspelled
-    aside), is "not a model file" and none of it is shown: that is the file a hostile import
-    or symbolic link names (/proc/self/environ, a key, a .env file)."""
+    A file holding a NUL, or that does not read as a rule file (`begins_like_a_model`; its
+    first word a misspelled keyword aside), is "not a model file" and none of it is shown:
+    that is the file a hostile import or symbolic link names (/proc/self/environ, a key, a
+    .env file). This is decided before any other check quotes a line of it."""
     if "\0" in text:
         raise not_a_model(path, "it holds NUL bytes")
+    if not _reads_as_a_model(text):
+        raise not_a_model(path, "it does not begin with a declaration")
     source = Source(path, text)
     limits = _limits(source)
     if limits:
@@ -754,13 +774,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
-        diag = syntax_error(source, err, _parser())
-        at = err.token.start_pos if isinstance(err, lark.exceptions.UnexpectedToken) else getattr(
-            err, "pos_in_stream", None)
-        keyword = diag.hint is not None and diag.hint.startswith(("did you mean", "keywords are"))
-        if at is not None and at <= _first_token(text) and not keyword:
-            raise not_a_model(path, "it does not begin with a declaration") from None
-        raise CompileError([diag], {path: source}) from None
+        raise CompileError([syntax_error(source, err, _parser())], {path: source}) from None
     comments = [ast.Comment(text=str(t).rstrip(), span=token_span(path, t)) for t in _COMMENTS]
     _COMMENTS.clear()
     try:
