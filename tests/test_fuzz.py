@@ -59,6 +59,11 @@ try:  # the random model generator, when it is there
 except ImportError:  # pragma: no cover - the corpus alone still gives valid programs
     generated_models = None
 
+from generators import SCHEMA_TEXT, import_paths, score_string, sized_models  # noqa: E402
+from leadscore.compiler.imports import MAX_IMPORT_DEPTH  # noqa: E402
+from leadscore.compiler.parse import MAX_LINES, MAX_NESTING, MAX_SOURCE_BYTES, MAX_STRING  # noqa: E402
+from leadscore.compiler.resolve import MAX_RULES  # noqa: E402
+
 # ---------------------------------------------------------------- settings
 EXAMPLES_ENV = "LEADSCORE_FUZZ_EXAMPLES"
 TIMEOUT_ENV = "LEADSCORE_FUZZ_TIMEOUT"
@@ -221,10 +226,10 @@ def _check_located(err: CompileError, what: str) -> None:
     assert text.startswith(f"{first.span}: {first.severity}: "), text[:300]
 
 
-def outcome(text: str, path: Path) -> str:
+def outcome(text: str, path: Path, seconds: float = TIMEOUT) -> str:
     """Compile `text` as the file `path`: success (with code generation) or located errors."""
     try:
-        with time_limit():
+        with time_limit(seconds):
             try:
                 model = compile_source(text, str(path))
             except CompileError as err:
@@ -456,3 +461,67 @@ def test_cli_run_on_messy_csv(workdir, leads, events, strict):
     if res.exit_code == 0:
         assert re.search(r"leads: \d+ read, \d+ scored, \d+ rejected", res.output), res.output
 
+
+
+# ---------------------------------------------------------------- import paths and sizes
+SECRET = "fuzz-fake-secret-51d0"
+
+
+@pytest.fixture(scope="module")
+def import_tree(tmp_path_factory) -> Path:
+    """A model directory with what hostile paths reach for: a secret beside it, links out
+    and in circles, a FIFO, a directory named like a model."""
+    top = tmp_path_factory.mktemp("imports")
+    (top / "outside").mkdir()
+    (top / "outside" / "secret.score").write_text(f"TOKEN={SECRET}\n")
+    proj = top / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "base.score").write_text("let base_ok = 1\n")
+    (proj / "sub" / "base.score").write_text('import "../base.score"\n')
+    (proj / "link.score").symlink_to(top / "outside" / "secret.score")
+    (proj / "outside").symlink_to(top / "outside", target_is_directory=True)
+    (proj / "loop.score").symlink_to("loop.score")
+    os.mkfifo(proj / "fifo.score")
+    (proj / "dir.score").mkdir()
+    return proj
+
+
+@fuzz(150)
+@given(path=import_paths())
+def test_import_paths(import_tree, path):
+    # any path: the model compiles or the import is a located error; never a hang (a FIFO),
+    # never a line of a file outside the tree
+    text = f"import {score_string(path)}\n" + SCHEMA_TEXT
+    try:
+        with time_limit():
+            compile_source(text, str(import_tree / "m.score"))
+    except CompileError as err:
+        _check_located(err, repr(path))
+        assert SECRET not in err.render(), err.render()
+        event("outcome: located errors")
+        return
+    except Hang as hang:
+        pytest.fail(f"{hang} importing {path!r}")
+    event("outcome: compiled")
+
+
+@fuzz(15)
+@given(case=sized_models({"MAX_STRING": MAX_STRING, "MAX_LINES": MAX_LINES,
+                          "MAX_SOURCE_BYTES": MAX_SOURCE_BYTES, "MAX_NESTING": MAX_NESTING,
+                          **({"MAX_RULES": MAX_RULES} if os.environ.get(EXAMPLES_ENV) else {})}))
+def test_sizes_at_the_limits(workdir, case):
+    # just under, at and just past each limit: compiled, or a located error naming it (a
+    # model of MAX_RULES rules takes about 40 s to compile and generate: long runs only)
+    what, text = case
+    event(f"size: {what}")
+    outcome(text, workdir / "sized.score", seconds=max(TIMEOUT, 60))
+
+
+@pytest.mark.parametrize("depth", [MAX_IMPORT_DEPTH, MAX_IMPORT_DEPTH + 1])
+def test_import_depth_at_the_limit(tmp_path, depth):
+    # the root imports c1, which imports c2, ...: c{depth} is `depth` imports deep
+    for i in range(1, depth):
+        (tmp_path / f"c{i}.score").write_text(f'import "c{i + 1}.score"\n')
+    (tmp_path / f"c{depth}.score").write_text(SCHEMA_TEXT)
+    got = outcome('import "c1.score"\n', tmp_path / "root.score")
+    assert got == ("ok" if depth <= MAX_IMPORT_DEPTH else "error")
