@@ -325,11 +325,21 @@ def test_explain_and_diff_escape_keys_labels_and_names(tmp_path):
 
 
 def test_a_path_holding_escapes_is_shown_escaped(tmp_path):
-    odd = tmp_path / "odd\x1b[31mname.score"
+    # an OSC 8 link in a file name (click strips CSI sequences off a pipe, not these)
+    odd = tmp_path / "odd\x1b]8;;evil\x07name.score"
     odd.write_text(SCHEMA + "score s { rule \"x\" +1 when nope > 1 }\n")
-    assert_located(leadscore("check", odd.name, cwd=tmp_path), "unknown name `nope`")
-    proc = leadscore("check", "missing\x1b[2J.score", cwd=tmp_path)
-    assert proc.returncode != 0 and "missing\\x1b[2J.score" in assert_clean(proc)
+    for argv in (["check", odd.name], ["lint", odd.name], ["compile", odd.name]):
+        text = assert_located(leadscore(*argv, cwd=tmp_path), "unknown name `nope`")
+        assert "odd\\x1b]8;;evil\\x07name.score" in text, text
+    unformatted = tmp_path / "fmt\x1b]8;;x\x07.score"
+    unformatted.write_text(SCHEMA + "score  s { rule \"x\" +1 when employees > 1 }\n")
+    for argv in (["fmt", "--check", unformatted.name], ["fmt", "--diff", unformatted.name]):
+        proc = leadscore(*argv, cwd=tmp_path)
+        assert proc.returncode != 0 or argv[1] == "--diff"
+        assert "fmt\\x1b]8;;x\\x07.score" in assert_clean(proc)
+    for command in ("check", "fmt"):
+        proc = leadscore(command, "missing\x1b]8;;x\x07.score", cwd=tmp_path)
+        assert proc.returncode != 0 and "missing\\x1b]8;;x\\x07.score" in assert_clean(proc)
 
 
 @pytest.mark.parametrize("name, header", [
