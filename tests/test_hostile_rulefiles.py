@@ -9,6 +9,7 @@ tests/hostile/rulefiles/; what git cannot hold (links, FIFOs, huge files) is mad
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -313,6 +314,8 @@ def test_explain_and_diff_escape_keys_labels_and_names(tmp_path):
                          "--events", events, "--as-of", AS_OF, "--format", fmt, cwd=tmp_path)
         text = assert_clean(proc)
         assert proc.returncode == 0, text
+        if fmt == "json":  # still JSON, holding the key itself
+            assert json.loads(proc.stdout)["key"] == "\x1b[2J\x1b[31mowned"
     proc = leadscore("explain", model, "--lead", "nobody\x1b[31m", "--leads", leads,
                      "--as-of", AS_OF, cwd=tmp_path)
     assert "nobody\\x1b[31m" in assert_clean(proc) and proc.returncode != 0
@@ -322,6 +325,8 @@ def test_explain_and_diff_escape_keys_labels_and_names(tmp_path):
         proc = leadscore("diff", model, str(new), "--leads", leads, "--events", events,
                          "--as-of", AS_OF, "--format", fmt, cwd=tmp_path)
         assert proc.returncode == 0, assert_clean(proc)
+        if fmt == "json":
+            assert json.loads(proc.stdout)["leads"] == 7
 
 
 def test_a_path_holding_escapes_is_shown_escaped(tmp_path):

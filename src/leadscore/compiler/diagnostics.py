@@ -28,7 +28,8 @@ def _escaped(m: re.Match) -> str:
 
 
 def _json_escaped(m: re.Match) -> str:
-    return f"\\u{ord(m.group()):04x}"
+    # a newline is JSON's own layout (json.dumps escapes every C0 control inside a string)
+    return "\n" if m.group() == "\n" else f"\\u{ord(m.group()):04x}"
 
 
 def terminal_safe(text: str, json: bool = False) -> str:
