@@ -235,6 +235,21 @@ def test_hostile_rule_files_are_located_errors_in_every_command(tmp_path, name, 
         assert_located(leadscore(*argv, cwd=tmp_path), message, line=line)
 
 
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85", "\x1c", "\x0b"],
+                         ids=["u2028", "u2029", "nel", "fs", "vt"])
+def test_a_character_that_breaks_a_line_in_some_editor_is_a_located_error(brk):
+    # in a comment it would make the rest of the comment look like code
+    from leadscore.compiler import CompileError, compile_source
+
+    text = SCHEMA + "# a" + brk + 'score s { rule "r" +1 when employees > 1 }\n'
+    with pytest.raises(CompileError) as err:
+        compile_source(text, "f.score")
+    [d] = err.value.diagnostics
+    assert f"U+{ord(brk):04X}" in d.message
+    assert (d.span.line, d.span.column) == (6, 4)
+    assert err.value.render().splitlines()[1] == "   6 | # a score s { rule \"r\" +1 when employees > 1 }"
+
+
 def test_bidi_errors_name_each_character_in_a_string(tmp_path):
     text = assert_located(leadscore("check", str(HOSTILE / "bidi_string.score"), cwd=tmp_path),
                           "Trojan Source")

@@ -61,8 +61,8 @@ def cell(value: object):
 
 
 def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
-    # messages quote paths, values and server replies
-    click.echo(f"error: {shown(message)}", err=True)
+    # messages quote paths, values and server replies: escaped line by line (a hint is a line)
+    click.echo("error: " + "\n".join(shown(line) for line in message.split("\n")), err=True)
     sys.exit(code)
 
 
