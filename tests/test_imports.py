@@ -128,3 +128,10 @@ def test_a_model_without_a_file_imports_from_the_working_directory(tmp_path, mon
     assert resolved.files == ["<string>", "base.score"]
     with pytest.raises(CompileError, match="outside the model's directory"):
         resolve('import "../base.score"\n', "<string>")
+
+
+def test_whether_a_file_exists_outside_the_tree_is_not_told(tmp_path):
+    write(tmp_path, "there.score", BASE)
+    for target in ("../there.score", "../not_there.score"):
+        located_import_error(write(tmp_path, "proj/p.score", f'import "{target}"\n'),
+                             "outside the model's directory")

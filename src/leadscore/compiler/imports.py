@@ -192,6 +192,12 @@ def _confined(written: str, importer: str, root: Path, unnamed: bool) -> Path:
     if not written.endswith(MODEL_SUFFIX):
         raise _Refused(f"cannot import {written!r}: only {MODEL_SUFFIX} files can be imported")
     base = Path.cwd() if unnamed and importer.startswith("<") else Path(importer).absolute().parent
+    outside = _Refused(f"cannot import {written!r}: it is outside the model's directory",
+                       hint=inside + " (symbolic links are followed before this is checked)")
+    # `..` out of the tree is refused before the file system is asked: whether a file exists
+    # outside the tree is not told either
+    if not Path(os.path.normpath(base.resolve() / written)).is_relative_to(root):
+        raise outside
     try:
         target = (base.resolve() / written).resolve(strict=True)
     except FileNotFoundError:
@@ -204,8 +210,7 @@ def _confined(written: str, importer: str, root: Path, unnamed: bool) -> Path:
             raise _Refused(f"cannot import {written!r}: a symbolic link loop") from None
         raise _Refused(f"cannot import {written!r}: {err.strerror or err}") from None
     if not target.is_relative_to(root):
-        raise _Refused(f"cannot import {written!r}: it is outside the model's directory",
-                       hint=inside + " (symbolic links are followed before this is checked)")
+        raise outside
     if not target.name.endswith(MODEL_SUFFIX):
         raise _Refused(f"cannot import {written!r}: it links to a file that is not a "
                        f"{MODEL_SUFFIX} file")
