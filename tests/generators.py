@@ -788,3 +788,51 @@ def examples(draw) -> tuple[ModelCase, Dataset]:
     """A model and data drawn with the model's own literals."""
     case = draw(models())
     return case, draw(datasets(case.literals, case.day_values, case.numbers))
+
+
+# ---------------------------------------------------------------- import paths and sizes
+# Path pieces an attacker reaches for: climbing out, absolute roots, links, special files,
+# separators and encodings, NUL and control characters, very long names.
+PATH_PIECES = ["..", ".", "", "sub", "base.score", "link.score", "loop.score", "fifo.score",
+               "dir.score", "secret.score", "outside", "/", "//", "\\", "~", "C:", "%2e%2e",
+               "..\\..", "\x00", "\x1b[2J", "\u202e", "é", "x" * 300, "nope.score", ".score",
+               "base.score/", "base.SCORE", "proc", "self", "environ", "dev", "zero"]
+
+
+def import_paths() -> st.SearchStrategy[str]:
+    """Import paths built from PATH_PIECES, relative or absolute."""
+    parts = st.lists(st.sampled_from(PATH_PIECES), min_size=1, max_size=6)
+    return st.tuples(st.sampled_from(["", "", "/", "./", "../"]), parts,
+                     st.sampled_from(["", "", ".score", "/", "\x00.score"])).map(
+        lambda t: t[0] + "/".join(t[1]) + t[2])
+
+
+def score_string(text: str) -> str:
+    """`text` as a rule-file string literal (the language's escapes: \\\\, \\", \\n, \\t, \\r)."""
+    return '"' + (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                  .replace("\t", "\\t").replace("\r", "\\r")) + '"'
+
+
+def sized_models(limits: dict[str, int]) -> st.SearchStrategy[tuple[str, str]]:
+    """(what, model text) near one of the named limits (`limits`: name -> value): just under,
+    at, or just past it, so a limit is reached by the same model that stays inside it."""
+    rule = '  rule "r{i}" +1 when title == "t{i}"\n'
+
+    def build(what: str, delta: int) -> tuple[str, str]:
+        head = SCHEMA_TEXT
+        n = limits[what] + delta
+        if what == "MAX_STRING":
+            body = 'score s { rule "' + "y" * n + '" +1 when employees > 1 }\n'
+        elif what == "MAX_LINES":
+            body = "\n" * max(0, n - head.count("\n") - 1)
+        elif what == "MAX_SOURCE_BYTES":  # a few rules, then a comment to the exact size
+            body = "score s {\n" + "".join(rule.format(i=i) for i in range(100)) + "}\n"
+            body += "#" * max(0, n - len(head + body) - 1) + "\n"
+        elif what == "MAX_RULES":
+            body = "score s {\n" + "".join(f'  rule "{i}" +1 when employees > 1\n'
+                                           for i in range(n)) + "}\n"
+        else:  # MAX_NESTING: parentheses around a condition
+            body = "score s { rule \"d\" +1 when " + "(" * n + "employees > 1" + ")" * n + " }\n"
+        return what, head + body
+
+    return st.builds(build, st.sampled_from(sorted(limits)), st.sampled_from([-1, 0, 1]))

@@ -455,3 +455,29 @@ def test_20000_way_or_with_a_typo_in_every_term_reports_cleanly(tmp_path):
     first = proc.stderr.splitlines()[0]
     assert first.startswith(f"{path}:7:{len(prefix) + 1}: error: unknown name `titel`"), first
     assert len(proc.stderr) < 10_000_000
+
+
+def test_a_misspelled_first_keyword_is_a_syntax_error_not_a_non_model(tmp_path):
+    path = tmp_path / "typo.score"
+    path.write_text("scor fit {\n" + SCHEMA)
+    check_file(path, 1, 1, "unexpected `scor`", hint="did you mean `score`?")
+
+
+def test_a_broken_first_line_of_a_model_is_still_located(tmp_path):
+    # the first token is no declaration, but the lines after it are a model's
+    path = tmp_path / "broken.score"
+    path.write_text("{\n" + SCHEMA)
+    check_file(path, 1, 1, "unexpected")
+
+
+@pytest.mark.parametrize("content", [b"API_TOKEN=abc123\n", b"-----BEGIN PRIVATE KEY-----\nMIIE\n",
+                                     b"\xff\xfeA\x00P\x00I\x00", b"[default]\naws_secret = x\n"],
+                         ids=["env", "key", "utf16", "ini"])
+def test_a_file_that_is_no_model_shows_none_of_its_text(tmp_path, content):
+    path = tmp_path / "secret.score"
+    path.write_bytes(content)
+    res = cli_check(path)
+    assert res.exit_code == 1
+    assert "not a model file" in res.stderr and f"{path}:1:1: error:" in res.stderr
+    for word in ("abc123", "PRIVATE", "MIIE", "aws_secret", "default"):
+        assert word not in res.stderr, res.stderr

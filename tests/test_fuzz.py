@@ -39,6 +39,7 @@ from leadscore.backends.sql import SqlUnsupported, to_sql
 from leadscore.cli import main
 from leadscore.compiler import CompileError, compile_file, compile_source, ir
 from leadscore.compiler.diagnostics import SHOWN_LINE
+from leadscore.compiler.parse import NOT_A_MODEL
 from leadscore.engines import DUCKDB
 from leadscore.runtime import fastload
 from leadscore.runtime.data import (
@@ -57,6 +58,11 @@ try:  # the random model generator, when it is there
     from generators import models as generated_models
 except ImportError:  # pragma: no cover - the corpus alone still gives valid programs
     generated_models = None
+
+from generators import SCHEMA_TEXT, import_paths, score_string, sized_models  # noqa: E402
+from leadscore.compiler.imports import MAX_IMPORT_DEPTH  # noqa: E402
+from leadscore.compiler.parse import MAX_LINES, MAX_NESTING, MAX_SOURCE_BYTES, MAX_STRING  # noqa: E402
+from leadscore.compiler.resolve import MAX_RULES  # noqa: E402
 
 # ---------------------------------------------------------------- settings
 EXAMPLES_ENV = "LEADSCORE_FUZZ_EXAMPLES"
@@ -195,6 +201,9 @@ def _check_located(err: CompileError, what: str) -> None:
     assert err.diagnostics, f"a CompileError without diagnostics for {what}"
     for d in err.diagnostics:
         assert d.span is not None, f"a diagnostic without a location: {d.message!r}"
+        if d.code == NOT_A_MODEL and d.span.path not in err.sources:  # shows none of the file
+            assert d.render(err.sources).count("\n") == 1, d.render(err.sources)
+            continue
         src = err.sources.get(d.span.path)
         assert src is not None, f"{d.span}: the diagnostic names a file whose text is unknown"
         lines = src.text.split("\n")  # the parser counts lines by "\n" only
@@ -217,10 +226,10 @@ def _check_located(err: CompileError, what: str) -> None:
     assert text.startswith(f"{first.span}: {first.severity}: "), text[:300]
 
 
-def outcome(text: str, path: Path) -> str:
+def outcome(text: str, path: Path, seconds: float = TIMEOUT) -> str:
     """Compile `text` as the file `path`: success (with code generation) or located errors."""
     try:
-        with time_limit():
+        with time_limit(seconds):
             try:
                 model = compile_source(text, str(path))
             except CompileError as err:
@@ -489,3 +498,67 @@ def test_pathological_patterns_answer_in_linear_time(workdir, data):
             found = rx.search(value.lower())
             assert rewritten(value.lower()) == found, (pattern, value)
             assert row["s"] == (1.0 if found else 0.0), (pattern, value)
+
+
+# ---------------------------------------------------------------- import paths and sizes
+SECRET = "fuzz-fake-secret-51d0"
+
+
+@pytest.fixture(scope="module")
+def import_tree(tmp_path_factory) -> Path:
+    """A model directory with what hostile paths reach for: a secret beside it, links out
+    and in circles, a FIFO, a directory named like a model."""
+    top = tmp_path_factory.mktemp("imports")
+    (top / "outside").mkdir()
+    (top / "outside" / "secret.score").write_text(f"TOKEN={SECRET}\n")
+    proj = top / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "base.score").write_text("let base_ok = 1\n")
+    (proj / "sub" / "base.score").write_text('import "../base.score"\n')
+    (proj / "link.score").symlink_to(top / "outside" / "secret.score")
+    (proj / "outside").symlink_to(top / "outside", target_is_directory=True)
+    (proj / "loop.score").symlink_to("loop.score")
+    os.mkfifo(proj / "fifo.score")
+    (proj / "dir.score").mkdir()
+    return proj
+
+
+@fuzz(150)
+@given(path=import_paths())
+def test_import_paths(import_tree, path):
+    # any path: the model compiles or the import is a located error; never a hang (a FIFO),
+    # never a line of a file outside the tree
+    text = f"import {score_string(path)}\n" + SCHEMA_TEXT
+    try:
+        with time_limit():
+            compile_source(text, str(import_tree / "m.score"))
+    except CompileError as err:
+        _check_located(err, repr(path))
+        assert SECRET not in err.render(), err.render()
+        event("outcome: located errors")
+        return
+    except Hang as hang:
+        pytest.fail(f"{hang} importing {path!r}")
+    event("outcome: compiled")
+
+
+@fuzz(15)
+@given(case=sized_models({"MAX_STRING": MAX_STRING, "MAX_LINES": MAX_LINES,
+                          "MAX_SOURCE_BYTES": MAX_SOURCE_BYTES, "MAX_NESTING": MAX_NESTING,
+                          **({"MAX_RULES": MAX_RULES} if os.environ.get(EXAMPLES_ENV) else {})}))
+def test_sizes_at_the_limits(workdir, case):
+    # just under, at and just past each limit: compiled, or a located error naming it (a
+    # model of MAX_RULES rules takes about 40 s to compile and generate: long runs only)
+    what, text = case
+    event(f"size: {what}")
+    outcome(text, workdir / "sized.score", seconds=max(TIMEOUT, 60))
+
+
+@pytest.mark.parametrize("depth", [MAX_IMPORT_DEPTH, MAX_IMPORT_DEPTH + 1])
+def test_import_depth_at_the_limit(tmp_path, depth):
+    # the root imports c1, which imports c2, ...: c{depth} is `depth` imports deep
+    for i in range(1, depth):
+        (tmp_path / f"c{i}.score").write_text(f'import "c{i + 1}.score"\n')
+    (tmp_path / f"c{depth}.score").write_text(SCHEMA_TEXT)
+    got = outcome('import "c1.score"\n', tmp_path / "root.score")
+    assert got == ("ok" if depth <= MAX_IMPORT_DEPTH else "error")

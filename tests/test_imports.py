@@ -3,7 +3,7 @@
 import pytest
 
 import leadscore
-from leadscore.compiler import CompileError, read_source
+from leadscore.compiler import CompileError
 from leadscore.compiler.imports import resolve
 
 BASE = """schema {
@@ -37,7 +37,7 @@ def test_later_definitions_replace_earlier_ones_in_place(tmp_path):
     assert [(r["fit"], r["segment"], r["tier"]) for r in rows] == [
         (30.0, "small", "warm"), (30.0, "big", "warm")]
     assert model.ir.sources[0].endswith("product.score")
-    resolved = resolve(product.read_text(), str(product), read_source)
+    resolved = resolve(product.read_text(), str(product))
     assert sorted(r.identity for r in resolved.replacements) == ["score fit", "segment small",
                                                                  "tiers"]
 
@@ -79,3 +79,59 @@ def test_duplicates_within_one_file_are_still_errors(tmp_path):
     p = write(tmp_path, "p.score", BASE + "segment big when employees > 5\n")
     with pytest.raises(CompileError, match="segment `big` is declared twice"):
         leadscore.load(p)
+
+
+def located_import_error(path, message: str) -> None:
+    with pytest.raises(CompileError) as err:
+        leadscore.load(path)
+    d = err.value.diagnostics[0]
+    assert message in d.message, d.message
+    assert (d.span.path, d.span.line, d.span.column) == (str(path), 1, 8)
+    assert err.value.sources[str(path)].text.startswith("import")  # the import line is shown
+
+
+def test_imports_are_confined_to_the_root_models_tree(tmp_path):
+    write(tmp_path, "outside.score", BASE)
+    write(tmp_path, "proj/shared/base.score", BASE)
+    write(tmp_path, "proj/shared/up.score", 'import "../../outside.score"\n')
+    # a sibling through `..` stays inside the root: allowed
+    write(tmp_path, "proj/shared/fit.score", 'import "../shared/base.score"\n')
+    root = write(tmp_path, "proj/p.score", 'import "shared/fit.score"\n')
+    assert leadscore.load(root).ir.sources[-1].endswith("base.score")
+    located_import_error(write(tmp_path, "proj/a.score", 'import "../outside.score"\n'),
+                         "outside the model's directory")
+    located_import_error(write(tmp_path, "proj/b.score", f'import "{tmp_path}/outside.score"\n'),
+                         "an absolute path")
+    # an imported file climbing out is refused at its own import
+    root = write(tmp_path, "proj/c.score", 'import "shared/up.score"\n')
+    with pytest.raises(CompileError) as err:
+        leadscore.load(root)
+    d = err.value.diagnostics[0]
+    assert "outside the model's directory" in d.message and d.span.path.endswith("up.score")
+
+
+def test_an_imported_file_that_is_no_model_is_never_shown(tmp_path):
+    write(tmp_path, "secret.score", "TOKEN=s3cr3t-value\n")
+    p = write(tmp_path, "p.score", 'import "secret.score"\n')
+    located_import_error(p, "not a model file")
+    with pytest.raises(CompileError) as err:
+        leadscore.load(p)
+    assert "s3cr3t" not in err.value.render()
+    assert str(tmp_path / "secret.score") not in err.value.sources
+
+
+def test_a_model_without_a_file_imports_from_the_working_directory(tmp_path, monkeypatch):
+    write(tmp_path, "base.score", BASE)
+    write(tmp_path, "inner/base.score", BASE)
+    monkeypatch.chdir(tmp_path / "inner")
+    resolved = resolve('import "base.score"\n', "<string>")
+    assert resolved.files == ["<string>", "base.score"]
+    with pytest.raises(CompileError, match="outside the model's directory"):
+        resolve('import "../base.score"\n', "<string>")
+
+
+def test_whether_a_file_exists_outside_the_tree_is_not_told(tmp_path):
+    write(tmp_path, "there.score", BASE)
+    for target in ("../there.score", "../not_there.score"):
+        located_import_error(write(tmp_path, "proj/p.score", f'import "{target}"\n'),
+                             "outside the model's directory")

@@ -709,8 +709,8 @@ def test_20000_nested_levels_give_a_located_error(condition):
 
 
 # ---------------------------------------------------------------- compiler gaps the fuzzer found (fixed)
-@pytest.mark.parametrize("brk", ["\x0c", "\u2028", "\r", "\x85", "\x1c"],
-                         ids=["formfeed", "u2028", "cr", "nel", "fs"])
+# (U+2028, NEL and the C0 separators are now errors of their own: tests/test_hostile_rulefiles.py)
+@pytest.mark.parametrize("brk", ["\x0c", "\r"], ids=["formfeed", "cr"])
 def test_the_line_shown_is_the_line_of_the_error(brk):
     text = ('schema { lead { key id field x: int } }\n# a' + brk + 'comment\n'
             'score s { rule "r" +1 when y > 1 }\n')
@@ -721,16 +721,16 @@ def test_the_line_shown_is_the_line_of_the_error(brk):
     assert err.value.render().splitlines()[1] == '   3 | score s { rule "r" +1 when y > 1 }'
 
 
-@pytest.mark.parametrize("text", [" {\n  lead { key id }\n}\n",
-                                  'schema { lead { key id  field x: int } }\n'
-                                  'score s { rule "r" +1 when {\n  x > 1 }\n}\n'],
-                         ids=["top-level", "in-a-condition"])
-def test_a_syntax_error_message_is_one_line(text):
+@pytest.mark.parametrize("text, message", [
+    (" {\n  lead { key id }\n}\n", "not a model file"),  # no line opens a declaration
+    ('schema { lead { key id  field x: int } }\nscore s { rule "r" +1 when {\n  x > 1 }\n}\n',
+     "unexpected `{`")], ids=["top-level", "in-a-condition"])
+def test_a_syntax_error_message_is_one_line(text, message):
     with pytest.raises(CompileError) as err:
         compile_source(text, "f.score")
     d = err.value.diagnostics[0]
     assert "\n" not in d.message, d.message
-    assert d.message.startswith("unexpected `{`")
+    assert d.message.startswith(message)
 
 
 def _at_depth(depth: int) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..compiler import CompileError, compile_file
-from .common import EXIT_FINDINGS, _color, _guard, main
+from .common import EXIT_FINDINGS, _color, _guard, main, shown
 
 
 @main.command()
@@ -24,7 +24,7 @@ def check(models: tuple[str, ...]) -> None:
     failed = 0
     for path in models:
         if not Path(path).exists():
-            click.echo(f"{path}: error: no such file", err=True)
+            click.echo(f"{shown(path)}: error: no such file", err=True)
             failed += 1
             continue
         try:
@@ -33,7 +33,7 @@ def check(models: tuple[str, ...]) -> None:
             click.echo(err.render(color=_color(sys.stderr)), err=True)
             failed += 1
             continue
-        click.echo(f"{path}: ok")
+        click.echo(f"{shown(path)}: ok")
     if failed:
         click.echo(f"{failed} of {len(models)} file{'s' if len(models) != 1 else ''} "
                    "with errors", err=True)

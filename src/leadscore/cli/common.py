@@ -37,8 +37,32 @@ def _color(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
+def shown(value: object) -> str:
+    """`value` as text fit for the terminal: control characters (ESC, bidi controls...) as
+    their escapes (compiler/diagnostics.py `terminal_safe`). For every value, name or path a
+    command prints that it did not write itself."""
+    from ..compiler.diagnostics import terminal_safe  # not at import: `--help` loads no compiler
+
+    return terminal_safe(str(value))
+
+
+def shown_json(text: str) -> str:
+    """JSON text fit for the terminal: the same JSON, control characters as `\\u` escapes."""
+    from ..compiler.diagnostics import terminal_safe
+
+    return terminal_safe(text, json=True)
+
+
+def cell(value: object):
+    """A table cell for rich: `shown`, and never read as rich markup (`[link=...]`)."""
+    from rich.text import Text
+
+    return Text(shown(value))
+
+
 def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
-    click.echo(f"error: {message}", err=True)
+    # messages quote paths, values and server replies: escaped line by line (a hint is a line)
+    click.echo("error: " + "\n".join(shown(line) for line in message.split("\n")), err=True)
     sys.exit(code)
 
 
@@ -157,7 +181,7 @@ class _OneLineUsageError(click.UsageError):
     def show(self, file=None) -> None:
         where = self.ctx.command_path if self.ctx else "leadscore"
         message = " ".join(self.format_message().split())  # click's own texts may wrap
-        click.echo(f"error: {message} (see `{where} --help`)", err=True)
+        click.echo(f"error: {shown(message)} (see `{where} --help`)", err=True)
 
 
 _SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

@@ -8,7 +8,7 @@ import click
 
 from ..compiler import read_source
 from ..runtime.engines import ENGINES
-from .common import _as_of, _guard, main
+from .common import _as_of, _guard, cell, main, shown, shown_json
 
 
 @main.command(name="diff")
@@ -48,9 +48,11 @@ def diff_cmd(old: str, new: str | None, rev: str | None, leads_path: str, events
     d = diff_models(old_text, old_name, new_text, new_name, leads_path, events_path, as_of_us,
                     engine)
     if fmt == "json":
-        click.echo(json.dumps({"as_of": as_of_text, **d.to_json()}, indent=2, ensure_ascii=False))
-    elif fmt == "markdown":
-        click.echo(render_markdown(d, top), nl=False)
+        click.echo(shown_json(json.dumps({"as_of": as_of_text, **d.to_json()}, indent=2,
+                                         ensure_ascii=False)))
+    elif fmt == "markdown":  # escaped line by line: names and labels, never the layout
+        click.echo("\n".join(shown(line) for line in render_markdown(d, top).split("\n")),
+                   nl=False)
     else:
         _render_text(d, top, as_of_text)
 
@@ -58,24 +60,26 @@ def diff_cmd(old: str, new: str | None, rev: str | None, leads_path: str, events
 def _render_text(d, top: int, as_of_text: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
-    console.print(f"{d.old_name} -> {d.new_name} at {as_of_text}: "
-                  f"[bold]{d.moved} of {d.leads} leads change tier[/bold]")
+    # names, tiers and labels are printed as cells: escaped, never read as rich markup
+    console.print(Text(f"{shown(d.old_name)} -> {shown(d.new_name)} at {shown(as_of_text)}: ")
+                  + Text(f"{d.moved} of {d.leads} leads change tier", style="bold"))
     present = [t for t in d.tiers if any(t in pair for pair in d.matrix)]
     matrix = Table(title="tier migration (rows: old tier, columns: new tier)")
     matrix.add_column("from \\ to")
     for t in present:
-        matrix.add_column(t, justify="right")
+        matrix.add_column(cell(t), justify="right")
     for a in present:
-        matrix.add_row(a, *[str(d.matrix.get((a, b), 0) or "·") for b in present])
+        matrix.add_row(cell(a), *[str(d.matrix.get((a, b), 0) or "·") for b in present])
     console.print(matrix)
     flow = Table(title="per tier")
     for col in ("tier", "entering", "leaving", "net"):
         flow.add_column(col, justify="left" if col == "tier" else "right")
     for t in present:
         e, lv = d.entering.get(t, 0), d.leaving.get(t, 0)
-        flow.add_row(t, str(e), str(lv), f"{e - lv:+d}")
+        flow.add_row(cell(t), str(e), str(lv), f"{e - lv:+d}")
     console.print(flow)
     shift = Table(title="score distribution")
     for col in ("", "old", "new", "change"):
@@ -84,7 +88,7 @@ def _render_text(d, top: int, as_of_text: str) -> None:
     for k in ("mean", "median", "p90"):
         shift.add_row(f"total {k}", f"{o[k]:.1f}", f"{n[k]:.1f}", f"{n[k] - o[k]:+.1f}")
     for name, (om, nm) in d.scores.items():
-        shift.add_row(f"mean {name}", "-" if om is None else f"{om:.1f}",
+        shift.add_row(cell(f"mean {name}"), "-" if om is None else f"{om:.1f}",
                       "-" if nm is None else f"{nm:.1f}",
                       "" if om is None or nm is None else f"{nm - om:+.1f}")
     console.print(shift)
@@ -93,7 +97,7 @@ def _render_text(d, top: int, as_of_text: str) -> None:
         for col in ("score", "rule", "status", "old", "new", "change", "leads"):
             rules.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
         for e in d.rules[:top]:
-            rules.add_row(e["score"], e["rule"], e["status"], f"{e['old']:.0f}",
+            rules.add_row(cell(e["score"]), cell(e["rule"]), e["status"], f"{e['old']:.0f}",
                           f"{e['new']:.0f}", f"{e['change']:+.0f}",
                           f"{e['old_leads']} -> {e['new_leads']}")
         console.print(rules)

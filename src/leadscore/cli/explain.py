@@ -8,7 +8,7 @@ import click
 
 from ..compiler import compile_file
 from ..runtime.data import DataError
-from .common import _as_of, _guard, main
+from .common import _as_of, _guard, main, shown, shown_json
 
 
 def _num(v) -> str:
@@ -51,13 +51,14 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
     events = read_events(events_path, m.schema) if (events_path and m.schema.has_events) else None
     ex = explain(m, leads, events, key, as_of_us)
     if fmt == "json":
-        click.echo(json.dumps({"as_of": as_of_text, **ex.to_json()}, indent=2,
-                              ensure_ascii=False))
+        click.echo(shown_json(json.dumps({"as_of": as_of_text, **ex.to_json()}, indent=2,
+                                         ensure_ascii=False)))
         return
     out = ex.outputs
-    click.echo(f"lead {key} at {as_of_text}")
+    # the key, the outputs and the labels (of an IR file too) are data: escaped
+    click.echo(f"lead {shown(key)} at {shown(as_of_text)}")
     for score, steps in ex.scores.items():
-        click.echo(f"\nscore {score} = {_num(steps['final'])}")
+        click.echo(f"\nscore {shown(score)} = {_num(steps['final'])}")
         for r in ex.rules:
             if r.score != score or (not all_rules and r.points == 0 and not r.events):
                 continue
@@ -65,7 +66,7 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
             events_text = "" if n is None else f"  ({n} event{'s' if n != 1 else ''}"
             events_text += (", capped)" if r.capped else ")") if n is not None else (
                 "  (capped)" if r.capped else "")
-            click.echo(f"  {_num(r.points):>8}  {r.label}{events_text}  [line {r.line}]")
+            click.echo(f"  {_num(r.points):>8}  {shown(r.label)}{events_text}  [line {r.line}]")
         raw = steps["rules"]
         before = [v for k, v in steps.items() if k.startswith("before decay")]
         if before and before[0] != raw:
@@ -74,20 +75,20 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
             click.echo(f"  {'':>8}  cap/floor: {_num(raw)} -> {_num(steps['final'])}")
         if before and before[0] != steps["final"]:
             click.echo(f"  {'':>8}  decay: {_num(before[0])} -> {_num(steps['final'])}")
-    click.echo(f"\ntotal {_num(out['total'])}, segment {out['segment']}")
+    click.echo(f"\ntotal {_num(out['total'])}, segment {shown(out['segment'])}")
     for t in ex.tiers:
         failed = t["failed_gates"]
-        gates = " and ".join(f"`{g}`" for g in failed)
+        gates = " and ".join(f"`{shown(g)}`" for g in failed)
         state = ("reached" if t["threshold_met"] and t["gates_hold"] else
                  f"threshold met, held back: {gates} {'does' if len(failed) == 1 else 'do'} not hold"
                  if t["threshold_met"] else "threshold not met")
-        click.echo(f"  tier {t['tier']}: {state}")
+        click.echo(f"  tier {shown(t['tier'])}: {state}")
     tier = out.get("tier")
-    line = f"tier {tier}"
+    line = f"tier {shown(tier)}"
     if out.get("held_from"):
-        line += f" (held from {out['held_from']}: its gate does not hold)"
+        line += f" (held from {shown(out['held_from'])}: its gate does not hold)"
     if out.get("disqualified_by"):
-        line += f" (disqualified: {out['disqualified_by']})"
+        line += f" (disqualified: {shown(out['disqualified_by'])})"
     click.echo(line)
     if "grade" in out:
-        click.echo(f"grade {out['grade']}")
+        click.echo(f"grade {shown(out['grade'])}")

@@ -14,6 +14,7 @@ import click
 from ..compiler import CompileError, read_source
 from ..fmt import format_source
 from .common import EXIT_FINDINGS, _color, _guard, main
+from .common import shown as safe
 
 STDIN = "-"
 
@@ -62,9 +63,9 @@ def fmt(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """
     failed = changed = 0
     for path in files:
-        shown = "<stdin>" if path == STDIN else path
+        shown = "<stdin>" if path == STDIN else safe(path)  # a name may hold terminal escapes
         if path != STDIN and not Path(path).exists():
-            click.echo(f"{path}: error: no such file", err=True)
+            click.echo(f"{shown}: error: no such file", err=True)
             failed += 1
             continue
         try:

@@ -11,7 +11,7 @@ import click
 from ..compiler import compile_file
 from ..runtime.data import Reject
 from ..runtime.engines import ENGINES
-from .common import IN_DATABASE, _as_of, _guard, main
+from .common import IN_DATABASE, _as_of, _guard, cell, main, shown
 
 
 # ---------------------------------------------------------------- run
@@ -41,7 +41,7 @@ def _summary(result, as_of_text: str, engine: str) -> list[str]:
             parts.append(f"{s.events_after_as_of} after as_of (ignored)")
         lines.append("events: " + ", ".join(parts))
     if s.undeclared_types:
-        kinds = ", ".join(f"{t} ({n})" for t, n in s.undeclared_types.most_common(5))
+        kinds = ", ".join(f"{shown(t)} ({n})" for t, n in s.undeclared_types.most_common(5))
         lines.append(f"warning: event types not in the schema: {kinds}")
     return lines
 
@@ -52,7 +52,7 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
 
     from ..runtime.output import format_value
 
-    def shown(v) -> str:
+    def text(v) -> str:
         if isinstance(v, float) and not v.is_integer():
             return f"{v:.2f}"
         return format_value(v)
@@ -64,9 +64,9 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
                                                 r[0]))
     table = Table(title=f"top {min(top, len(ranked))} of {len(ranked)} leads by total")
     for c in cols:
-        table.add_column(c, justify="right" if c not in ("segment", "tier") else "left")
-    for r in ranked[:top]:
-        table.add_row(*[shown(v) for v in r])
+        table.add_column(cell(c), justify="right" if c not in ("segment", "tier") else "left")
+    for r in ranked[:top]:  # keys and values are data: escaped, and never read as rich markup
+        table.add_row(*[cell(text(v)) for v in r])
     console.print(table)
     tier_i = cols.index("tier")
     counts = Counter(r[tier_i] for r in result.rows)
@@ -78,7 +78,7 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
         order = {t: i for i, t in enumerate(tier_order + ["disqualified"])}
         for tier, n in sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)),
                                                              str(kv[0]))):
-            summary.add_row(str(tier), str(n), f"{100 * n / max(1, len(result.rows)):.1f}%")
+            summary.add_row(cell(tier), str(n), f"{100 * n / max(1, len(result.rows)):.1f}%")
         console.print(summary)
 
 
@@ -202,24 +202,25 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
                                  ("events", events_path, result.events)):
             extra = getattr(data, "extra", None)
             if extra:
-                click.echo(f"{side}: {path}: {len(extra)} column{'s' if len(extra) != 1 else ''} "
-                           f"not in the schema (ignored): {', '.join(extra)}", err=True)
+                click.echo(f"{side}: {shown(path)}: {len(extra)} column"
+                           f"{'s' if len(extra) != 1 else ''} not in the schema (ignored): "
+                           f"{shown(', '.join(extra))}", err=True)
     if result.rejects:
-        shown = result.rejects if verbose else result.rejects[:10]
-        for r in shown:
-            click.echo(f"  rejected {r}", err=True)
-        if len(result.rejects) > len(shown):
-            click.echo(f"  ... and {len(result.rejects) - len(shown)} more"
+        listed = result.rejects if verbose else result.rejects[:10]
+        for r in listed:
+            click.echo(f"  rejected {shown(r)}", err=True)
+        if len(result.rejects) > len(listed):
+            click.echo(f"  ... and {len(result.rejects) - len(listed)} more"
                        + ("" if rejects_path else " (write them all with --rejects PATH)"),
                        err=True)
     if rejects_path:
         _write_rejects(rejects_path, result.rejects)
     if into is not None:
-        click.echo(f"wrote {result.count} rows to table {into}", err=True)
+        click.echo(f"wrote {result.count} rows to table {shown(into)}", err=True)
     if accounts_path:
-        click.echo(f"wrote {result.accounts_count} accounts to {accounts_path}", err=True)
+        click.echo(f"wrote {result.accounts_count} accounts to {shown(accounts_path)}", err=True)
     if out:
-        click.echo(f"wrote {result.count} rows to {out}", err=True)
+        click.echo(f"wrote {result.count} rows to {shown(out)}", err=True)
     elif into is None:
         tier_order: list[str] = []
         for names in m.tiers.values():

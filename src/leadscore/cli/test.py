@@ -8,7 +8,7 @@ import click
 
 from ..compiler import compile_file
 from ..runtime.engines import ENGINES
-from .common import EXIT_FINDINGS, IN_DATABASE, _guard, main
+from .common import EXIT_FINDINGS, IN_DATABASE, _guard, main, shown
 
 
 @main.command(name="test")
@@ -36,20 +36,20 @@ def test_cmd(models: tuple[str, ...], engines: tuple[str, ...], db: str | None) 
     for path in models:
         model = compile_file(path)
         if not model.tests:
-            click.echo(f"{path}: no test blocks")
+            click.echo(f"{shown(path)}: no test blocks")
             continue
         report = run_tests(model, chosen, db)
         for f in report.failures:
-            click.echo(f"{f.where}: FAIL [{f.engine}] {f.test}: expected {f.column} "
-                       f"{f.expected}, got {f.actual}", err=True)
+            click.echo(shown(f"{f.where}: FAIL [{f.engine}] {f.test}: expected {f.column} "
+                             f"{f.expected}, got {f.actual}"), err=True)
         status = "ok" if report.ok else f"{len(report.failures)} failed"
-        click.echo(f"{path}: {report.tests} tests, {report.checks} expectations on "
+        click.echo(f"{shown(path)}: {report.tests} tests, {report.checks} expectations on "
                    f"{', '.join(chosen)}: {status}")
         rules = model.rules
         uncovered = [r for r in rules if r.points not in report.covered]
         click.echo(f"  rule coverage: {len(rules) - len(uncovered)}/{len(rules)} rules fired")
         for r in uncovered:
-            click.echo(f"    never fired: score {r.score}, rule \"{r.label}\" (line {r.line})")
+            click.echo(shown(f"    never fired: score {r.score}, rule \"{r.label}\" (line {r.line})"))
         failed += not report.ok
     if failed:
         sys.exit(EXIT_FINDINGS)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagnostics import CompileError, Diagnostic, Source, Span
-from .parse import parse
+from .parse import begins_like_a_model, not_a_model, parse
 
 if TYPE_CHECKING:
     from . import ir
@@ -28,7 +28,7 @@ def compile_source(text: str, path: str = "<string>") -> ir.Model:
     from .imports import resolve
     from .lower import lower
 
-    resolved = resolve(text, path, read_source)
+    resolved = resolve(text, path)
     result = check(resolved.module)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.checked is None:
@@ -65,6 +65,8 @@ def read_source(path: str | Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         text = data[: err.start].decode("utf-8", errors="replace")
+        if not begins_like_a_model(text):  # a key or a binary file named by mistake or by a link
+            raise not_a_model(str(path), "not UTF-8 text") from None
         line = text.count("\n") + 1
         col = len(text) - (text.rfind("\n") + 1) + 1  # in characters, as every other column
         diag = Diagnostic(f"the file is not valid UTF-8 (byte {err.start}: "

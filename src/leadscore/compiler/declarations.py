@@ -5,6 +5,7 @@ account block and test blocks, each checked with located diagnostics.
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 
 from . import ast, ir
 from .checked import (
@@ -21,7 +22,7 @@ from .checked import (
     CheckedTier,
     Ctx,
 )
-from .diagnostics import Span, did_you_mean
+from .diagnostics import Span
 from .text import fold
 
 
@@ -244,6 +245,7 @@ class Declarations:
 
     def _segments(self, items) -> list[tuple[str, ir.Expr]]:
         out: list[tuple[str, ir.Expr]] = []
+        seen: set[str] = set()  # a list scan per segment was quadratic: 20 000 took 60 s
         for s in items:
             if not isinstance(s, ast.SegmentDecl):
                 continue
@@ -252,10 +254,11 @@ class Declarations:
             if name == "default":
                 self.error("`default` is the segment of leads no segment matches; "
                            "choose another name", s.name.span)
-            elif any(n == name for n, _ in out):
+            elif name in seen:
                 self.error(f"segment `{name}` is declared twice", s.name.span,
                            hint="combine the conditions with `or`")
             else:
+                seen.add(name)
                 out.append((name, cond))
         return out
 
@@ -270,7 +273,7 @@ class Declarations:
                 first_specific = first_specific or td
                 if seg not in segments:
                     self.error(f"unknown segment `{seg}`", td.segment.span,
-                               hint=did_you_mean(seg, segments) or
+                               hint=self.suggest(seg, segments) or
                                "declare it with `segment NAME when CONDITION`")
             if seg in out:
                 where = f"segment `{seg}`" if td.segment else "the default segment"
@@ -328,7 +331,7 @@ class Declarations:
             return None
         if g.score.text not in self.scores:
             self.error(f"unknown score `{g.score.text}`", g.score.span,
-                       hint=did_you_mean(g.score.text, list(self.scores)))
+                       hint=self.suggest(g.score.text, list(self.scores)))
         letters: list[tuple[str, float | None]] = []
         prev: float | None = None
         for i, e in enumerate(g.entries):
@@ -360,7 +363,7 @@ class Declarations:
         fname = a.field.text
         if fname not in self.lead_fields:
             self.error(f"unknown lead field `{fname}`", a.field.span,
-                       hint=did_you_mean(fname, list(self.lead_fields)))
+                       hint=self.suggest(fname, list(self.lead_fields)))
         elif self.lead_fields[fname][0] != ir.TEXT:
             self.error(f"accounts group leads by a text field; `{fname}` is not text", a.field.span)
         for extra in a.extra_scores:
@@ -404,7 +407,7 @@ class Declarations:
             if t.as_of is None:
                 self.error("a test needs `as_of TIME`", t.name_span,
                            hint="e.g. `as_of 2026-03-01T00:00:00Z`")
-            else:
+            elif self._real_time(t.as_of.text, t.as_of.span):
                 case["as_of"] = t.as_of.text
             lead: dict = {}
             for f in t.lead or []:
@@ -414,7 +417,7 @@ class Declarations:
                     continue
                 if name not in s.lead_fields:
                     self.error(f"unknown lead field `{name}`", f.name.span,
-                               hint=did_you_mean(name, [s.lead_key, *s.lead_fields]))
+                               hint=self.suggest(name, [s.lead_key, *s.lead_fields]))
                     continue
                 lead[name] = self._test_data(f.value, s.lead_fields[name])
             lead.setdefault(s.lead_key, "test")
@@ -424,16 +427,17 @@ class Declarations:
                 if not s.has_events:
                     self.error("the schema declares no events", e.span)
                     break
+                self._real_time(e.time.text, e.time.span)
                 typ = fold(e.type.text)
                 if s.event_types and typ not in s.event_types:
                     self.error(f"unknown event type `{e.type.text}`", e.type.span,
-                               hint=did_you_mean(typ, s.event_types))
+                               hint=self.suggest(typ, s.event_types))
                 row = {s.event_lead: lead[s.lead_key], s.event_time: e.time.text,
                        s.event_type: e.type.text}
                 for f in e.fields:
                     if f.name.text not in s.event_fields:
                         self.error(f"unknown event field `{f.name.text}`", f.name.span,
-                                   hint=did_you_mean(f.name.text, list(s.event_fields)))
+                                   hint=self.suggest(f.name.text, list(s.event_fields)))
                         continue
                     row[f.name.text] = self._test_data(f.value, s.event_fields[f.name.text])
                 events.append(row)
@@ -465,6 +469,21 @@ class Declarations:
             out.append(case)
         return out
 
+    def _real_time(self, text: str, span: Span) -> bool:
+        """Whether a test's timestamp names a real instant (the grammar only fixes its shape:
+        2026-02-30 has one); if not, a located error."""
+        try:
+            datetime.fromisoformat(text.strip())
+            return True
+        except ValueError:
+            try:  # what else the loaders take: a bare date (runtime/data.py parse_timestamp)
+                date.fromisoformat(text.strip())
+                return True
+            except ValueError:
+                self.error(f"`{text}` is not a real date and time", span,
+                           hint="check the day of the month and the hours (00 to 23)")
+                return False
+
     def _test_data(self, v: ast.TestValue, type_: str):
         """A test's literal as the loader would read it from a file."""
         if v.kind == "missing":
@@ -474,7 +493,8 @@ class Declarations:
         if v.kind == "bool" and type_ == "bool":
             return v.value
         if v.kind in ("timestamp", "string") and type_ == "timestamp":
-            return v.text if v.kind == "timestamp" else v.value
+            text = v.text if v.kind == "timestamp" else v.value
+            return text if self._real_time(text, v.span) else None
         if v.kind == "string" and type_ == "text":
             return v.value
         self.error(f"`{v.text}` does not fit a {type_} field", v.span)

@@ -3,16 +3,29 @@
 Imported declarations come first, in import order; a later declaration with the same
 identity replaces the earlier one in its place (so a base's segment order holds), and
 each replacement is recorded for the linter. Paths are relative to the importing file.
+
+Rule files may come from an unreviewed pull request checked where secrets live, so an import
+is confined: a relative path to a `.score` regular file inside the root model's directory
+tree, symbolic links resolved before that is checked, opened without ever blocking, and
+nothing of a file that is not a model is ever shown (docs/security.md). Imports are resolved
+without recursion, within MAX_IMPORT_DEPTH and MAX_IMPORT_FILES.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic, Source, Span
-from .parse import parse
+from .parse import MAX_SOURCE_BYTES, NOT_A_MODEL, parse, text_of
+
+MODEL_SUFFIX = ".score"
+MAX_IMPORT_DEPTH = 32  # imports inside imports, the root model being depth 0
+MAX_IMPORT_FILES = 256  # files read for one model (a file imported twice is read twice)
 
 
 @dataclass
@@ -52,47 +65,93 @@ def identity(item: ast.Node) -> str | None:
     return None
 
 
-def resolve(text: str, path: str, read) -> Resolved:
-    """Parse `text` and everything it imports (recursively); raise CompileError on failure.
+class _Refused(Exception):
+    """An import that is not followed: the message (and hint) located at the import's path."""
 
-    The merged module keeps the comments of `text` itself (lint's suppressions), so a caller
-    never parses the file a second time for them."""
-    sources: dict[str, Source] = {}
-    files: list[str] = []
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
-    def load(file_text: str, file_path: str, stack: list[str]) -> ast.Module:
-        sources[file_path] = Source(file_path, file_text)
-        files.append(file_path)
-        module = parse(file_text, file_path)
-        items: list[ast.Node] = []
-        errors: list[Diagnostic] = []
-        base = Path(file_path).parent if not file_path.startswith("<") else Path.cwd()
-        for item in module.items:
-            if not isinstance(item, ast.ImportDecl):
-                items.append(item)
+
+@dataclass
+class _Frame:
+    """A file being expanded: its items so far, and where its walk through its own items is."""
+
+    path: str
+    key: str  # the resolved path, for cycles
+    module: ast.Module
+    items: list[ast.Node] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+    next: int = 0
+
+
+def resolve(text: str, path: str) -> Resolved:
+    """Parse `text` and everything it imports; raise CompileError on failure.
+
+    The root is the directory of `path` (the working directory for a model without a file):
+    every import, from any file, must resolve inside it. Resolution walks an explicit stack,
+    so a chain of imports as deep as the limit allows never recurses. The merged module keeps
+    the comments of `text` itself (lint's suppressions), so a caller never parses the file a
+    second time for them."""
+    sources: dict[str, Source] = {path: Source(path, text)}
+    files: list[str] = [path]
+    unnamed = path.startswith("<")
+    root = Path.cwd().resolve() if unnamed else Path(path).absolute().parent.resolve()
+    own = path if unnamed else str(Path(path).resolve())
+    stack = [_Frame(path, own, _parse(text, path, sources))]
+    total_bytes = len(text.encode("utf-8", "surrogatepass"))
+    while True:
+        frame = stack[-1]
+        if frame.next == len(frame.module.items):  # this file is done: into its importer
+            stack.pop()
+            if frame.errors:
+                if not stack:
+                    raise CompileError(frame.errors, sources)
+                stack[-1].errors.extend(frame.errors)
                 continue
-            target = (base / item.path).resolve()
+            if not stack:
+                top = frame
+                break
+            stack[-1].items.extend(frame.items)
+            continue
+        item = frame.module.items[frame.next]
+        frame.next += 1
+        if not isinstance(item, ast.ImportDecl):
+            frame.items.append(item)
+            continue
+        try:
+            target = _confined(item.path, frame.path, root, unnamed)
             key = str(target)
-            if key in stack:
-                chain = " -> ".join(Path(p).name for p in [*stack[stack.index(key):], key])
-                errors.append(Diagnostic(f"import cycle: {chain}", item.path_span))
-                continue
-            if not target.is_file():
-                errors.append(Diagnostic(f"cannot import {item.path!r}: no such file", item.path_span,
-                                         hint=f"paths are relative to {base}"))
-                continue
-            try:
-                child_text = read(target)
-                items.extend(load(child_text, _shown(target), [*stack, key]).items)
-            except CompileError as err:
-                errors.extend(err.diagnostics)
+            keys = [f.key for f in stack]
+            if key in keys:
+                chain = " -> ".join(Path(p).name for p in [*keys[keys.index(key):], key])
+                raise _Refused(f"import cycle: {chain}")
+            if len(stack) > MAX_IMPORT_DEPTH:
+                raise _Refused(f"imports nested too deeply (more than {MAX_IMPORT_DEPTH} files "
+                               "inside one another)", "import the shared files from one base")
+            if len(files) >= MAX_IMPORT_FILES:
+                raise _Refused(f"too many imported files (a model may read {MAX_IMPORT_FILES})",
+                               "a file imported by several others is read once per import")
+            child_text = _read(target, MAX_SOURCE_BYTES - total_bytes)
+        except _Refused as err:
+            frame.errors.append(Diagnostic(str(err), item.path_span, hint=err.hint))
+            continue
+        total_bytes += len(child_text.encode("utf-8", "surrogatepass"))
+        shown = _shown(target)
+        try:
+            module = _parse(child_text, shown, sources)
+        except CompileError as err:
+            if any(d.code == NOT_A_MODEL for d in err.diagnostics):
+                frame.errors.append(Diagnostic(f"cannot import {item.path!r}: not a model file",
+                                               item.path_span, code=NOT_A_MODEL,
+                                               hint="an import names a rule file"))
+            else:
+                frame.errors.extend(err.diagnostics)
                 sources.update(err.sources)
-        if errors:
-            raise CompileError(errors, sources)
-        return ast.Module(items=items, comments=module.comments, span=module.span)
-
-    own = str(Path(path).resolve()) if not path.startswith("<") else path
-    top = load(text, path, [own])
+            continue
+        sources[shown] = Source(shown, child_text)
+        files.append(shown)
+        stack.append(_Frame(shown, key, module))
     merged: list[ast.Node] = []
     where: dict[str, int] = {}
     replacements: list[Replacement] = []
@@ -107,8 +166,86 @@ def resolve(text: str, path: str, read) -> Resolved:
         if ident is not None:
             where[ident] = len(merged)
         merged.append(item)
-    module = ast.Module(items=merged, comments=top.comments, span=Span(path, 1, 1, 1, 2))
+    module = ast.Module(items=merged, comments=top.module.comments, span=Span(path, 1, 1, 1, 2))
     return Resolved(module, sources, replacements, files)
+
+
+def _parse(text: str, path: str, sources: dict[str, Source]) -> ast.Module:
+    try:
+        return parse(text, path)
+    except CompileError as err:
+        if any(d.code == NOT_A_MODEL for d in err.diagnostics):
+            sources.pop(path, None)  # nothing of it is shown
+        raise
+
+
+def _confined(written: str, importer: str, root: Path, unnamed: bool) -> Path:
+    """The resolved file `written` names from `importer`, or _Refused saying why not."""
+    inside = f"imports stay inside the model's directory, {_shown(root)}"
+    if "\0" in written:
+        raise _Refused("cannot import a path holding a NUL character")
+    if not written:
+        raise _Refused("cannot import an empty path")
+    if Path(written).is_absolute() or written.startswith(("/", "\\")) or Path(written).drive:
+        raise _Refused(f"cannot import {written!r}: an absolute path", hint="write the path "
+                       f"relative to the importing file; {inside}")
+    if not written.endswith(MODEL_SUFFIX):
+        raise _Refused(f"cannot import {written!r}: only {MODEL_SUFFIX} files can be imported")
+    base = Path.cwd() if unnamed and importer.startswith("<") else Path(importer).absolute().parent
+    outside = _Refused(f"cannot import {written!r}: it is outside the model's directory",
+                       hint=inside + " (symbolic links are followed before this is checked)")
+    # `..` out of the tree is refused before the file system is asked: whether a file exists
+    # outside the tree is not told either
+    if not Path(os.path.normpath(base.resolve() / written)).is_relative_to(root):
+        raise outside
+    try:
+        target = (base.resolve() / written).resolve(strict=True)
+    except FileNotFoundError:
+        raise _Refused(f"cannot import {written!r}: no such file",
+                       hint=f"paths are relative to {_shown(base)}") from None
+    except RuntimeError:  # Python 3.11's pathlib reports a symbolic link loop so
+        raise _Refused(f"cannot import {written!r}: a symbolic link loop") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise _Refused(f"cannot import {written!r}: a symbolic link loop") from None
+        raise _Refused(f"cannot import {written!r}: {err.strerror or err}") from None
+    if not target.is_relative_to(root):
+        raise outside
+    if not target.name.endswith(MODEL_SUFFIX):
+        raise _Refused(f"cannot import {written!r}: it links to a file that is not a "
+                       f"{MODEL_SUFFIX} file")
+    return target
+
+
+def _read(target: Path, budget: int) -> str:
+    """A confined file's text. Opened non-blocking and checked to be a regular file on the
+    open descriptor (a FIFO or a device swapped in after the path was checked never blocks);
+    at most `budget` bytes are read."""
+    name = repr(_shown(target))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as err:
+        if err.errno == errno.EISDIR:
+            raise _Refused(f"cannot import {name}: a directory") from None
+        raise _Refused(f"cannot import {name}: {err.strerror or err}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _Refused(f"cannot import {name}: " + ("a directory" if stat.S_ISDIR(mode)
+                                                    else "not a regular file"))
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(max(0, budget) + 1)
+        except OSError as err:
+            raise _Refused(f"cannot import {name}: {err.strerror or err}") from None
+    if len(data) > budget:
+        raise _Refused(f"cannot import {name}: the model would be larger than "
+                       f"{MAX_SOURCE_BYTES:,} bytes of rule files")
+    text = text_of(data)
+    if text is None:
+        raise _Refused(f"cannot import {name}: not a model file (not UTF-8 text)")
+    return text
 
 
 def _shown(target: Path) -> str:

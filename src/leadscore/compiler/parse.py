@@ -20,13 +20,27 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
 from . import ast
-from .diagnostics import CompileError, Diagnostic, Source, Span
+from .diagnostics import BIDI_CONTROLS, CompileError, Diagnostic, Source, Span, did_you_mean
 from .syntax_errors import point, syntax_error, token_span
 
 # Levels of an expression (check.py also counts the lets it uses, written out). The tightest
 # engine parsers, SQLite's and DataFusion's, fail at 18 to 24 levels, by the expression.
 MAX_NESTING = 16
 MAX_CHAIN = MAX_NESTING - 2  # operators in one chain (`a + b + c`): each nests a level
+# The size of a model's rule files, its imports included (UTF-8 bytes): a 2 000-rule model is
+# about 0.25 MB; parsing runs at about 2 s a megabyte. And per file: lines, and the length of
+# one string or quoted name (a label, a pattern, a path) in characters.
+MAX_SOURCE_BYTES = 2_000_000
+MAX_LINES = 100_000
+MAX_STRING = 10_000
+SHOWN_PER_FILE = 20  # control characters reported in one file before a count
+NOT_A_MODEL = "not-a-model"  # the code of the diagnostic that shows nothing of the file
+
+# Characters a rule file may not hold anywhere, strings and comments included: controls other
+# than tab, newline, carriage return and form feed (an ESC in a label reaches the terminal of
+# whoever prints it), line separators, and the bidirectional controls that make a line show
+# in another order than it is read (Trojan Source). The language has no escape for them.
+_FORBIDDEN = re.compile(f"[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
 
 
 class _TooLong(Exception):
@@ -628,6 +642,11 @@ def _nesting_guard(source: Source) -> Diagnostic | None:
     prefix_run = 0
     for m in _NEST_RE.finditer(source.text):
         tok = m.group()
+        if len(tok) > MAX_STRING + 2 and tok[0] in '"`':
+            what = "string" if tok[0] == '"' else "quoted name"
+            return Diagnostic(f"{what} too long "
+                              f"({len(tok) - 2:,} characters; at most {MAX_STRING:,})",
+                              point(source.path, source.text, m.start()))
         if tok in ("(", "["):
             depth += 1
         elif tok in (")", "]"):
@@ -642,9 +661,112 @@ def _nesting_guard(source: Source) -> Diagnostic | None:
     return None
 
 
+def text_of(data: bytes) -> str | None:
+    """A rule file's bytes as text (UTF-8, a byte order mark dropped), None if not UTF-8."""
+    try:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def not_a_model(path: str, why: str) -> CompileError:
+    """The error for a file that is no rule file: located at its start, showing none of it
+    (it may be a secret a hostile import or a symbolic link named)."""
+    return CompileError([Diagnostic(f"not a model file ({why})", Span(path, 1, 1, 1, 2),
+                                    code=NOT_A_MODEL, hint="a rule file begins with a "
+                                    "declaration such as `schema`, `score` or `import`")], {})
+
+
+def _limits(source: Source) -> list[Diagnostic]:
+    """The file's size, its line count and the characters it may not hold."""
+    text, path = source.text, source.path
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
+        return [Diagnostic(f"rule file too large ({size:,} bytes; at most {MAX_SOURCE_BYTES:,})",
+                           Span(path, 1, 1, 1, 2), hint="split the model: every limit is in "
+                           "docs/language.md, \"Limits\"")]
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        return [Diagnostic(f"rule file too long ({lines:,} lines; at most {MAX_LINES:,})",
+                           Span(path, 1, 1, 1, 2), hint="split the model into imported files")]
+    found = []
+    for m in _FORBIDDEN.finditer(text):
+        found.append(m)
+        if len(found) > SHOWN_PER_FILE:
+            break
+    out = []
+    for m in found[:SHOWN_PER_FILE]:
+        code = ord(m.group())
+        where = point(path, text, m.start())
+        if m.group() in BIDI_CONTROLS:
+            out.append(Diagnostic(f"bidirectional control character U+{code:04X} in a rule file",
+                                  where, hint="remove it: it makes the line display in another "
+                                  "order than it is read (Trojan Source)"))
+        else:
+            out.append(Diagnostic(f"control character U+{code:04X} in a rule file", where,
+                                  hint="remove it (rule files hold text: in a string, write "
+                                  "\\t or \\n for a tab or a newline)"))
+    if len(found) > SHOWN_PER_FILE:
+        out.append(Diagnostic("more control characters follow", out[-1].span))
+    return out
+
+
+
+@lru_cache(maxsize=1)
+def _openings() -> frozenset[str]:
+    """The keywords a rule file may begin with (`schema`, `score`, `import`, ...)."""
+    grammar = _parser()
+    words = set()
+    for name in grammar.parse_interactive("").accepts():
+        if name != "$END" and grammar.get_terminal(name).pattern.type == "str":
+            words.add(grammar.get_terminal(name).pattern.value)
+    return frozenset(words)
+
+
+def begins_like_a_model(text: str) -> bool:
+    """Whether `text` reads as a rule file: its first word (past blank space and comments), or
+    the first word of one of its lines followed by a space, opens a declaration. How much of
+    a file that fails to load may be shown: a key, a .env file or /proc/self/environ never
+    qualify, a model whose first line is broken does."""
+    word = re.match(r"[A-Za-z_]+", text[_first_token(text):])
+    if word is not None and word.group() in _openings():
+        return True
+    return any(m.group(1) in _openings() for m in _LINE_WORD.finditer(text))
+
+
+_LINE_WORD = re.compile(r"^[ \t]*([a-z]+)[ \t]", re.M)
+
+
+def _reads_as_a_model(text: str) -> bool:
+    """`begins_like_a_model`, or nothing but blank space and comments, or a first word that is
+    a misspelled keyword (`scor fit {`: its syntax error hints the keyword)."""
+    start = _first_token(text)
+    if start == len(text) or begins_like_a_model(text):
+        return True
+    word = re.match(r"([A-Za-z_]+)[ \t]", text[start:])  # a word, as `scor fit`: not `tests=`
+    return word is not None and did_you_mean(word.group(1), sorted(_openings())) is not None
+
+
+def _first_token(text: str) -> int:
+    """The offset of the file's first token (past blank space and comments)."""
+    return re.match(r"(?:\s+|#[^\n]*)*", text).end()
+
+
 def parse(text: str, path: str = "<string>") -> ast.Module:
-    """Parse one rule file; raise `CompileError` with located diagnostics on failure."""
+    """Parse one rule file; raise `CompileError` with located diagnostics on failure.
+
+    A file holding a NUL, or that does not read as a rule file (`begins_like_a_model`; its
+    first word a misspelled keyword aside), is "not a model file" and none of it is shown:
+    that is the file a hostile import or symbolic link names (/proc/self/environ, a key, a
+    .env file). This is decided before any other check quotes a line of it."""
+    if "\0" in text:
+        raise not_a_model(path, "it holds NUL bytes")
+    if not _reads_as_a_model(text):
+        raise not_a_model(path, "it does not begin with a declaration")
     source = Source(path, text)
+    limits = _limits(source)
+    if limits:
+        raise CompileError(limits, {path: source})
     guard = _nesting_guard(source)
     if guard is not None:
         raise CompileError([guard], {path: source})

@@ -8,7 +8,17 @@ from dataclasses import dataclass, fields
 
 from . import ast
 from .checked import MAX_SIZE, Ctx
+from .diagnostics import did_you_mean
 from .parse import MAX_NESTING
+
+# "Did you mean" compares a misspelled name with each candidate (difflib: 3 to 20 us a pair).
+# Past this many comparisons in one model only a different-case match is offered, so a model
+# of thousands of names and thousands of typos is not checked in quadratic time; the first
+# hundred errors, those shown, keep their hints.
+MAX_HINT_WORK = 100_000
+# Rules (of scores and of the account) and declarations in a model, imports included.
+MAX_RULES = 20_000
+MAX_DECLARATIONS = 20_000
 
 
 @dataclass
@@ -43,6 +53,12 @@ class Resolution:
                 taken[name] = "a score"
                 self.scores[name] = item
 
+    def suggest(self, name: str, candidates: list[str]) -> str | None:
+        """`did_you_mean`, within the model's MAX_HINT_WORK."""
+        spent = getattr(self, "_hint_work", 0) + len(candidates)
+        self._hint_work = spent
+        return did_you_mean(name, candidates, fuzzy=spent <= MAX_HINT_WORK)
+
     # ---------------------------------------------------------------- limits
 
     def _within_limits(self, items) -> bool:
@@ -53,6 +69,8 @@ class Resolution:
         chain of lets nests as deep as the expression it stands for, and a let used twice in
         each of a chain of lets doubles the expression at every step.
         """
+        if not self._counted(items):
+            return False
         order, cycles = _let_order(self.lets, self.event_fields)
         heads: dict[str, list[str]] = {}
         for cycle in cycles:  # one report per let, the first cycle found through it
@@ -79,6 +97,22 @@ class Resolution:
                 break
             total += size
         return len(self.diagnostics) == before
+
+    def _counted(self, items) -> bool:
+        """Report a model past MAX_DECLARATIONS or MAX_RULES, at the first one past it."""
+        if len(items) > MAX_DECLARATIONS:
+            self.error(f"too many declarations (a model may have {MAX_DECLARATIONS:,})",
+                       items[MAX_DECLARATIONS].span, hint="split the model")
+            return False
+        seen = 0
+        for item in items:
+            rules = item.rules if isinstance(item, ast.ScoreDecl | ast.AccountDecl) else []
+            if seen + len(rules) > MAX_RULES:
+                self.error(f"too many rules (a model may have {MAX_RULES:,})",
+                           rules[MAX_RULES - seen].span, hint="split the model")
+                return False
+            seen += len(rules)
+        return True
 
     def _measure(self, root: ast.Expr, measured: dict[str, tuple[int, int]], quiet: set[str],
                  what: str, let: str | None = None, account: bool = False,

@@ -8,7 +8,7 @@ import math
 
 from . import ast, ir
 from .checked import ERR, FILTER, MAX_POINTS, TYPE_WORDS, Ctx
-from .diagnostics import Span, did_you_mean
+from .diagnostics import Span
 from .lower.exprs import Filter
 from .regex import RegexError, compile_portable
 from .text import fold
@@ -82,7 +82,7 @@ class Typing:
                               hint=f"`{text}` is an event type: write `event {text}`")
         if text in self.broken_names:
             return ir.FALSE, ERR  # its declaration already has an error
-        return self.fail(f"unknown name `{text}`", name.span, hint=did_you_mean(text, cands))
+        return self.fail(f"unknown name `{text}`", name.span, hint=self.suggest(text, cands))
 
     def resolve(self, node: ast.Expr, ctx: Ctx) -> tuple[ir.Expr | Filter, str]:
         """Type `node` in `ctx` and return (its IR, or a `Filter` for an event filter; type)."""
@@ -293,7 +293,7 @@ class Typing:
                 low = fold(t.text)
                 if self.schema.event_types and low not in self.schema.event_types:
                     self.error(f"unknown event type `{t.text}`", t.span,
-                               hint=did_you_mean(low, self.schema.event_types) or
+                               hint=self.suggest(low, self.schema.event_types) or
                                "the schema's `types` line lists the known types")
                 wanted.append(low)
         where = None
@@ -346,7 +346,7 @@ class Typing:
         fname = n.field.text
         if fname not in self.event_fields:
             return self.fail(f"unknown event field `{fname}`", n.field.span,
-                              hint=did_you_mean(fname, list(self.event_fields)))
+                              hint=self.suggest(fname, list(self.event_fields)))
         e, t = self._name(n.field, Ctx("event", "an aggregate"))
         if n.kind == "sum":
             if t != ir.NUMBER:

@@ -49,9 +49,9 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
         result.compiled = False
         return result
     try:
-        resolved = resolve(text, path, read_source)
+        resolved = resolve(text, path)
     except CompileError as err:
-        result.sources.update(err.sources)
+        result.sources = dict(err.sources)  # without this file's text if it is no model
         result.findings = _compile_findings(err.diagnostics, path)
         result.compiled = False
         return result

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .data import detect_delimiter
+
 
 @dataclass
 class CsvLayout:
@@ -48,10 +50,8 @@ def screen_csv(path: Path, delimiter: str | None) -> CsvLayout | None:
     head_text = head.decode("utf-8")
     if not head_text.strip() or head_text.count('"') % 2:
         return None
-    if delimiter is None:  # data.py's rule
-        delimiter = max([",", ";", "\t", "|"], key=head_text.count)
-        if head_text.count(delimiter) == 0:
-            delimiter = ","
+    if delimiter is None:
+        delimiter = detect_delimiter(head_text)
     header = [h.strip() for h in next(csv.reader([head_text], delimiter=delimiter))]
     if raw.startswith((b"\n", b"\r"), start) or (
             # a blank line is a record of one empty field to Arrow and DuckDB, and none to the

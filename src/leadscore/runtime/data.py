@@ -302,6 +302,17 @@ def _shown(line: str) -> str:
     return line if len(line) <= 200 else line[:200] + "…"
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def detect_delimiter(header: str) -> str:
+    """The delimiter of a CSV file from its header line: the one of DELIMITERS found most
+    often outside quotes (a quoted column name may hold `;` or `,`), else a comma."""
+    outside = "".join(header.split('"')[0::2])  # `""` inside quotes splits twice: still inside
+    best = max(DELIMITERS, key=outside.count)
+    return best if outside.count(best) else ","
+
+
 def csv_text_records(text: str, delimiter: str | None = None):
     """(header, numbered records) of CSV text; row numbers are file line numbers.
 
@@ -316,10 +327,7 @@ def csv_text_records(text: str, delimiter: str | None = None):
     if start == len(lines):
         raise DataError("the file is empty (expected a header row)")
     if delimiter is None:
-        first = lines[start]
-        delimiter = max([",", ";", "\t", "|"], key=first.count)
-        if first.count(delimiter) == 0:
-            delimiter = ","
+        delimiter = detect_delimiter(lines[start])
     reader = csv.reader(lines[start:], delimiter=delimiter)
     try:
         header = next(reader)
