@@ -32,7 +32,7 @@ def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
       leadscore compile examples/reference.score --accounts --dialect postgres
     """
     from ..backends.python import compile_python
-    from ..engines import DIALECTS, get_dialect
+    from ..engines import DIALECTS, Unsupported, get_dialect
     from ..runtime.warehouses import QUERIES
 
     m = compile_file(model)
@@ -51,5 +51,9 @@ def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
         _fail("--explain: the model has no rules", EXIT_USAGE)
     as_of_us = _as_of(as_of)[0] if as_of else None
     d = get_dialect(dialect)
+    try:
+        tree = QUERIES[query or "leads"](m, d, as_of_us)
+    except Unsupported as err:  # a dialect without a parameter this SQL can use
+        _fail(f"--dialect {d.name}: {err}", EXIT_USAGE)
     # a statement, ended as SQL clients and scripts expect (`leadscore dbt` writes none)
-    click.echo(d.render(QUERIES[query or "leads"](m, d, as_of_us), pretty=True) + ";")
+    click.echo(d.render(tree, pretty=True) + ";")

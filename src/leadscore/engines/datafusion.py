@@ -30,6 +30,9 @@ class DataFusion(Dialect):
     lower = staticmethod(prefold)
     contains = staticmethod(strpos_contains)
 
+    def placeholder(self, name: str) -> exp.Expression:
+        return exp.var(f"${name}")  # bound by SessionContext.sql(..., param_values=...)
+
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         # a TIMESTAMP(MICROSECOND) cast to BIGINT is its microseconds since the epoch
         return exp.Cast(this=ts, to=exp.DataType.build("BIGINT"))
