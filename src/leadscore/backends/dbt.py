@@ -83,6 +83,11 @@ def header(model: ir.Model) -> str:
                         f"{version} (IR sha256 {digest(model)}); do not edit, rerun `leadscore dbt`")
 
 
+def _jinja(expression: str) -> str:
+    """A Jinja expression of the generator's own (its names are checked plain words)."""
+    return "{{ " + expression + " }}"
+
+
 def _relation(table: str | None, default: str, source: str | None) -> str:
     """The Jinja that names a table: source() for `S.T` (or with --source), else ref()."""
     parts = (table or default).split(".")
@@ -90,10 +95,10 @@ def _relation(table: str | None, default: str, source: str | None) -> str:
         raise DbtError(f"table {table!r}: dbt names a table as `name` (a model or seed) or "
                        "`source.table`, each letters, digits and underscores")
     if len(parts) == 2:
-        return "{{ source('%s', '%s') }}" % tuple(parts)
+        return _jinja(f"source('{parts[0]}', '{parts[1]}')")
     if source is not None:
-        return "{{ source('%s', '%s') }}" % (source, parts[0])
-    return "{{ ref('%s') }}" % parts[0]
+        return _jinja(f"source('{source}', '{parts[0]}')")
+    return _jinja(f"ref('{parts[0]}')")
 
 
 def _as_of(dialect: Dialect) -> exp.Expression:
@@ -126,7 +131,7 @@ def _checked(text: str, allowed: list[str]) -> str:
 
 def _config(materialized: str, **extra: str) -> str:
     args = "".join(f", {k}={v}" for k, v in extra.items())
-    return "{{ config(materialized='%s'%s) }}" % (materialized, args)
+    return _jinja(f"config(materialized='{materialized}'{args})")
 
 
 class _Writer:
@@ -245,8 +250,8 @@ def schema_yml(model: ir.Model, stem: str, materialized: str) -> DbtFile:
     described = _describe(m)
     lines = ["# " + header(m)[3:], "version: 2", "", "models:"]
 
-    lines += [f"  - name: {_yaml(stem + '_scores')}",
-              f"    description: {_yaml(f'One row per lead of model {m.name!r}, as `leadscore run` writes it.')}",
+    what = f"One row per lead of model {m.name!r}, as `leadscore run` writes it."
+    lines += [f"  - name: {_yaml(stem + '_scores')}", f"    description: {_yaml(what)}",
               "    columns:"]
     snapshot = materialized == "incremental"
     lines += _column(key, described[key], ["not_null"] if snapshot else ["unique", "not_null"])
