@@ -208,6 +208,8 @@ def generate(path: Path, dialect: str) -> None:
     for args in ([REF, "--out-dir", path / "models" / "leadscore"],
                  [REF, "--out-dir", path / "models" / "snapshots", "--materialized", "incremental",
                   "--name", "reference_snap"],
+                 [REF, "--out-dir", path / "models" / "views", "--materialized", "view",
+                  "--name", "reference_view"],
                  [HOSTILE, "--out-dir", path / "models" / "hostile", "--name", "hostile"]):
         res = invoke("dbt", *args, "--dialect", dialect)
         assert res.exit_code == 0, res.output
@@ -226,10 +228,12 @@ def make_project(tmp_path) -> Project:
 
 
 def check_relations(project: Project, query, tmp_path, schema: str) -> None:
-    """reference_scores, reference_accounts and the hostile model's tables as of AS_OF equal
-    `leadscore run` on the same data."""
-    cols, rows = query(f'SELECT * FROM {schema}.reference_scores ORDER BY "id"')
-    assert formatted(cols, rows) == cli_rows(tmp_path, REF, AS_OF)
+    """reference_scores (a table and a view), reference_accounts and the hostile model's
+    tables as of AS_OF equal `leadscore run` on the same data."""
+    expected = cli_rows(tmp_path, REF, AS_OF)
+    for relation in ("reference_scores", "reference_view_scores"):
+        cols, rows = query(f'SELECT * FROM {schema}.{relation} ORDER BY "id"')
+        assert formatted(cols, rows) == expected, relation
     cols, rows = query(f'SELECT * FROM {schema}.reference_accounts ORDER BY "account"')
     assert close_rows(formatted(cols, rows), cli_rows(tmp_path, REF, AS_OF, "--accounts"))
     cols, rows = query(f'SELECT * FROM {schema}.hostile_scores ORDER BY "id"')
