@@ -79,6 +79,17 @@ def test_writes_the_three_models_and_their_schema(tmp_path):
     assert 'values: ["A", "B", "C", "D"]' in yml
 
 
+def test_digest_names_the_model_not_its_folder(tmp_path):
+    text = (ROOT / "examples" / "reference.score").read_text()
+    moved = tmp_path / "elsewhere" / "reference.score"
+    moved.parent.mkdir()
+    moved.write_text(text)
+    changed = tmp_path / "changed.score"
+    changed.write_text(text.replace('rule "mid-market"      +10', 'rule "mid-market"      +11'))
+    assert digest(compile_file(moved)) == digest(compile_file(REF))
+    assert digest(compile_file(changed)) != digest(compile_file(REF))
+
+
 def test_dialect_builds_the_timestamp(tmp_path):
     scores = written(tmp_path, REF, "--dialect", "postgres")["reference_scores.sql"]
     assert ("CAST(EXTRACT(EPOCH FROM CAST('{{ leadscore_as_of }}' AS TIMESTAMP(6))) * 1000000 "

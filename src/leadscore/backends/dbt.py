@@ -73,8 +73,12 @@ class DbtFile:
 
 
 def digest(model: ir.Model) -> str:
-    """The first 12 hex digits of the SHA-256 of the model's IR: what the header names."""
-    return hashlib.sha256(model.dumps().encode()).hexdigest()[:12]
+    """The first 12 hex digits of the SHA-256 of the model's IR, its file paths left out (the
+    same model from another folder is the same model): what the header names."""
+    text = model.dumps()
+    for i, path in sorted(enumerate(model.sources), key=lambda s: -len(s[1])):
+        text = text.replace(json.dumps(path)[1:-1], f"<source {i}>")
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def header(model: ir.Model) -> str:
@@ -286,7 +290,7 @@ def schema_yml(model: ir.Model, stem: str, materialized: str) -> DbtFile:
         lines += _column("line", "The rule's line in its file.", [])
         lines += _column("events", "Events the rule counted (empty for a `when` rule).", [])
         lines += _column("points", "Points the rule gave this lead.", ["not_null"])
-    return DbtFile("schema.yml", "\n".join(lines) + "\n")
+    return DbtFile("schema.yml", _checked("\n".join(lines) + "\n", []))
 
 
 def dbt_files(model: ir.Model, dialect: Dialect, stem: str, materialized: str = "table",
