@@ -19,7 +19,7 @@ from .common import EXIT_USAGE, _as_of, _fail, _guard, main
               help="Print the explain query: one row per lead and rule.")
 @click.option("--as-of", "as_of", default=None,
               help="Bake this instant into the SQL; without it the SQL has the dialect's as_of_us "
-                   "parameter ($as_of_us, :as_of_us, %(as_of_us)s, @as_of_us, {as_of_us:Int64}: "
+                   "parameter ($as_of_us, :as_of_us, %(as_of_us)s, @as_of_us, {as_of_us: Int64}: "
                    "docs/cli.md).")
 @_guard
 def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
