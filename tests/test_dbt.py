@@ -124,6 +124,12 @@ def test_refuses_what_dbt_cannot_name(tmp_path, table, args, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_out_dir_must_be_a_folder(tmp_path):
+    res = invoke("dbt", REF, "--out-dir", REF)
+    assert res.exit_code == 2
+    assert res.output == f"error: --out-dir {REF}: not a folder\n"
+
+
 def test_incremental_is_a_snapshot_per_as_of(tmp_path):
     files = written(tmp_path, REF, "--materialized", "incremental")
     scores = files["reference_scores.sql"]

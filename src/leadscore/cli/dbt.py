@@ -12,7 +12,7 @@ from .common import EXIT_USAGE, _fail, _guard, main
 
 @main.command(name="dbt")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out-dir", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out-dir", "out_dir", required=True, type=click.Path(),
               help="The dbt models folder to write to (created if missing), e.g. models/leadscore.")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="The SQL dialect of the dbt adapter (duckdb, postgres, snowflake, ...).")
@@ -47,6 +47,8 @@ def dbt_cmd(model: str, out_dir: str, dialect: str, materialized: str, source: s
     except DbtError as err:
         _fail(str(err), EXIT_USAGE)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        _fail(f"--out-dir {out_dir}: not a folder", EXIT_USAGE)
     out.mkdir(parents=True, exist_ok=True)
     for f in files:
         tmp = out / f".{f.name}.tmp"  # renamed into place: no half-written model for dbt
