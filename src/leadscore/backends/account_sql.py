@@ -6,10 +6,10 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..engines import DUCKDB, Dialect
-from .sql import _col, _id, _SqlGen, _table, build_query
+from .sql import AsOf, _col, _id, _SqlGen, _table, build_query
 
 
-def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
                   leads: str | None = None, events: str | None = None) -> exp.Select:
     """The account roll-up as one query: the lead query, then GROUP BY the account field."""
     acc = model.account

@@ -6,10 +6,10 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..engines import DUCKDB, Dialect
-from .sql import _col, _id, _SqlGen, _table, build_query
+from .sql import AsOf, _col, _id, _SqlGen, _table, build_query
 
 
-def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
                   leads: str | None = None, events: str | None = None) -> exp.Expression:
     scored = build_query(model, dialect, as_of_us, leads, events)
     scored.set("expressions", [exp.Star()])

@@ -26,6 +26,9 @@ ARITH = {"add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div}
 # a left operand of one of these is a chain with the operator (`a + b + c`), not a nesting
 CHAIN = {"add": (exp.Add, exp.Sub), "sub": (exp.Add, exp.Sub), "mul": (exp.Mul, exp.Div),
          "div": (exp.Mul, exp.Div)}
+# as_of: epoch microseconds, None for the dialect's parameter placeholder, or a timestamp
+# expression that the dialect's `epoch_us` turns into microseconds
+AsOf = int | exp.Expression | None
 AGGREGATES = {"count": exp.Count, "sum": exp.Sum, "min": exp.Min, "max": exp.Max, "avg": exp.Avg}
 
 
@@ -83,7 +86,7 @@ class SqlUnsupported(Exception):
 class _SqlGen:
     """The translation of one model for one dialect: one `<key>_sql` method per IR node."""
 
-    def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: int | None):
+    def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: AsOf):
         self.m = model
         self.d = dialect
         self.aggs = {a.id: a for a in model.aggregates}
@@ -100,7 +103,9 @@ class _SqlGen:
 
     def as_of(self) -> exp.Expression:
         if self.as_of_us is None:
-            return exp.Placeholder(this="as_of_us")
+            return self.d.placeholder("as_of_us")
+        if isinstance(self.as_of_us, exp.Expression):  # a timestamp, e.g. dbt's templated as_of
+            return self.d.epoch_us(self.as_of_us.copy())
         return _number(self.as_of_us)
 
     def num(self, value: float) -> exp.Expression:
@@ -385,14 +390,15 @@ class _SqlGen:
         return col
 
 
-def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
                 leads: str | None = None, events: str | None = None) -> exp.Select:
-    """The scoring query as a sqlglot tree. Without `as_of_us`, a `:as_of_us` placeholder."""
+    """The scoring query as a sqlglot tree. Without `as_of_us`, the dialect's `as_of_us`
+    parameter placeholder (`Dialect.placeholder`)."""
     s = model.schema
     return _SqlGen(model, dialect, as_of_us).query(leads or s.lead_table or "leads",
                                                    events or s.event_table or "events")
 
 
-def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: int | None = None,
+def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
            leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
     return dialect.render(build_query(model, dialect, as_of_us, leads, events), pretty)

@@ -196,6 +196,7 @@ COMMANDS = {
                  "leak the outcome.",
     "check": "Parse and check rule files; report every error with its location.",
     "compile": "Print the SQL (or IR, or Python) a model compiles to.",
+    "dbt": "Write the model as dbt models: scores, accounts and explain SQL, and a schema.yml.",
     "diff": "Score the same leads with two models and show what moves.",
     "engines": "Print the engine support table (docs/engines.md) as Markdown.",
     "explain": "Show why a lead has its score: rules, events, caps, decay, gates, tier.",

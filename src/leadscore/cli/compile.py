@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..compiler import compile_file
-from .common import _as_of, _guard, main
+from .common import EXIT_USAGE, _as_of, _fail, _guard, main
 
 
 @main.command(name="compile")
@@ -13,20 +13,27 @@ from .common import _as_of, _guard, main
 @click.option("--dialect", default="duckdb", show_default=True, help="SQL dialect to print.")
 @click.option("--ir", "show_ir", is_flag=True, help="Print the intermediate representation as JSON.")
 @click.option("--python", "show_python", is_flag=True, help="Print the generated Python evaluator.")
+@click.option("--accounts", "query", flag_value="accounts",
+              help="Print the account roll-up query (the model's `account by` block).")
+@click.option("--explain", "query", flag_value="explain",
+              help="Print the explain query: one row per lead and rule.")
 @click.option("--as-of", "as_of", default=None,
-              help="Bake this instant into the SQL; without it the SQL has an :as_of_us parameter.")
+              help="Bake this instant into the SQL; without it the SQL has the dialect's as_of_us "
+                   "parameter ($as_of_us, :as_of_us, %(as_of_us)s, @as_of_us, {as_of_us: Int64}: "
+                   "docs/cli.md).")
 @_guard
 def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
-                as_of: str | None) -> None:
+                query: str | None, as_of: str | None) -> None:
     """Print the SQL (or IR, or Python) a model compiles to.
 
     \b
     Example:
       leadscore compile examples/reference.score --as-of 2026-03-01T00:00:00Z
+      leadscore compile examples/reference.score --accounts --dialect postgres
     """
     from ..backends.python import compile_python
-    from ..backends.sql import to_sql
-    from ..engines import DIALECTS, get_dialect
+    from ..engines import DIALECTS, Unsupported, get_dialect
+    from ..runtime.warehouses import QUERIES
 
     m = compile_file(model)
     if show_ir:
@@ -38,5 +45,15 @@ def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
     if dialect not in DIALECTS:
         raise click.BadParameter(f"unknown dialect {dialect!r}; known: "
                                  + ", ".join(sorted(DIALECTS)), param_hint="--dialect")
+    if query == "accounts" and m.account is None:
+        _fail("--accounts: the model has no `account by` block", EXIT_USAGE)
+    if query == "explain" and not m.rules:
+        _fail("--explain: the model has no rules", EXIT_USAGE)
     as_of_us = _as_of(as_of)[0] if as_of else None
-    click.echo(to_sql(m, get_dialect(dialect), as_of_us) + ";")
+    d = get_dialect(dialect)
+    try:
+        tree = QUERIES[query or "leads"](m, d, as_of_us)
+    except Unsupported as err:  # a dialect without a parameter this SQL can use
+        _fail(f"--dialect {d.name}: {err}", EXIT_USAGE)
+    # a statement, ended as SQL clients and scripts expect (`leadscore dbt` writes none)
+    click.echo(d.render(tree, pretty=True) + ";")

@@ -79,6 +79,10 @@ class Dialect:
         """Microseconds since 1970-01-01 UTC of a timestamp column, as an integer."""
         return exp.Anonymous(this="EPOCH_US", expressions=[ts])
 
+    def placeholder(self, name: str) -> exp.Expression:
+        """A query parameter the caller binds (`leadscore compile` without --as-of)."""
+        return exp.Placeholder(this=name)
+
     def double(self, value: exp.Expression) -> exp.Expression:
         return exp.Cast(this=value, to=double_type())
 

@@ -41,6 +41,10 @@ class ClickHouse(Dialect):
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="toUnixTimestamp64Micro", expressions=[ts])
 
+    def placeholder(self, name: str) -> exp.Expression:
+        # a typed query parameter, `{name:Int64}`: ClickHouse rejects one without its type
+        return exp.Placeholder(this=name, kind=exp.DataType.build("Int64", dialect="clickhouse"))
+
     def lower(self, value: exp.Expression) -> exp.Expression:
         inner = exp.Anonymous(this="replaceAll", expressions=[
             exp.Anonymous(this="replaceAll", expressions=[value, exp.Literal.string("İ"),

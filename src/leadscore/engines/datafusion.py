@@ -38,6 +38,9 @@ class DataFusion(Dialect):
                               expressions=[value, exp.Literal.string(self.regex_pattern(rx))])
         return exp.Not(this=exp.Is(this=found, expression=exp.Null()))
 
+    def placeholder(self, name: str) -> exp.Expression:
+        return exp.var(f"${name}")  # bound by SessionContext.sql(..., param_values=...)
+
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         # a TIMESTAMP(MICROSECOND) cast to BIGINT is its microseconds since the epoch
         return exp.Cast(this=ts, to=exp.DataType.build("BIGINT"))

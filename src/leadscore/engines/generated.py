@@ -21,6 +21,9 @@ GENERATED = "generated only: golden SQL for the reference model, parsed back wit
 class Snowflake(Dialect):
     contains = staticmethod(strpos_contains)
 
+    def placeholder(self, name):
+        return exp.var(f"${name}")  # a session variable: SET as_of_us = ...
+
     def epoch_us(self, ts):
         return exp.Anonymous(this="DATE_PART", expressions=[exp.var("EPOCH_MICROSECOND"), ts])
 
@@ -43,6 +46,9 @@ class BigQuery(Dialect):
 class Trino(Dialect):
     contains = staticmethod(strpos_contains)
     ends_with = staticmethod(right_ends_with)
+
+    def placeholder(self, name):
+        raise Unsupported("Trino has only positional parameters (`?`, one per use): give --as-of")
 
     def epoch_us(self, ts):
         # to_unixtime is a DOUBLE of seconds; round to whole microseconds
@@ -68,6 +74,9 @@ class Redshift(Dialect):
 
 @dataclass(frozen=True)
 class TSql(Dialect):
+    def placeholder(self, name):
+        return exp.Parameter(this=exp.var(name))  # a variable: DECLARE @as_of_us BIGINT = ...
+
     def epoch_us(self, ts):
         return exp.Anonymous(this="DATEDIFF_BIG", expressions=[
             exp.var("MICROSECOND"), exp.Literal.string("1970-01-01"), ts])

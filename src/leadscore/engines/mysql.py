@@ -98,6 +98,10 @@ class Mysql(Dialect):
     def key(self, value: exp.Expression) -> exp.Expression:
         return _utf8mb4(value, BINARY_COLLATION)
 
+    def placeholder(self, name: str) -> exp.Expression:
+        # MySQL has no named parameters: a user variable, SET @as_of_us = ...
+        return exp.Parameter(this=exp.var(name))
+
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="TIMESTAMPDIFF", expressions=[
             exp.var("MICROSECOND"), exp.Literal.string("1970-01-01 00:00:00"), ts])
