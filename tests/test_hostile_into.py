@@ -179,7 +179,9 @@ def scratch(target: Target) -> set[str]:
 
 # ------------------------------------------------------------------ names
 BAD_NAMES = ["", ".", "a.", ".a", "a..b", "a.b.c.d", " a", "a ", "a\tb", "a\u202eb",
-             "x" * (MAX_IDENTIFIER_BYTES + 1), "é" * 32]
+             "x" * (MAX_IDENTIFIER_BYTES + 1), "é" * 32,
+             # the session's temporary schema: the table would be gone when the run ends
+             "temp.s", "TEMP.s", "temporary.s", "pg_temp.s", "pg_temp_3.s"]
 
 
 @pytest.mark.parametrize("engine", engine_params(WRITERS))
@@ -508,3 +510,16 @@ test "a paying visitor" {
     assert "1 tests, 4 expectations on python, " + engine + ": ok" in res.stdout
     res = subprocess.run([*args, "--db", db], env=ENV, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "--db is where a database engine" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://root@127.0.0.1:99999/test", "mysql://root@[::1/test",
+                                 "mysql://root@127.0.0.1:3306", "mysql://root@127.0.0.1:3306/"])
+def test_a_mysql_url_that_is_not_one_is_a_clear_error(model_file, tmp_path, url):
+    """A bad port or bracket is a message, and a URL without a database is refused: no
+    database is chosen for the user (it used to be `test`)."""
+    data = write_data(tmp_path / "a", "a", 2)
+    res = CliRunner().invoke(main, ["run", str(model_file), "--leads", str(data[0]), "--events",
+                                    str(data[1]), "--engine", "mysql", "--db", url])
+    assert res.exit_code == 1, res.output
+    assert "mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE" in res.output, res.output
+    assert "internal error" not in res.output

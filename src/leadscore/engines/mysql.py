@@ -78,12 +78,24 @@ def _run_lock(run_id: str) -> str:
 
 
 def _params(url: str) -> dict:
+    """pymysql's arguments from `mysql://USER:PASSWORD@HOST:PORT/DATABASE`; an EngineError
+    for a URL that is not one (a bad port, no database: never a database chosen for the user)."""
     from urllib.parse import unquote, urlparse
 
-    u = urlparse(url)
-    return {"host": u.hostname or "127.0.0.1", "port": u.port or 3306,
+    from ..runtime.warehouses import EngineError
+
+    form = "mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    try:
+        u = urlparse(url)
+        port = u.port
+    except ValueError as err:
+        raise EngineError(f"not a MySQL URL ({err}): {form}") from None
+    database = unquote(u.path.lstrip("/"))
+    if not database or "/" in database:
+        raise EngineError(f"the MySQL URL names no database: {form}")
+    return {"host": u.hostname or "127.0.0.1", "port": port or 3306,
             "user": unquote(u.username or "root"), "password": unquote(u.password or ""),
-            "database": (u.path or "/test").lstrip("/") or "test"}
+            "database": database}
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ SCRATCH = re.compile(r"leadscore_into_([0-9a-f]{16})_(new|old)")
 FAULT_ENV = "LEADSCORE_TEST_FAULT"
 FAULT_WAIT_S = 120
 _FORMS = ("TABLE", "SCHEMA.TABLE", "CATALOG.SCHEMA.TABLE")
+# Schemas (or DuckDB catalogs) that belong to the session: a table written there is gone when
+# the run's connection closes (SQLite and DuckDB `temp`, PostgreSQL `pg_temp`), so `--into`
+# would report rows that nobody can read. Refused on every engine, as names are portable.
+SESSION_SCHEMAS = re.compile(r"temp|temporary|pg_temp(_[0-9]+)?", re.IGNORECASE)
 
 
 class EngineError(Exception):
@@ -119,6 +123,10 @@ def into_parts(name: str, dialect: Dialect) -> tuple[str, ...]:
             raise ValueError(f"{name!r}: the part {part[:20]!r}... is longer than "
                              f"{MAX_IDENTIFIER_BYTES} bytes (UTF-8), the longest name every "
                              "engine keeps whole")
+    for part in parts[:-1]:
+        if SESSION_SCHEMAS.fullmatch(part):
+            raise ValueError(f"{name!r}: {part!r} is the session's temporary schema, whose tables "
+                             "are gone when the run ends: name a schema that lasts")
     return parts
 
 
