@@ -121,3 +121,20 @@ def test_backtracking_engines_get_the_rewritten_pattern():
         # Spark escapes the backslash in its literal; MySQL writes a string holding one in hex
         literal = "_utf8mb4 X'615C7A'" if engine == "mysql" else "'a\\\\z'"
         assert "(a+)+" not in sql and literal in sql, engine
+
+
+def _operator_cases() -> dict:
+    return json.loads((HOSTILE / "operators.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_literal_text_no_engine_reads_as_an_operator(engine):
+    ensure(engine)
+    spec = _operator_cases()
+    cases = spec["cases"]
+    model = leadscore.loads(_model([c["pattern"] for c in cases]))
+    leads = [{"id": f"k{i:02d}", "v": t} for i, t in enumerate(spec["texts"])]
+    rows = {r["id"]: r for r in model.score(leads, [], AS_OF, engine=engine)}
+    wrong = [(c["pattern"], lead["v"]) for i, c in enumerate(cases) for lead in leads
+             if (rows[lead["id"]][f"s{i}"] == 1.0) != (lead["v"] in c["matches"])]
+    assert not wrong, f"{engine}: (pattern, value) answered wrong: {wrong}"

@@ -133,3 +133,12 @@ def test_backtracking_rewrite_of_a_class_union_that_is_every_character():
     rx = compile_portable("([a-z]|[^b])+$")  # found by tests/test_fuzz.py
     assert rx.backtracking_safe(end="\\z", dot=".") == "[\\s\\S]\\z"
     assert searcher(rx.backtracking_safe(end="\\z", dot="."))("a\n") == rx.search("a\n")
+
+
+def test_literal_operators_are_spelled_as_literals_for_every_engine():
+    # Rust's regex reads `&&` `--` `~~` in a class as set operations and `\<` `\>` as word
+    # boundaries (and refuses `[\<]`): the spelling every engine gets has none of them
+    assert compile_portable("\\<b[\\>]").re2 == "<b[>]"
+    assert compile_portable("^[+--][&&~~]").re2 == "^[+-\\-][\\&\\&\\~\\~]"
+    assert compile_portable("[<]+$").backtracking_safe(end="$", dot=".") == "<$"
+    assert compile_portable("[<>&]+$").backtracking_safe(end="$", dot=".") == "[\\&<>]$"

@@ -21,6 +21,8 @@ from functools import lru_cache
 from .text import fold
 
 _META = set(".^$*+?()[]{}|\\")
+_PLAIN = set("<>")  # written unescaped: an escape would be an operator in some engine
+_CLASS_OPERATORS = set("&-~")  # written escaped inside a class
 _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
@@ -214,8 +216,9 @@ class _Parser:
         if nxt not in _META and not (nxt.isprintable() and not nxt.isspace()):
             self.fail(f"`\\{nxt}` is not in the portable subset", start)
         self.pos += 2
-        # a non-ASCII character is never an operator, and RE2 rejects `\` before one
-        return nxt if not nxt.isascii() else "\\" + nxt
+        # a non-ASCII character is never an operator, and RE2 rejects `\` before one; Rust's
+        # regex (DataFusion) reads `\<` `\>` as word boundaries and refuses them in a class
+        return nxt if not nxt.isascii() or nxt in _PLAIN else "\\" + nxt
 
     def char_class(self, out) -> None:
         start = self.pos
@@ -258,7 +261,9 @@ class _Parser:
         if ch == "[":
             self.fail("escape `[` inside a class as `\\[`")
         self.pos += 1
-        return ch
+        # Rust's regex (DataFusion) reads `&&` `--` `~~` in a class as set operations and Java
+        # `&&`: escaped, they are the characters everywhere
+        return "\\" + ch if ch in _CLASS_OPERATORS else ch
 
 
 def _unescape(ch: str) -> str:
@@ -379,7 +384,8 @@ def _class_char(code: int) -> str:
     ch = chr(code)
     if ch == "\n":
         return "\\n"
-    return "\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() and ch != " " else ch
+    escape = ch.isascii() and not ch.isalnum() and ch.isprintable() and ch not in _PLAIN and ch != " "
+    return "\\" + ch if escape else ch
 
 
 def _merge(ranges: _Ranges) -> _Ranges:
