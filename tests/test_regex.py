@@ -31,7 +31,7 @@ def test_accepted(pattern):
     ("\\d+", "`\\d` is not in the portable subset"), ("(?i)x", "not portable"),
     ("a*?", "lazy"), ("[abc", "unclosed character class"), ("(ab", "unclosed group"),
     ("ab)", "unbalanced"), ("*a", "nothing to repeat"), ("a{2,1}", "minimum above"),
-    ("a{1001}", "above 1000"), ("[[:alpha:]]", "POSIX"), ("a**", "quantifier"),
+    ("a{256}", "above 255"), ("x.{0,1000}", "above 255"), ("[[:alpha:]]", "POSIX"), ("a**", "quantifier"),
     ("x\\", "lone backslash"), ("[z-a]", "out of order"), ("a{x}", "repetition"),
 ])
 def test_rejected(pattern, fragment):
@@ -78,7 +78,7 @@ def test_searcher_means_what_python_re_means():
 
 @pytest.mark.parametrize("pattern,fragment", [
     ("(" * 300 + "a" + ")" * 300, f"nested more than {MAX_GROUP_DEPTH} deep"),
-    ("(a{1000}){1000}", "multiply to more than 1000"),
+    ("(a{200}){200}", "multiply to more than 1000"),
     ("a" * (MAX_PATTERN_LENGTH + 1), f"the limit is {MAX_PATTERN_LENGTH}"),
 ])
 def test_limits_are_errors_not_crashes(pattern, fragment):

@@ -27,7 +27,8 @@ _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
 }
-MAX_REPEAT = 1000  # RE2's own bound, also on the product of nested counts
+MAX_REPEAT = 255  # one count: PostgreSQL's RE_DUP_MAX ("invalid repetition count(s)" above)
+MAX_REPEAT_PRODUCT = 1000  # RE2's bound on the product of nested counts
 MAX_GROUP_DEPTH = 64  # nested groups; the parser recurses once per level
 MAX_PATTERN_LENGTH = 10_000  # characters of one pattern
 # `searcher` remembers the answers for up to MEMO_ENTRIES texts of at most MEMO_TEXT_LENGTH
@@ -154,7 +155,8 @@ class _Parser:
         if len(parts) == 2 and parts[1] and low > high:
             self.fail(f"repetition {{{body}}} has its minimum above its maximum")
         if max(low, high) > MAX_REPEAT:
-            self.fail(f"repetition count above {MAX_REPEAT} is not portable")
+            self.fail(f"repetition count above {MAX_REPEAT} is not portable (PostgreSQL refuses it)",
+                      hint="use `+` / `*`, or repeat a group: `(x{100}){3}`")
         out.append(("lit", "{" + body + "}"))
         self.pos = end + 1
 
@@ -283,7 +285,7 @@ def compile_portable(pattern: str) -> PortableRegex:
     refusal = _re2_refusal(rx.re2)  # RE2 engines (DuckDB, ClickHouse) would refuse it too
     if refusal is not None:
         if "repetition" in refusal:
-            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT}", 0,
+            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT_PRODUCT}", 0,
                              hint="repeat a smaller group, or use `+` / `*`")
         raise RegexError(f"pattern is too large for a linear-time matcher (RE2: {refusal})", 0,
                          hint="split it into several `matches` joined with `or`")
