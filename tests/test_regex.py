@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from conftest import ROOT
 from generators import patterns
 from leadscore.compiler.regex import (
+    ADJACENT_REPETITIONS,
     MAX_GROUP_DEPTH,
     MAX_PATTERN_LENGTH,
     RegexError,
@@ -102,6 +103,9 @@ def test_non_ascii_escape_is_the_character_itself():
     ("([a-z0-9]|[0-9a])+$", "[0-9a-z]\\z"), ("(a|a?)+$", "\\z"), ("x*", "^"),
     ("(chief|head|director|vp)", "(chief|head|director|vp)"), ("^[a-z]+$", "^[a-z]+\\z"),
     ("([a-z]+\\.)+com$", "[a-z]\\.com\\z"), ("(.*a){3}", "a.*a.*a"),
+    ("^a*a*a*$", "^a*\\z"), ("^a+a*$", "^a+\\z"), ("^x{2}x{3,}$", "^x{5,}\\z"),
+    ("^[a-z0-9]+[a-z]*$", "^[0-9a-z]+\\z"), ("^[a-z]+[a-z0-9]*$", "^[a-z][0-9a-z]*\\z"),
+    ("^a{200}a{100}$", "^a{200}a{100}\\z"),  # one count would be above MAX_REPEAT
 ])
 def test_backtracking_rewrite(pattern, rewritten):
     assert compile_portable(pattern).backtracking_safe(end="\\z", dot=".") == rewritten
@@ -113,6 +117,9 @@ def test_backtracking_hazard_is_named_only_when_left():
     assert compile_portable("(.*a){12}").backtracking_hazard == "a repetition inside a repetition"
     assert "alternatives" in compile_portable("^(ab|ac)+x").backtracking_hazard
     assert compile_portable("(ab|ac)+x").backtracking_hazard is None  # one copy is enough
+    assert compile_portable("^[a-z]*[0-9a]+$").backtracking_hazard == ADJACENT_REPETITIONS
+    assert compile_portable("^[a-z]+[0-9]*$").backtracking_hazard is None  # disjoint
+    assert compile_portable("^a*a*a*$").backtracking_hazard is None  # merged into `a*`
 
 
 _TEXT = st.text(st.sampled_from(list("asidcovp@/._ñíã0xbA\n -")), max_size=12)
@@ -127,6 +134,21 @@ def test_backtracking_rewrite_finds_the_same_matches(pattern, texts):
     for text in texts:
         lowered = text.lower()
         assert rewritten(lowered) == rx.search(lowered), (pattern, text, rx.backtracking_safe("\\z", "."))
+
+
+_QUANTIFIED = st.tuples(st.sampled_from(["a", "[a-c]", "[ab]", "[^b]", ".", "b"]),
+                        st.sampled_from(["", "*", "+", "?", "{2}", "{1,3}", "{2,}", "{0,2}"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_QUANTIFIED, min_size=2, max_size=5), st.booleans(), st.booleans(),
+       st.lists(st.text(st.sampled_from(list("abc\n")), max_size=10), min_size=1, max_size=8))
+def test_merging_adjacent_repetitions_keeps_every_search_result(items, start, end, texts):
+    pattern = ("^" if start else "") + "".join(c + q for c, q in items) + ("$" if end else "")
+    rx = compile_portable(pattern)
+    rewritten = searcher(rx.backtracking_safe(end="\\z", dot="."))
+    for text in texts:
+        assert rewritten(text) == rx.search(text), (pattern, text, rx.backtracking_safe("\\z", "."))
 
 
 def test_backtracking_rewrite_of_a_class_union_that_is_every_character():

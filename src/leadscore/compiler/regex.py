@@ -352,6 +352,7 @@ def searcher(pattern: str) -> Callable[[str], bool]:
 #      `[a-z]*@` -> `@`.
 # `backtracking_hazard` names what is left that such an engine may still backtrack on.
 
+ADJACENT_REPETITIONS = "adjacent repetitions over overlapping characters"  # polynomial time
 _MAX_CODE = 0x10FFFF
 _Ranges = tuple[tuple[int, int], ...]
 
@@ -586,9 +587,61 @@ def _collapse(node: tuple) -> tuple:
         return ("group", _collapse(node[1]))
     if kind == "rep":
         return ("rep", _collapse(node[1]), node[2], node[3])
-    if kind in ("cat", "alt"):
-        return (kind, tuple(_collapse(i) for i in node[1]))
+    if kind == "cat":
+        return ("cat", _merge_adjacent([_collapse(i) for i in node[1]]))
+    if kind == "alt":
+        return ("alt", tuple(_collapse(i) for i in node[1]))
     return node
+
+
+def _repeated(node: tuple) -> tuple[_Set, int, int | None] | None:
+    """(C, lo, hi) when `node` is one character set C repeated lo..hi times."""
+    if node[0] == "set":
+        return node[1], 1, 1
+    if node[0] == "rep" and node[1][0] == "set":
+        return node[1][1], node[2], node[3]
+    return None
+
+
+def _counted(cs: _Set, lo: int, hi: int | None) -> list[tuple]:
+    if hi == 0:
+        return []
+    return [("set", cs)] if (lo, hi) == (1, 1) else [("rep", ("set", cs), lo, hi)]
+
+
+def _merge_adjacent(items: list[tuple]) -> tuple:
+    """Rule 1 across a sequence: adjacent repetitions that a match could split a run between
+    become one, in the same language. C{a,b}C{c,d} is C{a+c,b+d} (`a*a*a*` -> `a*`,
+    `a+a*` -> `a+`); X{a,} Y{c,d} with Y within X is X{a,}Y{c} (`[a-z0-9]+[a-z]*` ->
+    `[a-z0-9]+`), and X{a,b} Y{c,} with X within Y is X{a}Y{c,}."""
+    out: list[tuple] = []
+    pending = list(items)[::-1]
+    while pending:
+        item = pending.pop()
+        joined = _joined(out[-1], item) if out else None
+        if joined is None:
+            out.append(item)
+        else:  # the result may join what came before in turn
+            out.pop()
+            pending.extend(joined[::-1])
+    return tuple(out)
+
+
+def _joined(left: tuple, right: tuple) -> list[tuple] | None:
+    prev, cur = _repeated(left), _repeated(right)
+    if prev is None or cur is None:
+        return None
+    (x, m, n), (y, p, q) = prev, cur
+    if x == y and (m, n, p, q) != (1, 1, 1, 1):
+        lo, hi = m + p, None if n is None or q is None else n + q
+        if lo > MAX_REPEAT or (hi is not None and hi > MAX_REPEAT):
+            return None
+        return _counted(x, lo, hi)
+    if n is None and q != p and x.union(y) == x:
+        return _counted(x, m, None) + _counted(y, p, p)
+    if q is None and n != m and x.union(y) == y:
+        return _counted(x, m, m) + _counted(y, p, None)
+    return None
 
 
 def _trim(items: list[tuple], anchor: str, back: bool) -> list[tuple]:
@@ -664,6 +717,10 @@ def _hazard(node: tuple, under: bool) -> str | None:
     if kind == "group":
         return _hazard(node[1], under)
     if kind == "cat":
+        spans = [_repeated(i) for i in node[1]]
+        for a, b in zip(spans, spans[1:]):
+            if a and b and a[2] != a[1] and b[2] != b[1] and _overlap(a[0], b[0]):
+                return ADJACENT_REPETITIONS
         for i in node[1]:
             found = _hazard(i, under)
             if found:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ...compiler import ast
 from ...compiler.diagnostics import Span
-from ...compiler.regex import PortableRegex, RegexError, compile_portable
+from ...compiler.regex import ADJACENT_REPETITIONS, PortableRegex, RegexError, compile_portable
 from ..facts import Facts
 from ..registry import Hit, rule
 from ..sites import walk
@@ -173,5 +173,11 @@ def regex_backtracking(facts: Facts) -> Iterator[Hit]:
             yield Hit(p.span, f"pattern \"{p.value}\" has {hazard}: on MariaDB/MySQL and Spark, "
                       "whose regex matchers backtrack, a crafted value can take hours (the other "
                       "engines match in linear time)",
+                      _ADJACENT_HINT if hazard == ADJACENT_REPETITIONS else
                       "repeat a single character class (`[a-z.]+` rather than `([a-z]+.)+`), "
                       "or score on an engine with a linear matcher (duckdb, python)")
+
+
+_ADJACENT_HINT = ("make one class contain the other (`[a-z0-9]+[a-z]*` is rewritten to `[a-z0-9]+`) "
+                  "or the two disjoint (`[a-z]+[0-9]*`), or score on an engine with a linear "
+                  "matcher (duckdb, python)")
