@@ -398,6 +398,15 @@ def test_ls305_adjacent_repetitions_over_overlapping_classes():
     clean(model('segment s when title matches "^[a-z0-9]+[a-z]*$"\n'), "LS305")
 
 
+
+def test_ls306_regex_large_count():
+    fires(model('segment s when title matches "a.{255}b"\n'), "LS306", '"a.{255}b"')
+    fires(model('segment s when title matches "^.*x[a-z]{20}"\n'), "LS306", '"^.*x')
+    clean(model('segment s when title matches "^a.{255}b"\n'), "LS306")  # pinned: one start
+    clean(model('segment s when title matches "a.{16}b"\n'), "LS306")
+    clean(model('segment s when title matches "a[^a]{255}b"\n'), "LS306")
+
+
 # ---------------------------------------------------------------- LS4xx declarations
 def test_ls401_unused_let():
     src = model('let tech = industry == "software"\n', FIT)

@@ -28,6 +28,10 @@ _SHORTHANDS = {
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
 }
 MAX_REPEAT = 255  # one count: PostgreSQL's RE_DUP_MAX ("invalid repetition count(s)" above)
+# RE2's DFA (the Python evaluators, DuckDB, ClickHouse) needs up to 2^n states for `a.{n}b`
+# searched anywhere: above this count they no longer fit its memory (max_mem does not help) and
+# each character rebuilds states: `a.{255}b` costs 0.6 ms per 4 000 characters; lint LS306
+DFA_COUNT = 16
 MAX_REPEAT_PRODUCT = 1000  # RE2's bound on the product of nested counts
 MAX_GROUP_DEPTH = 64  # nested groups; the parser recurses once per level
 MAX_PATTERN_LENGTH = 10_000  # characters of one pattern
@@ -79,6 +83,11 @@ class PortableRegex:
         """The pattern rewritten for a backtracking matcher (rules below `_Set`); the same
         search result on every text."""
         return _render_tree(_rewritten(self.tokens), end, dot)
+
+    @property
+    def dfa_hazard(self) -> int | None:
+        """The count that makes RE2's DFA slow, when there is one (`_dfa_hazard`)."""
+        return _dfa_hazard(_tree(self.tokens))
 
     @property
     def backtracking_hazard(self) -> str | None:
@@ -731,3 +740,40 @@ def _hazard(node: tuple, under: bool) -> str | None:
 @lru_cache(maxsize=1024)
 def _rewritten(tokens: tuple[tuple[str, str], ...]) -> tuple:
     return _search_form(_collapse(_tree(tokens)))
+
+
+def _shares(a: _Set, b: _Set) -> bool:
+    """Whether some character is in both sets."""
+    if a.neg and b.neg:
+        return True  # each misses finitely many ranges of a huge space
+    if a.neg or b.neg:
+        pos, neg = (b, a) if a.neg else (a, b)
+        return bool(_subtract(pos.ranges, neg.ranges))
+    return bool(_intersect(a.ranges, b.ranges))
+
+
+def _dfa_hazard(node: tuple) -> int | None:
+    """The largest count above DFA_COUNT of a set C, right after an item that can end with a
+    character of C, in a sequence a match can start anywhere in (not pinned by a leading `^`
+    and fixed items): the DFA must track every start position within the last count characters."""
+    kind = node[0]
+    if kind in ("group", "rep"):
+        return _dfa_hazard(node[1])
+    if kind == "alt":
+        return max((h for b in node[1] if (h := _dfa_hazard(b)) is not None), default=None)
+    if kind != "cat":
+        return None
+    found, pinned = None, bool(node[1]) and node[1][0][0] == "start"
+    for prev, item in zip(node[1], node[1][1:]):
+        if _repeated(prev) is None or _repeated(prev)[2] != _repeated(prev)[1]:
+            pinned = pinned and prev[0] == "start"
+        a, b = _repeated(prev), _repeated(item)
+        if a and b and not pinned and a[0] != b[0] and _shares(a[0], b[0]):
+            count = b[1] if b[2] is None else b[2]
+            if count > DFA_COUNT and (found is None or count > found):
+                found = count
+    for i in node[1]:
+        inner = _dfa_hazard(i) if i[0] in ("group", "rep", "alt") else None
+        if inner is not None and (found is None or inner > found):
+            found = inner
+    return found
