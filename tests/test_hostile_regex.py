@@ -17,7 +17,7 @@ import pytest
 import leadscore
 from conftest import ROOT
 from engines import SELECTED, engine_params, ensure
-from leadscore.compiler.regex import compile_portable
+from leadscore.compiler.regex import MAX_REPEAT, compile_portable
 from leadscore.engines import DIALECTS
 from leadscore.lint import lint_source
 
@@ -121,3 +121,32 @@ def test_backtracking_engines_get_the_rewritten_pattern():
         # Spark escapes the backslash in its literal; MySQL writes a string holding one in hex
         literal = "_utf8mb4 X'615C7A'" if engine == "mysql" else "'a\\\\z'"
         assert "(a+)+" not in sql and literal in sql, engine
+
+
+def _operator_cases() -> dict:
+    return json.loads((HOSTILE / "operators.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_literal_text_no_engine_reads_as_an_operator(engine):
+    ensure(engine)
+    spec = _operator_cases()
+    cases = spec["cases"]
+    model = leadscore.loads(_model([c["pattern"] for c in cases]))
+    leads = [{"id": f"k{i:02d}", "v": t} for i, t in enumerate(spec["texts"])]
+    rows = {r["id"]: r for r in model.score(leads, [], AS_OF, engine=engine)}
+    wrong = [(c["pattern"], lead["v"]) for i, c in enumerate(cases) for lead in leads
+             if (rows[lead["id"]][f"s{i}"] == 1.0) != (lead["v"] in c["matches"])]
+    assert not wrong, f"{engine}: (pattern, value) answered wrong: {wrong}"
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_the_largest_repetition_count_runs_on_every_engine(engine):
+    # PostgreSQL refuses counts above 255 (RE_DUP_MAX): MAX_REPEAT is that bound
+    ensure(engine)
+    patterns = [f"^(a|b){{{MAX_REPEAT}}}$", f"x.{{{MAX_REPEAT - 5},{MAX_REPEAT}}}y"]
+    texts = ["ab" * 127 + "a", "ab" * 128, "x" + "-" * 250 + "y", "x" + "-" * 256 + "y"]
+    model = leadscore.loads(_model(patterns))
+    rows = list(model.score([{"id": f"k{i}", "v": t} for i, t in enumerate(texts)], [], AS_OF,
+                            engine=engine))
+    assert [(r["s0"], r["s1"]) for r in rows] == [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (0.0, 0.0)]

@@ -388,6 +388,25 @@ def test_ls305_regex_backtracking():
     clean(model('segment s when title matches "(a+)+$"\n'), "LS305")  # the rewrite makes it safe
 
 
+def test_ls305_adjacent_repetitions_over_overlapping_classes():
+    src = model('segment s when title matches "^[a-z]*[0-9a]+$"\n')
+    fires(src, "LS305", '"^[a-z]*')
+    hit = [f for f in lint_source(src, "m.score").findings if f.code == "LS305"][0]
+    assert "adjacent repetitions" in hit.message and "disjoint" in (hit.hint or "")
+    # merged by the rewrite: `^a*$`, `^[a-z0-9]+$`
+    clean(model('segment s when title matches "^a*a*a*$"\n'), "LS305")
+    clean(model('segment s when title matches "^[a-z0-9]+[a-z]*$"\n'), "LS305")
+
+
+
+def test_ls306_regex_large_count():
+    fires(model('segment s when title matches "a.{255}b"\n'), "LS306", '"a.{255}b"')
+    fires(model('segment s when title matches "^.*x[a-z]{20}"\n'), "LS306", '"^.*x')
+    clean(model('segment s when title matches "^a.{255}b"\n'), "LS306")  # pinned: one start
+    clean(model('segment s when title matches "a.{16}b"\n'), "LS306")
+    clean(model('segment s when title matches "a[^a]{255}b"\n'), "LS306")
+
+
 # ---------------------------------------------------------------- LS4xx declarations
 def test_ls401_unused_let():
     src = model('let tech = industry == "software"\n', FIT)

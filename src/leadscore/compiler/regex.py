@@ -21,11 +21,18 @@ from functools import lru_cache
 from .text import fold
 
 _META = set(".^$*+?()[]{}|\\")
+_PLAIN = set("<>")  # written unescaped: an escape would be an operator in some engine
+_CLASS_OPERATORS = set("&-~")  # written escaped inside a class
 _SHORTHANDS = {
     "d": "[0-9]", "w": "[a-z0-9_]", "s": "[ \\t\\n]", "b": "(^|[^a-z0-9_])",
     "D": "[^0-9]", "W": "[^a-z0-9_]", "S": "[^ \\t\\n]",
 }
-MAX_REPEAT = 1000  # RE2's own bound, also on the product of nested counts
+MAX_REPEAT = 255  # one count: PostgreSQL's RE_DUP_MAX ("invalid repetition count(s)" above)
+# RE2's DFA (the Python evaluators, DuckDB, ClickHouse) needs up to 2^n states for `a.{n}b`
+# searched anywhere: above this count they no longer fit its memory (max_mem does not help) and
+# each character rebuilds states: `a.{255}b` costs 0.6 ms per 4 000 characters; lint LS306
+DFA_COUNT = 16
+MAX_REPEAT_PRODUCT = 1000  # RE2's bound on the product of nested counts
 MAX_GROUP_DEPTH = 64  # nested groups; the parser recurses once per level
 MAX_PATTERN_LENGTH = 10_000  # characters of one pattern
 # `searcher` remembers the answers for up to MEMO_ENTRIES texts of at most MEMO_TEXT_LENGTH
@@ -76,6 +83,11 @@ class PortableRegex:
         """The pattern rewritten for a backtracking matcher (rules below `_Set`); the same
         search result on every text."""
         return _render_tree(_rewritten(self.tokens), end, dot)
+
+    @property
+    def dfa_hazard(self) -> int | None:
+        """The count that makes RE2's DFA slow, when there is one (`_dfa_hazard`)."""
+        return _dfa_hazard(_tree(self.tokens))
 
     @property
     def backtracking_hazard(self) -> str | None:
@@ -152,7 +164,8 @@ class _Parser:
         if len(parts) == 2 and parts[1] and low > high:
             self.fail(f"repetition {{{body}}} has its minimum above its maximum")
         if max(low, high) > MAX_REPEAT:
-            self.fail(f"repetition count above {MAX_REPEAT} is not portable")
+            self.fail(f"repetition count above {MAX_REPEAT} is not portable (PostgreSQL refuses it)",
+                      hint="use `+` / `*`, or repeat a group: `(x{100}){3}`")
         out.append(("lit", "{" + body + "}"))
         self.pos = end + 1
 
@@ -214,8 +227,9 @@ class _Parser:
         if nxt not in _META and not (nxt.isprintable() and not nxt.isspace()):
             self.fail(f"`\\{nxt}` is not in the portable subset", start)
         self.pos += 2
-        # a non-ASCII character is never an operator, and RE2 rejects `\` before one
-        return nxt if not nxt.isascii() else "\\" + nxt
+        # a non-ASCII character is never an operator, and RE2 rejects `\` before one; Rust's
+        # regex (DataFusion) reads `\<` `\>` as word boundaries and refuses them in a class
+        return nxt if not nxt.isascii() or nxt in _PLAIN else "\\" + nxt
 
     def char_class(self, out) -> None:
         start = self.pos
@@ -258,7 +272,9 @@ class _Parser:
         if ch == "[":
             self.fail("escape `[` inside a class as `\\[`")
         self.pos += 1
-        return ch
+        # Rust's regex (DataFusion) reads `&&` `--` `~~` in a class as set operations and Java
+        # `&&`: escaped, they are the characters everywhere
+        return "\\" + ch if ch in _CLASS_OPERATORS else ch
 
 
 def _unescape(ch: str) -> str:
@@ -278,7 +294,7 @@ def compile_portable(pattern: str) -> PortableRegex:
     refusal = _re2_refusal(rx.re2)  # RE2 engines (DuckDB, ClickHouse) would refuse it too
     if refusal is not None:
         if "repetition" in refusal:
-            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT}", 0,
+            raise RegexError(f"nested repetition counts multiply to more than {MAX_REPEAT_PRODUCT}", 0,
                              hint="repeat a smaller group, or use `+` / `*`")
         raise RegexError(f"pattern is too large for a linear-time matcher (RE2: {refusal})", 0,
                          hint="split it into several `matches` joined with `or`")
@@ -345,6 +361,7 @@ def searcher(pattern: str) -> Callable[[str], bool]:
 #      `[a-z]*@` -> `@`.
 # `backtracking_hazard` names what is left that such an engine may still backtrack on.
 
+ADJACENT_REPETITIONS = "adjacent repetitions over overlapping characters"  # polynomial time
 _MAX_CODE = 0x10FFFF
 _Ranges = tuple[tuple[int, int], ...]
 
@@ -379,7 +396,8 @@ def _class_char(code: int) -> str:
     ch = chr(code)
     if ch == "\n":
         return "\\n"
-    return "\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() and ch != " " else ch
+    escape = ch.isascii() and not ch.isalnum() and ch.isprintable() and ch not in _PLAIN and ch != " "
+    return "\\" + ch if escape else ch
 
 
 def _merge(ranges: _Ranges) -> _Ranges:
@@ -578,9 +596,61 @@ def _collapse(node: tuple) -> tuple:
         return ("group", _collapse(node[1]))
     if kind == "rep":
         return ("rep", _collapse(node[1]), node[2], node[3])
-    if kind in ("cat", "alt"):
-        return (kind, tuple(_collapse(i) for i in node[1]))
+    if kind == "cat":
+        return ("cat", _merge_adjacent([_collapse(i) for i in node[1]]))
+    if kind == "alt":
+        return ("alt", tuple(_collapse(i) for i in node[1]))
     return node
+
+
+def _repeated(node: tuple) -> tuple[_Set, int, int | None] | None:
+    """(C, lo, hi) when `node` is one character set C repeated lo..hi times."""
+    if node[0] == "set":
+        return node[1], 1, 1
+    if node[0] == "rep" and node[1][0] == "set":
+        return node[1][1], node[2], node[3]
+    return None
+
+
+def _counted(cs: _Set, lo: int, hi: int | None) -> list[tuple]:
+    if hi == 0:
+        return []
+    return [("set", cs)] if (lo, hi) == (1, 1) else [("rep", ("set", cs), lo, hi)]
+
+
+def _merge_adjacent(items: list[tuple]) -> tuple:
+    """Rule 1 across a sequence: adjacent repetitions that a match could split a run between
+    become one, in the same language. C{a,b}C{c,d} is C{a+c,b+d} (`a*a*a*` -> `a*`,
+    `a+a*` -> `a+`); X{a,} Y{c,d} with Y within X is X{a,}Y{c} (`[a-z0-9]+[a-z]*` ->
+    `[a-z0-9]+`), and X{a,b} Y{c,} with X within Y is X{a}Y{c,}."""
+    out: list[tuple] = []
+    pending = list(items)[::-1]
+    while pending:
+        item = pending.pop()
+        joined = _joined(out[-1], item) if out else None
+        if joined is None:
+            out.append(item)
+        else:  # the result may join what came before in turn
+            out.pop()
+            pending.extend(joined[::-1])
+    return tuple(out)
+
+
+def _joined(left: tuple, right: tuple) -> list[tuple] | None:
+    prev, cur = _repeated(left), _repeated(right)
+    if prev is None or cur is None:
+        return None
+    (x, m, n), (y, p, q) = prev, cur
+    if x == y and (m, n, p, q) != (1, 1, 1, 1):
+        lo, hi = m + p, None if n is None or q is None else n + q
+        if lo > MAX_REPEAT or (hi is not None and hi > MAX_REPEAT):
+            return None
+        return _counted(x, lo, hi)
+    if n is None and q != p and x.union(y) == x:
+        return _counted(x, m, None) + _counted(y, p, p)
+    if q is None and n != m and x.union(y) == y:
+        return _counted(x, m, m) + _counted(y, p, None)
+    return None
 
 
 def _trim(items: list[tuple], anchor: str, back: bool) -> list[tuple]:
@@ -656,6 +726,10 @@ def _hazard(node: tuple, under: bool) -> str | None:
     if kind == "group":
         return _hazard(node[1], under)
     if kind == "cat":
+        spans = [_repeated(i) for i in node[1]]
+        for a, b in zip(spans, spans[1:]):
+            if a and b and a[2] != a[1] and b[2] != b[1] and _overlap(a[0], b[0]):
+                return ADJACENT_REPETITIONS
         for i in node[1]:
             found = _hazard(i, under)
             if found:
@@ -666,3 +740,40 @@ def _hazard(node: tuple, under: bool) -> str | None:
 @lru_cache(maxsize=1024)
 def _rewritten(tokens: tuple[tuple[str, str], ...]) -> tuple:
     return _search_form(_collapse(_tree(tokens)))
+
+
+def _shares(a: _Set, b: _Set) -> bool:
+    """Whether some character is in both sets."""
+    if a.neg and b.neg:
+        return True  # each misses finitely many ranges of a huge space
+    if a.neg or b.neg:
+        pos, neg = (b, a) if a.neg else (a, b)
+        return bool(_subtract(pos.ranges, neg.ranges))
+    return bool(_intersect(a.ranges, b.ranges))
+
+
+def _dfa_hazard(node: tuple) -> int | None:
+    """The largest count above DFA_COUNT of a set C, right after an item that can end with a
+    character of C, in a sequence a match can start anywhere in (not pinned by a leading `^`
+    and fixed items): the DFA must track every start position within the last count characters."""
+    kind = node[0]
+    if kind in ("group", "rep"):
+        return _dfa_hazard(node[1])
+    if kind == "alt":
+        return max((h for b in node[1] if (h := _dfa_hazard(b)) is not None), default=None)
+    if kind != "cat":
+        return None
+    found, pinned = None, bool(node[1]) and node[1][0][0] == "start"
+    for prev, item in zip(node[1], node[1][1:]):
+        if _repeated(prev) is None or _repeated(prev)[2] != _repeated(prev)[1]:
+            pinned = pinned and prev[0] == "start"
+        a, b = _repeated(prev), _repeated(item)
+        if a and b and not pinned and a[0] != b[0] and _shares(a[0], b[0]):
+            count = b[1] if b[2] is None else b[2]
+            if count > DFA_COUNT and (found is None or count > found):
+                found = count
+    for i in node[1]:
+        inner = _dfa_hazard(i) if i[0] in ("group", "rep", "alt") else None
+        if inner is not None and (found is None or inner > found):
+            found = inner
+    return found

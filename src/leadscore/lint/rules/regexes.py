@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ...compiler import ast
 from ...compiler.diagnostics import Span
-from ...compiler.regex import PortableRegex, RegexError, compile_portable
+from ...compiler.regex import ADJACENT_REPETITIONS, DFA_COUNT, PortableRegex, RegexError, compile_portable
 from ..facts import Facts
 from ..registry import Hit, rule
 from ..sites import walk
@@ -173,5 +173,25 @@ def regex_backtracking(facts: Facts) -> Iterator[Hit]:
             yield Hit(p.span, f"pattern \"{p.value}\" has {hazard}: on MariaDB/MySQL and Spark, "
                       "whose regex matchers backtrack, a crafted value can take hours (the other "
                       "engines match in linear time)",
+                      _ADJACENT_HINT if hazard == ADJACENT_REPETITIONS else
                       "repeat a single character class (`[a-z.]+` rather than `([a-z]+.)+`), "
                       "or score on an engine with a linear matcher (duckdb, python)")
+
+
+_ADJACENT_HINT = ("make one class contain the other (`[a-z0-9]+[a-z]*` is rewritten to `[a-z0-9]+`) "
+                  "or the two disjoint (`[a-z]+[0-9]*`), or score on an engine with a linear "
+                  "matcher (duckdb, python)")
+
+
+@rule("LS306", "regex-large-count", "warning",
+      "a large count after a character it also matches, in a pattern a match can start anywhere "
+      "in: slow on RE2 engines (python, DuckDB, ClickHouse, SQLite)")
+def regex_large_count(facts: Facts) -> Iterator[Hit]:
+    for p, rx in _patterns(facts):
+        count = rx.dfa_hazard
+        if count is not None:
+            yield Hit(p.span, f"pattern \"{p.value}\" repeats {count} times a class that the "
+                      "character before it also belongs to: RE2's DFA (python, DuckDB, ClickHouse, "
+                      f"SQLite) needs up to 2^{count} states for it and slows to about 0.6 ms per "
+                      "4 000-character value", f"anchor it with `^`, or use a count of at most "
+                      f"{DFA_COUNT}, or a class the character before is not in (`a[^a]{{{count}}}b`)")
