@@ -145,15 +145,12 @@ class Spark(Dialect):
         return exp.Anonymous(this="UNIX_MICROS", expressions=[ts])
 
     def run(self, job: Job) -> list[tuple]:
-        from ..runtime.warehouses import Tables
+        from ..runtime.warehouses import Tables, database_engines
 
         if job.leads is None or job.into:
-            from . import DIALECTS
-
-            engines = [n for n, d in DIALECTS.items() if d.in_database]
             raise _engine_error("the spark engine scores the files given, in local mode or on a "
                                 "cluster (--db spark://HOST:PORT): the schema's own tables and "
-                                f"--into need {', '.join(engines[:-1])} or {engines[-1]}")
+                                f"--into need {database_engines()}")
         spark = session(job.db or LOCAL_MASTER)
         tables = Tables.fresh()
         views = []

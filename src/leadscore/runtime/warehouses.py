@@ -130,6 +130,12 @@ def into_parts(name: str, dialect: Dialect) -> tuple[str, ...]:
     return parts
 
 
+def database_engines() -> str:
+    """The engines that score and write tables in a database, as a message names them."""
+    engines = [n for n, d in DIALECTS.items() if d.in_database]
+    return f"{', '.join(engines[:-1])} or {engines[-1]}"
+
+
 def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
@@ -164,10 +170,8 @@ class Job:
     def in_process(self, dialect: Dialect) -> None:
         """Refuse what only a database engine can do: its own tables, --db, --into."""
         if self.leads is None or self.db or self.into is not None:
-            engines = [n for n, d in DIALECTS.items() if d.in_database]
             raise EngineError(f"the {dialect.name} engine runs in this process on the files "
-                              f"given: --db and --into need {', '.join(engines[:-1])} or "
-                              f"{engines[-1]}")
+                              f"given: --db and --into need {database_engines()}")
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
         query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events)
