@@ -17,6 +17,7 @@ import pytest
 import leadscore
 from conftest import ROOT
 from engines import SELECTED, engine_params, ensure
+from generators import quote
 from leadscore.compiler.regex import MAX_REPEAT, compile_portable
 from leadscore.engines import DIALECTS
 from leadscore.lint import lint_source
@@ -37,12 +38,8 @@ PATTERNS = _patterns("patterns.txt")  # safe on every engine (the rewrite, where
 RESIDUAL = _patterns("backtracking.txt")  # lint LS305; not run on backtracking engines
 
 
-def _quote(pattern: str) -> str:
-    return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _model(patterns: list[str]) -> str:
-    scores = "".join(f'score s{i} {{\n  rule "r" +1 when v matches {_quote(p)}\n}}\n'
+    scores = "".join(f'score s{i} {{\n  rule "r" +1 when v matches {quote(p)}\n}}\n'
                      for i, p in enumerate(patterns))
     return f'model "redos"\nschema {{\n  lead {{\n    key id\n    field v: text\n  }}\n}}\n{scores}'
 

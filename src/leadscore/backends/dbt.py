@@ -146,6 +146,7 @@ class _Writer:
             raise DbtError(f"source {source!r}: letters, digits and underscores")
         s = model.schema
         self.m, self.d, self.materialized = model, dialect, materialized
+        self.header = header(model)  # the model's digest: one serialisation for every file
         self.relations = {_LEADS: _relation(s.lead_table, "leads", source)}
         if s.has_events:
             self.relations[_EVENTS] = _relation(s.event_table, "events", source)
@@ -153,7 +154,7 @@ class _Writer:
 
     def model_file(self, name: str, query: exp.Expression, config: str) -> DbtFile:
         sql = self.d.render(_templated(query, self.relations), pretty=True)
-        text = f"{header(self.m)}\n{config}\n{AS_OF_PRELUDE}{sql}\n"
+        text = f"{self.header}\n{config}\n{AS_OF_PRELUDE}{sql}\n"
         return DbtFile(name, _checked(text, [*self.allowed, config]))
 
     def scores(self, stem: str) -> DbtFile:
@@ -247,12 +248,12 @@ def _accepted(values: list[str] | None) -> list[str]:
             + ", ".join(_yaml(v) for v in values) + "]"]
 
 
-def schema_yml(model: ir.Model, stem: str, materialized: str) -> DbtFile:
+def schema_yml(model: ir.Model, stem: str, materialized: str, head: str) -> DbtFile:
     m = model
     b = {x.name: x for x in m.bindings}
     key = m.schema.lead_key
     described = _describe(m)
-    lines = ["# " + header(m)[3:], "version: 2", "", "models:"]
+    lines = ["# " + head[3:], "version: 2", "", "models:"]
 
     what = f"One row per lead of model {m.name!r}, as `leadscore run` writes it."
     lines += [f"  - name: {_yaml(stem + '_scores')}", f"    description: {_yaml(what)}",
@@ -305,5 +306,5 @@ def dbt_files(model: ir.Model, dialect: Dialect, stem: str, materialized: str = 
         files.append(w.accounts(stem))
     if model.rules:
         files.append(w.explain(stem))
-    files.append(schema_yml(model, stem, materialized))
+    files.append(schema_yml(model, stem, materialized, w.header))
     return files

@@ -50,8 +50,8 @@ def dbt_cmd(model: str, out_dir: str, dialect: str, materialized: str, source: s
     if out.exists() and not out.is_dir():
         _fail(f"--out-dir {out_dir}: not a folder", EXIT_USAGE)
     out.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        tmp = out / f".{f.name}.tmp"  # renamed into place: no half-written model for dbt
-        tmp.write_text(f.text, encoding="utf-8")
-        tmp.replace(out / f.name)
+    from ..runtime.output import _atomic_write
+
+    for f in files:  # each written beside its place and renamed in: no half-written model for dbt
+        _atomic_write(out / f.name, lambda tmp, text=f.text: tmp.write_text(text, encoding="utf-8"))
         click.echo(f"wrote {out / f.name}")

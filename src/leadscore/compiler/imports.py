@@ -98,7 +98,7 @@ def resolve(text: str, path: str) -> Resolved:
     unnamed = path.startswith("<")
     root = Path.cwd().resolve() if unnamed else Path(path).absolute().parent.resolve()
     own = path if unnamed else str(Path(path).resolve())
-    stack = [_Frame(path, own, _parse(text, path, sources))]
+    stack = [_Frame(path, own, parse(text, path))]
     total_bytes = len(text.encode("utf-8", "surrogatepass"))
     while True:
         frame = stack[-1]
@@ -139,7 +139,7 @@ def resolve(text: str, path: str) -> Resolved:
         total_bytes += len(child_text.encode("utf-8", "surrogatepass"))
         shown = _shown(target)
         try:
-            module = _parse(child_text, shown, sources)
+            module = parse(child_text, shown)
         except CompileError as err:
             if any(d.code == NOT_A_MODEL for d in err.diagnostics):
                 frame.errors.append(Diagnostic(f"cannot import {item.path!r}: not a model file",
@@ -168,15 +168,6 @@ def resolve(text: str, path: str) -> Resolved:
         merged.append(item)
     module = ast.Module(items=merged, comments=top.module.comments, span=Span(path, 1, 1, 1, 2))
     return Resolved(module, sources, replacements, files)
-
-
-def _parse(text: str, path: str, sources: dict[str, Source]) -> ast.Module:
-    try:
-        return parse(text, path)
-    except CompileError as err:
-        if any(d.code == NOT_A_MODEL for d in err.diagnostics):
-            sources.pop(path, None)  # nothing of it is shown
-        raise
 
 
 def _confined(written: str, importer: str, root: Path, unnamed: bool) -> Path:

@@ -437,8 +437,8 @@ def grid_exp2_neg(n: Expr, f: Expr) -> Expr:
 class Fade:
     """An event's weight falling with its age: `half_life` 0.5^(days/H) or `lifespan`
     max(0, 1 - days/L), as a whole number of 1/`WEIGHT_GRID` (a float holding an integer):
-    floor(w * 10^9 + 1/2). The formula lives here, once; the stream keeps each kind's state
-    its own way (runtime/stream.py) from `kind` and `days`."""
+    floor(w * 10^9 + 1/2). The formula lives here, once; the stream keeps the events that can
+    still weigh anything, younger than `zero_after()` (runtime/stream.py)."""
 
     kind: str  # half_life | lifespan
     days: int

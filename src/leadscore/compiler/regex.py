@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .text import fold
 
@@ -70,7 +70,7 @@ class PortableRegex:
         # Python's `$` also matches before a final newline; `\Z` is the end of the text.
         return self.render(end="\\Z")
 
-    @property
+    @cached_property  # read for every value the interpreter and lint test
     def re2(self) -> str:
         # RE2 has no `\Z`; its `\z` is the end of the text, and its `.` skips only `\n`.
         return self.render(end="\\z")
@@ -281,6 +281,7 @@ def _unescape(ch: str) -> str:
     return ch[1:] if ch.startswith("\\") else ch
 
 
+@lru_cache(maxsize=4096)  # each lint rule, the checker and the IR reader compile the same text
 def compile_portable(pattern: str) -> PortableRegex:
     """Validate `pattern` (case is folded first) and return its per-engine spellings."""
     if len(pattern) > MAX_PATTERN_LENGTH:
@@ -765,15 +766,15 @@ def _dfa_hazard(node: tuple) -> int | None:
         return None
     found, pinned = None, bool(node[1]) and node[1][0][0] == "start"
     for prev, item in zip(node[1], node[1][1:]):
-        if _repeated(prev) is None or _repeated(prev)[2] != _repeated(prev)[1]:
-            pinned = pinned and prev[0] == "start"
         a, b = _repeated(prev), _repeated(item)
+        if a is None or a[2] != a[1]:
+            pinned = pinned and prev[0] == "start"
         if a and b and not pinned and a[0] != b[0] and _shares(a[0], b[0]):
             count = b[1] if b[2] is None else b[2]
             if count > DFA_COUNT and (found is None or count > found):
                 found = count
     for i in node[1]:
-        inner = _dfa_hazard(i) if i[0] in ("group", "rep", "alt") else None
+        inner = _dfa_hazard(i) if i[0] != "cat" else None
         if inner is not None and (found is None or inner > found):
             found = inner
     return found

@@ -31,10 +31,11 @@ class Unsupported(Exception):
 def refused(engine: str, url: str, err: Exception, collation: str, needs: str) -> str:
     """The message for a server that refused a run: its own first line, and what the fixed
     lower-casing collation needs when that is what it is missing."""
-    text = str(err).strip()
+    from ..runtime.warehouses import first_line
+
     hint = (f" (leadscore lower-cases text under the collation {collation}, whatever the "
-            f"database's: it needs {needs})" if collation in text else "")
-    return f"{engine} at {url} refused the run: {text.splitlines()[0] if text else type(err).__name__}{hint}"
+            f"database's: it needs {needs})" if collation in str(err) else "")
+    return f"{engine} at {url} refused the run: {first_line(err)}{hint}"
 
 
 def double_type() -> exp.DataType:

@@ -128,8 +128,9 @@ def session(master: str = LOCAL_MASTER) -> Any:
     try:
         spark = builder.getOrCreate()
     except Exception as err:  # a py4j error carrying the JVM's stack trace: its first line says why
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise _engine_error(f"Spark could not start a session on {master}: {reason}") from None
+        from ..runtime.warehouses import first_line
+
+        raise _engine_error(f"Spark could not start a session on {master}: {first_line(err)}") from None
     spark.sparkContext.setLogLevel("ERROR")
     if not local:
         _await_executor(spark, master)
