@@ -8,6 +8,7 @@ still reachable as an attribute (`compiler.ir`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,14 +22,15 @@ __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "comp
            "compile_text", "is_ir_path", "load_ir", "parse"]
 
 
-def compile_source(text: str, path: str = "<string>") -> ir.Model:
+def compile_source(text: str, path: str = "<string>",
+                   overlay: Mapping[str, str] | None = None) -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
-    every diagnostic."""
+    every diagnostic. `overlay`: texts standing for files on disk (`imports.resolve`)."""
     from .check import check
     from .imports import resolve
     from .lower import lower
 
-    resolved = resolve(text, path)
+    resolved = resolve(text, path, overlay)
     result = check(resolved.module)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.checked is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 from . import ast
 from .checked import MAX_SIZE, Ctx
-from .diagnostics import did_you_mean
+from .diagnostics import Span, did_you_mean
 from .parse import MAX_NESTING
 
 # "Did you mean" compares a misspelled name with each candidate (difflib: 3 to 20 us a pair).
@@ -36,22 +36,24 @@ class Resolution:
         taken[self.schema.lead_key] = "the lead key"
         for column in ("total", "segment", "tier", "held_from", "disqualified_by", "grade"):
             taken[column] = f"the output column `{column}`"
+        where: dict[str, Span] = {name: decl.span for name, (_, decl) in self.lead_fields.items()
+                                  if decl is not None}
         for item in items:
-            if isinstance(item, ast.LetDecl):
+            if isinstance(item, (ast.LetDecl, ast.ScoreDecl)):
                 name = item.name.text
                 if name in taken:
-                    self.error(f"`{name}` is already {taken[name]}", item.name.span)
+                    first = [(where[name], f"`{name}` is {taken[name]} here")] if name in where else []
+                    message = (f"`{name}` is already {taken[name]}" if isinstance(item, ast.LetDecl)
+                               else f"score `{name}` clashes with {taken[name]} of that name")
+                    self.error(message, item.name.span, related=first)
                     continue
-                taken[name] = "a let"
-                self.lets[name] = Let(item)
-            elif isinstance(item, ast.ScoreDecl):
-                name = item.name.text
-                if name in taken:
-                    self.error(f"score `{name}` clashes with {taken[name]} of that name",
-                               item.name.span)
-                    continue
-                taken[name] = "a score"
-                self.scores[name] = item
+                where[name] = item.name.span
+                if isinstance(item, ast.LetDecl):
+                    taken[name] = "a let"
+                    self.lets[name] = Let(item)
+                else:
+                    taken[name] = "a score"
+                    self.scores[name] = item
 
     def suggest(self, name: str, candidates: list[str]) -> str | None:
         """`did_you_mean`, within the model's MAX_HINT_WORK."""
