@@ -204,6 +204,7 @@ COMMANDS = {
     "fmt": 'Rewrite rule files in the one canonical layout (docs/language.md, "Formatting").',
     "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
             "segments, contradictory gates, unused names and more (docs/lint.md).",
+    "lsp": "Run the language server for editors, speaking LSP over standard input and output.",
     "run": "Score leads with their events and write one row per lead.",
     "test": "Run the `test` blocks of each model on every engine and show rule coverage.",
 }
