@@ -41,7 +41,9 @@ class Client:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.stderr: list[bytes] = []
-        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
+        self.errors = threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr),
+                                       daemon=True)
+        self.errors.start()
         root = root or ROOT
         self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
                                     "workspaceFolders": [{"uri": root.as_uri(), "name": "w"}],
@@ -142,8 +144,13 @@ class Client:
             except (OSError, TimeoutError, RuntimeError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        self.errors.join(10)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             stream.close()
+
+    def log(self) -> str:
+        """What the server wrote to its standard error."""
+        return b"".join(self.stderr).decode(errors="replace")
 
     def timed(self, method: str, params: dict) -> tuple[object, float]:
         """A request's answer and how long it took, in seconds (for bench/)."""

@@ -105,6 +105,15 @@ class Analysis:
         return self._facts
 
 
+    def keep_index(self, previous: Analysis | None) -> None:
+        """Of a text that does not parse: navigate and complete with the names of the last
+        text that did (while typing, most of a file is as it was)."""
+        if self.parsed or previous is None or not previous.parsed:
+            return
+        self.occurrences, self.module, self.scope = previous.occurrences, previous.module, previous.scope
+        self.result, self.resolved, self.files = previous.result, previous.resolved, previous.files
+
+
 def analyze(text: str, path: str, version: int | None = None,
             overlay: Mapping[str, str] | None = None) -> Analysis:
     """Parse and check `text` as the file `path` (its imports from `overlay` or disk)."""
@@ -221,8 +230,8 @@ def _test_uses(t: ast.TestDecl, scope: Scope | None, tiers: set[str]) -> Iterato
     for x in t.expects:
         if scope is not None and x.name.text in scope.scores:
             yield Occurrence(x.name.span, (SCORE, x.name.text), False)
-        elif x.value.kind == "name" and x.name.text in (TIER, SEGMENT):
-            kind = TIER if x.name.text == TIER else SEGMENT
+        elif x.value.kind == "name" and x.name.text in (TIER, "held_from", SEGMENT):
+            kind = SEGMENT if x.name.text == SEGMENT else TIER
             if kind == SEGMENT or x.value.value in tiers:
                 yield Occurrence(x.value.span, (kind, str(x.value.value)), False)
 
@@ -348,9 +357,15 @@ class Completion:
     detail: str | None = None
 
 
-def completion(a: Analysis, text: str, line: int, column: int) -> list[Completion]:
+def completion(a: Analysis, text: str, line: int, column: int,
+               overlay: Mapping[str, str] | None = None) -> list[Completion]:
     """What may be written at (line, column) of `text`: the keywords the grammar's LALR
-    state accepts there, and the model's names that fit the position."""
+    state accepts there, and the model's names that fit the position (`a`'s, or, when `a`
+    does not parse, those of `text` without the cursor's line; imports from `overlay`)."""
+    if not a.parsed:  # no names known yet: those of the text without the line being written
+        lines = text.split("\n")
+        if 0 < line <= len(lines):
+            a = analyze("\n".join(lines[:line - 1] + [""] + lines[line:]), a.path, None, overlay)
     offset = _offset(text, line, column)
     before = text[:offset]
     word = _WORD.search(before)

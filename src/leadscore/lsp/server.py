@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lsprotocol import types as t
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -128,6 +128,7 @@ class ScoreServer(LanguageServer):
             return
         if self.workspace.text_documents.get(uri) is not doc or doc.version != version:
             return  # a newer version is on its way
+        a.keep_index(self.analyses.get(uri))
         self.analyses[uri] = a
         self.publish(uri, a)
         if cascade:  # open files importing this one see its new text
@@ -345,7 +346,7 @@ async def completion(ls: ScoreServer, params: t.CompletionParams) -> t.Completio
     uri = params.text_document.uri
     a = ls.current(uri)
     text, line, col = ls.cursor(uri, params.position)
-    items = await ls.on_compiler(an.completion, a, text, line, col)
+    items = await ls.on_compiler(an.completion, a, text, line, col, ls.overlay(uri))
     return t.CompletionList(False, [t.CompletionItem(c.label, kind=_KIND.get(c.kind),
                                                      detail=c.detail or c.kind) for c in items])
 
@@ -436,7 +437,15 @@ def _sql(text: str, path: str, dialect: str, overlay: dict[str, str]) -> str:
         raise JsonRpcInvalidParams(f"dialect {d.name}: {err}") from None
 
 
+def _unexpected(record: logging.LogRecord) -> bool:
+    """Whether a log record is worth showing: not a request refused on purpose (an error
+    response with its message, such as an unknown dialect), which pygls logs as a traceback."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, JsonRpcException)
+
+
 def serve() -> None:
     """Run the server on standard input and output until the client exits."""
     logging.basicConfig(level=logging.WARNING, format="leadscore lsp: %(message)s")
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_unexpected)
     server.start_io()
