@@ -13,6 +13,10 @@ def lsp() -> None:
     Diagnostics from check and lint as you type, hover, go to definition, references,
     rename, completion, formatting, lint fixes and a compiled-SQL preview (docs/editors.md).
     Editors start it themselves; it needs the `lsp` extra: pip install 'leadscore[lsp]'.
+
+    \b
+    Example (what an editor runs; Neovim: cmd = { "leadscore", "lsp" }):
+      leadscore lsp
     """
     try:
         from ..lsp.server import serve
