@@ -118,7 +118,7 @@ def test_hover(client):
         "**lead field** `employees`: int\n\nthe leads table"
     assert "**event field** `page`: text" in hover_text(client, uri, text, "page ==")
     let = hover_text(client, uri, text, "pricing_visit within")
-    assert let.startswith("**let** `pricing_visit`: event filter")
+    assert let.startswith("**let** `pricing_visit`: an event filter")
     assert "let pricing_visit = event page_view where" in let
     assert "min -40, max 53" in hover_text(client, uri, text, "score fit", at=7)
     assert "reachable points: 0 to 50" in hover_text(client, uri, text, '"demo"')
@@ -324,8 +324,8 @@ def test_imports_use_unsaved_buffers(workspace):
     c.wait_diagnostics(product, lambda ds: not any(d["severity"] == 1 for d in ds))
     (loc,) = request_at(c, "textDocument/definition", product, product_text, "huge", 1)
     assert loc["uri"] == base_uri and loc["range"]["start"]["line"] == BASE.count("\n")
-    assert "**let** `huge`: condition" in hover_text(c, product, product_text, "huge") or \
-        "let huge = employees > 5000" in hover_text(c, product, product_text, "huge")
+    assert hover_text(c, product, product_text, "huge") == \
+        "**let** `huge`: a condition\n\n```score\nlet huge = employees > 5000\n```"
 
 
 def test_errors_in_a_base_model_show_on_the_import(workspace):

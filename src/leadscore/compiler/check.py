@@ -87,6 +87,7 @@ class Scope:
     lets: dict[str, ast.LetDecl]
     scores: dict[str, ast.ScoreDecl]
     refs: dict[Span, str] = field(default_factory=dict)  # Checker.refs
+    let_types: dict[str, str] = field(default_factory=dict)  # the type of each let that checks
 
 
 @dataclass
@@ -109,6 +110,7 @@ def check(module: ast.Module) -> CheckResult:
 
     scope = Scope(checker.schema, declared(checker.lead_fields), declared(checker.event_fields),
                   {name: let.decl for name, let in checker.lets.items()}, checker.scores,
-                  checker.refs)
+                  checker.refs, {name: let.type for name, let in checker.lets.items()
+                                 if let.type is not None})
     return CheckResult(checked, diags, scope)
 

@@ -26,6 +26,7 @@ class Let:
     decl: ast.LetDecl
     broken: bool = False
     checked: bool = False
+    type: str | None = None  # as typed where it is declared (Ctx "any"); None when broken
 
 
 class Resolution:
@@ -162,9 +163,11 @@ class Resolution:
             return
         let.checked = True
         before = len(self.diagnostics)
-        self.resolve(let.decl.value, Ctx("any", "a let"))
+        _, t = self.resolve(let.decl.value, Ctx("any", "a let"))
         if len(self.diagnostics) > before:
             let.broken = True
+        else:
+            let.type = t
 
     # ---------------------------------------------------------------- scores and rules
 

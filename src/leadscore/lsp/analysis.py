@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..compiler import CompileError, ast
 from ..compiler.check import CheckResult, Scope, check
+from ..compiler.checked import TYPE_WORDS
 from ..compiler.diagnostics import Diagnostic, Span
 from ..compiler.imports import Resolved, resolve
 from ..compiler.text import fold
@@ -264,11 +265,9 @@ def _describe(a: Analysis, key: Key) -> str | None:
     facts = a.facts
     if kind == LET and a.scope is not None and name in a.scope.lets:
         decl = a.scope.lets[name]
-        shown = _source(a, decl.value.span)
-        type_ = facts.kind_of(decl.value) if facts is not None else None
-        words = {"num": "number", "bool": "condition", "text": "text", "filter": "event filter"}
-        return f"**let** `{name}`" + (f": {words[type_]}" if type_ in words else "") + \
-            f"\n\n```score\nlet {name} = {shown}\n```"
+        type_ = _let_type(a, name)
+        return f"**let** `{name}`" + (f": {type_}" if type_ else "") + \
+            f"\n\n```score\nlet {name} = {_source(a, decl.value.span)}\n```"
     if kind == SCORE and a.scope is not None and name in a.scope.scores:
         s = a.scope.scores[name]
         out = f"**score** `{name}`: {len(s.rules)} rule{'s' if len(s.rules) != 1 else ''}"
@@ -416,11 +415,9 @@ def _names(a: Analysis, previous: list[str]) -> list[Completion]:
 
 
 def _let_type(a: Analysis, name: str) -> str | None:
-    facts = a.facts
-    if facts is None or a.scope is None or name not in a.scope.lets:
-        return None
-    return {"num": "number", "bool": "condition", "text": "text", "filter": "event filter"}.get(
-        facts.kind_of(a.scope.lets[name].value))
+    """The let's type as the checker typed it, in the words of its messages."""
+    t = a.scope.let_types.get(name) if a.scope is not None else None
+    return TYPE_WORDS.get(t) if t is not None else None
 
 
 def _in_where(previous: list[str]) -> bool:
