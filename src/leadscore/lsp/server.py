@@ -58,10 +58,10 @@ class ScoreServer(LanguageServer):
 
     # ---------------------------------------------------------------- files and positions
     def path_of(self, uri: str) -> str:
-        path = to_fs_path(uri)
-        if path is None:
-            raise JsonRpcInvalidParams(f"not a file URI: {uri}")
-        return os.path.abspath(path)
+        """The file a document is; an unsaved one (`untitled:`) is a model without a file,
+        named `<uri>`, whose imports resolve from the server's working directory."""
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        return os.path.abspath(path) if path else f"<{uri}>"
 
     def uri_of(self, a: an.Analysis, uri: str, path: str) -> str:
         return uri if path == a.path else Path(path).absolute().as_uri()
@@ -70,8 +70,8 @@ class ScoreServer(LanguageServer):
         """The unsaved text of every open document but `but`, by resolved path."""
         out = {}
         for doc in list(self.workspace.text_documents.values()):
-            if doc.uri != but and (path := to_fs_path(doc.uri)):
-                out[str(Path(path).resolve())] = doc.source
+            if doc.uri != but and doc.uri.startswith("file:"):
+                out[str(Path(self.path_of(doc.uri)).resolve())] = doc.source
         return out
 
     def lines_of(self, a: an.Analysis, path: str) -> list[str]:
@@ -131,11 +131,8 @@ class ScoreServer(LanguageServer):
         a.keep_index(self.analyses.get(uri))
         self.analyses[uri] = a
         self.publish(uri, a)
-        if cascade:  # open files importing this one see its new text
-            key = str(Path(path).resolve())
-            for other, b in list(self.analyses.items()):
-                if other != uri and any(str(Path(f).resolve()) == key for f in b.files[1:]):
-                    self.schedule(other, 0, cascade=False)
+        if cascade:
+            self.refresh_importers(uri)
         if not self.lint_enabled or a.result is None or a.result.checked is None:
             return
         try:
@@ -145,6 +142,13 @@ class ScoreServer(LanguageServer):
             return
         if self.analyses.get(uri) is a:
             self.publish(uri, a)
+
+    def refresh_importers(self, uri: str) -> None:
+        """Open files importing this one see its new text (or, once it is closed, the disk's)."""
+        key = str(Path(self.path_of(uri)).resolve())
+        for other, b in list(self.analyses.items()):
+            if other != uri and any(str(Path(f).resolve()) == key for f in b.files[1:]):
+                self.schedule(other, 0, cascade=False)
 
     def lint_config(self, path: str) -> LintConfig:
         """[tool.leadscore.lint] of the pyproject.toml nearest the file, as `leadscore lint`."""
@@ -217,17 +221,31 @@ class ScoreServer(LanguageServer):
                     files.append(p)
         return files
 
+    def configure(self, options: object) -> None:
+        """The settings (docs/editors.md): `lint` (default true) and `docsUrl`, the base of
+        the links from lint findings to their rule's documentation."""
+        if not isinstance(options, dict):
+            return
+        if "lint" in options:
+            self.lint_enabled = bool(options["lint"])
+        if isinstance(options.get("docsUrl"), str):
+            self.docs_url = options["docsUrl"].rstrip("/") + "/"
+
 
 server = ScoreServer()
 
 
 @server.feature(t.INITIALIZE)
 def initialize(ls: ScoreServer, params: t.InitializeParams) -> None:
-    options = params.initialization_options or {}
-    if isinstance(options, dict):
-        ls.lint_enabled = bool(options.get("lint", True))
-        if isinstance(options.get("docsUrl"), str):
-            ls.docs_url = options["docsUrl"].rstrip("/") + "/"
+    ls.configure(params.initialization_options)
+
+
+@server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: ScoreServer, params: t.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    ls.configure(settings.get("leadscore") if isinstance(settings, dict) else None)
+    for uri in list(ls.analyses):
+        ls.schedule(uri, 0, cascade=False)
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
@@ -253,6 +271,7 @@ def did_close(ls: ScoreServer, params: t.DidCloseTextDocumentParams) -> None:
         task.cancel()
     ls.analyses.pop(uri, None)
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, []))
+    ls.refresh_importers(uri)
 
 
 @server.feature(t.TEXT_DOCUMENT_HOVER)
