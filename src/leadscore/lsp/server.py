@@ -412,20 +412,20 @@ def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeActio
         edits = [t.TextEdit(ls.range_of(e.span, lines), e.text) for e in fix.edits]
         out.append(t.CodeAction(fix.title, t.CodeActionKind.QuickFix,
                                 edit=t.WorkspaceEdit(changes={uri: edits})))
-    fixed = _fix_all(a)
+    fixed = _fix_all(a, ls.lint_config(a.path))
     if fixed is not None:
         out.append(t.CodeAction("Fix every leadscore lint finding that has a fix", FIX_ALL,
                                 edit=t.WorkspaceEdit(changes={uri: [_whole(ls, a.text, fixed)]})))
     return out
 
 
-def _fix_all(a: an.Analysis) -> str | None:
+def _fix_all(a: an.Analysis, config: LintConfig) -> str | None:
     """The text with every mechanical fix applied (lint's one fix engine), when it changes."""
     if not any(getattr(p.finding, "fix", None) for p in a.problems):
         return None
     from ..lint.fix import fix_source
 
-    text = fix_source(a.text, a.path).text
+    text = fix_source(a.text, a.path, config).text
     return text if text != a.text else None
 
 
