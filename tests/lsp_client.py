@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -34,8 +33,8 @@ class Client:
                                      stderr=subprocess.PIPE, env=env)
         self.ids = itertools.count(1)
         self.responses: dict[int, dict] = {}
-        self.notifications: queue.Queue[dict] = queue.Queue()
         self.diagnostics: dict[str, list[dict]] = {}
+        self.versions: dict[str, int | None] = {}  # of the text each was published for
         self.messages: list[dict] = []  # window/logMessage and window/showMessage
         self.lock = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -76,6 +75,7 @@ class Client:
                 elif message.get("method") == "textDocument/publishDiagnostics":
                     p = message["params"]
                     self.diagnostics[p["uri"]] = p["diagnostics"]
+                    self.versions[p["uri"]] = p.get("version")
                 elif "id" in message:  # a request of the server's: answered empty
                     self._send({"id": message["id"], "result": None})
                 else:

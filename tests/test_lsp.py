@@ -27,6 +27,8 @@ def client():
     c.close()
     assert c.proc.returncode == 0, c.log()
     assert "Traceback" not in c.log() and "Error" not in c.log(), c.log()
+    errors = [m for m in c.messages if m["method"] == "window/showMessage" and m["params"]["type"] == 1]
+    assert errors == []
 
 
 def pos(text: str, needle: str, at: int = 0, nth: int = 0) -> tuple[int, int]:
@@ -100,6 +102,7 @@ def test_the_latest_version_wins(client):
         client.change(uri, good + "\nscore {" * (v < 7), v)
     diags = client.wait_diagnostics(uri)
     assert not [d for d in diags if d["severity"] == 1], diags
+    assert client.versions[uri] == 7
 
 
 def test_an_unknown_name_has_the_checker_hint(client):

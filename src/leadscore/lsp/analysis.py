@@ -361,7 +361,7 @@ def completion(a: Analysis, text: str, line: int, column: int,
     """What may be written at (line, column) of `text`: the keywords the grammar's LALR
     state accepts there, and the model's names that fit the position (`a`'s, or, when `a`
     does not parse, those of `text` without the cursor's line; imports from `overlay`)."""
-    if not a.parsed:  # no names known yet: those of the text without the line being written
+    if a.resolved is None:  # no names known yet: those of the text without the line being written
         lines = text.split("\n")
         if 0 < line <= len(lines):
             a = analyze("\n".join(lines[:line - 1] + [""] + lines[line:]), a.path, None, overlay)
