@@ -4,6 +4,7 @@ the SQL preview, imports from unsaved buffers, and no server error on any broken
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -312,6 +313,7 @@ def workspace(tmp_path):
     sub.mkdir()
     (sub / "other.score").write_text('import "../base.score"\n')  # outside its own tree: no importer
     (tmp_path / "second.score").write_text(PRODUCT.replace("product", "second"))
+    os.mkfifo(tmp_path / "pipe.score")  # rename reads the workspace's files: never this one
     c = Client(cwd=tmp_path, root=tmp_path)
     yield c, tmp_path
     c.close()

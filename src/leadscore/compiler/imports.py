@@ -246,6 +246,16 @@ def _read(target: Path, budget: int) -> str:
     return text
 
 
+def read_regular(target: Path) -> str | None:
+    """A rule file's text, read as an import is (never blocking on a FIFO or a device, within
+    MAX_SOURCE_BYTES), or None when it is no regular UTF-8 file: for tools that look through a
+    folder's files (the language server's rename)."""
+    try:
+        return _read(target, MAX_SOURCE_BYTES)
+    except _Refused:
+        return None
+
+
 def _within(text: str, target: Path, budget: int) -> str:
     """An overlay's text for `target`, held to the budget `_read` holds a file to."""
     if len(text.encode("utf-8", "surrogatepass")) > budget:

@@ -23,7 +23,9 @@ from ..compiler.checked import TYPE_WORDS
 from ..compiler.diagnostics import Diagnostic, Span
 from ..compiler.imports import Resolved, resolve
 from ..compiler.text import fold
+from ..lint.config import LintConfig
 from ..lint.engine import lint_checked
+from ..lint.facts import Facts
 from ..lint.registry import COMPILE_ERROR, RULES, Finding
 from ..lint.sites import walk
 
@@ -70,7 +72,7 @@ class Analysis:
     files: list[str] = field(default_factory=list)  # the files the model read, the root first
     linted: bool = False
     _by_line: dict[str, dict[int, list[Occurrence]]] = field(default_factory=dict, repr=False)
-    _facts: object = field(default=None, repr=False)
+    _facts: Facts | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- the index
     def at(self, path: str, line: int, column: int) -> Occurrence | None:
@@ -95,12 +97,11 @@ class Analysis:
                                   if o.declaration and o.key[0] == kind))
 
     @property
-    def facts(self):
-        """lint's Facts of the model (bounds of scores and rules), once it checks."""
+    def facts(self) -> Facts | None:
+        """lint's Facts of the model (bounds of scores and rules), once it checks; the
+        server's own instance, not lint's (its caches are not shared between threads)."""
         if self._facts is None and self.scope is not None and self.result is not None \
                 and self.result.checked is not None:
-            from ..lint.facts import Facts
-
             self._facts = Facts(self.module, self.scope, self.path, self.resolved.sources,
                                 self.resolved.replacements)
         return self._facts
@@ -132,7 +133,7 @@ def analyze(text: str, path: str, version: int | None = None,
     return a
 
 
-def lint(a: Analysis, config=None) -> None:
+def lint(a: Analysis, config: LintConfig | None = None) -> None:
     """Add lint's findings to a checked analysis (the checker's own stay as they are)."""
     if a.resolved is None or a.result is None or a.result.checked is None:
         return

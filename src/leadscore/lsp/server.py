@@ -22,9 +22,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..compiler import CompileError, ast, compile_source, read_source
+from ..compiler import CompileError, ast, compile_source
 from ..compiler.diagnostics import Span
-from ..compiler.imports import MODEL_SUFFIX
+from ..compiler.imports import MODEL_SUFFIX, read_regular
 from ..fmt import FormatError, format_source
 from ..fmt.names import IDENT, keywords
 from ..lint import ConfigError, LintConfig, find_pyproject, load
@@ -196,11 +196,8 @@ class ScoreServer(LanguageServer):
             seen.add(resolved)
             uri = path.absolute().as_uri()
             doc = self.workspace.text_documents.get(uri)
-            try:
-                text = doc.source if doc is not None else read_source(path)
-            except (CompileError, OSError):
-                continue
-            if "import" not in text or key[1] not in text:
+            text = doc.source if doc is not None else await self.on_compiler(read_regular, path)
+            if text is None or "import" not in text or key[1] not in text:
                 continue
             b = await self.on_compiler(an.analyze, text, str(path.absolute()), None,
                                        self.overlay(uri))
@@ -209,16 +206,20 @@ class ScoreServer(LanguageServer):
         return out
 
     def workspace_files(self) -> list[Path]:
+        """The workspace's rule files (hidden folders and node_modules left out)."""
         roots = [to_fs_path(f.uri) for f in (self.workspace.folders or {}).values()]
         if not roots and self.workspace.root_path:
             roots = [self.workspace.root_path]
         files: list[Path] = []
         for root in filter(None, roots):
-            for p in Path(root).rglob(f"*{MODEL_SUFFIX}"):
-                if len(files) >= MAX_WORKSPACE_FILES:
-                    return files
-                if p.is_file():
-                    files.append(p)
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = [d for d in dirs if not d.startswith(".") and d != "node_modules"]
+                for name in names:
+                    if not name.endswith(MODEL_SUFFIX):
+                        continue
+                    if len(files) >= MAX_WORKSPACE_FILES:
+                        return files
+                    files.append(Path(folder, name))
         return files
 
     def configure(self, options: object) -> None:
@@ -360,7 +361,7 @@ async def rename(ls: ScoreServer, params: t.RenameParams) -> t.WorkspaceEdit | N
 
 
 @server.feature(t.TEXT_DOCUMENT_COMPLETION,
-                t.CompletionOptions(trigger_characters=[" ", "|", "("]))
+                t.CompletionOptions(trigger_characters=["|"]))
 async def completion(ls: ScoreServer, params: t.CompletionParams) -> t.CompletionList:
     uri = params.text_document.uri
     a = ls.current(uri)
