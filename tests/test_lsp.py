@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from leadscore.fmt import format_source
 from lsp_client import ROOT, Client, ServerError
@@ -424,12 +424,11 @@ def test_every_error_file(client, path):
 
 
 def test_fuzzed_buffers_never_fail_the_server(client):
-    from test_fuzz import mutated_programs  # the fuzz corpus: seeds and their mutations
+    from test_fuzz import fuzz, mutated_programs  # the fuzz corpus: seeds and their mutations
 
-    n = iter(range(10_000))
+    n = iter(range(1_000_000))
 
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @fuzz(100)  # LEADSCORE_FUZZ_EXAMPLES for a long run, as tests/test_fuzz.py
     @given(mutated_programs())
     def one(text):
         uri = client.open(ROOT / f"fuzz{next(n)}.score", text)
