@@ -115,11 +115,16 @@ class Client:
         self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
                                                "contentChanges": [{"text": text}]})
 
-    def wait_diagnostics(self, uri: str, until=lambda d: True, timeout: float = WAIT_S) -> list[dict]:
-        """The diagnostics published for `uri` once `until` holds of them."""
+    def wait_diagnostics(self, uri: str, until=lambda d: True, timeout: float = WAIT_S,
+                         version: int | None = None) -> list[dict]:
+        """The diagnostics published for `uri` once `until` holds of them (and, given a
+        `version`, once they are that version's)."""
+        def ready() -> bool:
+            return uri in self.diagnostics and until(self.diagnostics[uri]) and (
+                version is None or self.versions.get(uri) == version)
+
         with self.lock:
-            if not self.lock.wait_for(lambda: uri in self.diagnostics and until(self.diagnostics[uri]),
-                                      timeout):
+            if not self.lock.wait_for(ready, timeout):
                 raise TimeoutError(f"diagnostics for {uri}: {self.diagnostics.get(uri)}")
             return self.diagnostics[uri]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..compiler import CompileError, ast, compile_source
+from ..compiler import CompileError, compile_source
 from ..compiler.diagnostics import Span
 from ..compiler.imports import MODEL_SUFFIX, read_regular
 from ..fmt import FormatError, format_source
@@ -36,6 +37,7 @@ SHOW_SQL = "leadscore.showSql"
 FIX_ALL = "source.fixAll.leadscore"
 
 log = logging.getLogger(__name__)
+_IMPORT = re.compile(r"\s*import\b")
 
 _SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
              "info": t.DiagnosticSeverity.Information}
@@ -75,11 +77,11 @@ class ScoreServer(LanguageServer):
         return out
 
     def lines_of(self, a: an.Analysis, path: str) -> list[str]:
-        src = a.resolved.sources.get(path) if a.resolved else None
+        src = a.resolved.sources.get(path) if a.resolved and path != a.path else None
         text = src.text if src is not None else (a.text if path == a.path else "")
         return text.split("\n")
 
-    def range_of(self, span, lines: list[str]) -> t.Range:
+    def range_of(self, span: Span, lines: list[str]) -> t.Range:
         return t.Range(self._position(span.line, span.column, lines),
                        self._position(span.end_line, span.end_column, lines))
 
@@ -88,7 +90,7 @@ class ScoreServer(LanguageServer):
         units = self.workspace.position_codec.client_num_units(text[:max(column - 1, 0)])
         return t.Position(max(line - 1, 0), units)
 
-    def location(self, a: an.Analysis, uri: str, span) -> t.Location:
+    def location(self, a: an.Analysis, uri: str, span: Span) -> t.Location:
         return t.Location(self.uri_of(a, uri, span.path), self.range_of(span, self.lines_of(a, span.path)))
 
     def cursor(self, uri: str, position: t.Position) -> tuple[str, int, int]:
@@ -136,12 +138,18 @@ class ScoreServer(LanguageServer):
         if not self.lint_enabled or a.result is None or a.result.checked is None:
             return
         try:
-            await loop.run_in_executor(self.linter, an.lint, a, self.lint_config(path))
+            await loop.run_in_executor(self.linter, self._lint, uri, a, self.lint_config(path))
         except Exception:
             log.exception("lint of %s failed", path)
             return
         if self.analyses.get(uri) is a:
             self.publish(uri, a)
+
+    def _lint(self, uri: str, a: an.Analysis, config: LintConfig) -> None:
+        """Lint `a` on the lint thread, unless a newer text has been analysed meanwhile (lint of
+        a large model takes seconds: jobs for texts already replaced are not run)."""
+        if self.analyses.get(uri) is a:
+            an.lint(a, config)
 
     def refresh_importers(self, uri: str) -> None:
         """Open files importing this one see its new text (or, once it is closed, the disk's)."""
@@ -161,8 +169,10 @@ class ScoreServer(LanguageServer):
 
     def publish(self, uri: str, a: an.Analysis) -> None:
         lines = self.lines_of(a, a.path)
-        imports = next((i for i in (a.module.items if a.module else [])
-                        if isinstance(i, ast.ImportDecl) and i.span.path == a.path), None)
+        # where a problem inside an imported file is shown: the first import (from the text
+        # itself when its imports could not be read)
+        first = next((n for n, line in enumerate(lines, 1) if _IMPORT.match(line)), 1)
+        imports = Span(a.path, first, 1, first, len(lines[first - 1]) + 1)
         out = []
         for p in a.problems:
             related = [t.DiagnosticRelatedInformation(self.location(a, uri, s), m)
@@ -172,7 +182,7 @@ class ScoreServer(LanguageServer):
                 related.insert(0, t.DiagnosticRelatedInformation(self.location(a, uri, span),
                                                                  message))
                 message = f"{span}: {message}"
-                span = imports.path_span if imports is not None else Span(a.path, 1, 1, 1, 1)
+                span = imports
             href = an.rule_doc_url(self.docs_url, p.code)
             out.append(t.Diagnostic(
                 self.range_of(span, lines), message, _SEVERITY[p.severity], p.code,
