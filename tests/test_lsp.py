@@ -134,6 +134,8 @@ def test_hover(client):
     assert "segment `enterprise`: at 140" in tier
     assert "segment enterprise when employees >= 1000" in hover_text(
         client, uri, text, "tiers for enterprise", at=11)
+    assert hover_text(client, uri, text, "sum(total)", 5) == \
+        "**total**: `fit + engagement`\n\nmin 0, max 200"
     assert request_at(client, "textDocument/hover", uri, text, "# every", 3) is None
 
 

@@ -34,8 +34,8 @@ class Checker(Declarations, Resolution, Typing):
         # names whose declaration failed: their uses are not reported again
         self.broken_names: set[str] = set()
         self.events_broken = False
-        # what each name use resolved to ("let", "score", "lead field", "event field"), by the
-        # span of the name: the symbol index of editors (leadscore.lsp) reads it
+        # what each name use resolved to ("let", "score", "lead field", "event field", "total"),
+        # by the span of the name: the symbol index of editors (leadscore.lsp) reads it
         self.refs: dict[Span, str] = {}
 
     # ---------------------------------------------------------------- reporting

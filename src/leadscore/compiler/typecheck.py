@@ -139,6 +139,7 @@ class Typing:
                                   hint="scores can be used in `total`, segments, disqualify and tier gates")
             return self.build.score(text, name.span), ir.NUMBER
         if text == "total" and ctx.kind in ("post", "any", "member"):
+            self.refer(name, "total")
             return self.build.total(name.span), ir.NUMBER
         if text == "total":
             return self.fail(f"`total` cannot be used in {ctx.what}", name.span)

@@ -30,7 +30,7 @@ from ..lint.registry import COMPILE_ERROR, RULES, Finding
 from ..lint.sites import walk
 
 LET, SCORE, SEGMENT, TIER = "let", "score", "segment", "tier"
-LEAD_FIELD, EVENT_FIELD, EVENT_TYPE = "lead field", "event field", "event type"
+LEAD_FIELD, EVENT_FIELD, EVENT_TYPE, TOTAL = "lead field", "event field", "event type", "total"
 RENAMEABLE = (LET, SCORE)
 FIELD_TYPES = ("text", "int", "float", "bool", "timestamp")  # what `field NAME:` takes
 
@@ -274,6 +274,13 @@ def _describe(a: Analysis, key: Key) -> str | None:
         out = f"**score** `{name}`: {len(s.rules)} rule{'s' if len(s.rules) != 1 else ''}"
         if facts is not None and name in facts.score_bounds:
             iv = facts.score_bounds[name]
+            out += f"\n\nmin {_num(iv.lo)}, max {_num(iv.hi)}"
+        return out
+    if kind == TOTAL:
+        decl = next((i for i in a.module.items if isinstance(i, ast.TotalDecl)), None)
+        out = "**total**: " + (f"`{_source(a, decl.value.span)}`" if decl else "the sum of the scores")
+        if facts is not None:
+            iv = facts.total_bounds
             out += f"\n\nmin {_num(iv.lo)}, max {_num(iv.hi)}"
         return out
     if kind == SEGMENT and decls:
