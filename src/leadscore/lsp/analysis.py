@@ -73,6 +73,16 @@ class Analysis:
     linted: bool = False
     _by_line: dict[str, dict[int, list[Occurrence]]] = field(default_factory=dict, repr=False)
     _facts: Facts | None = field(default=None, repr=False)
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def lines(self, path: str) -> list[str]:
+        """The lines of a file of the model (split once): the root's from this text, an
+        import's as it was read."""
+        if path not in self._lines:
+            src = self.resolved.sources.get(path) if self.resolved and path != self.path else None
+            text = src.text if src is not None else (self.text if path == self.path else "")
+            self._lines[path] = text.split("\n")
+        return self._lines[path]
 
     # ---------------------------------------------------------------- the index
     def at(self, path: str, line: int, column: int) -> Occurrence | None:

@@ -76,11 +76,6 @@ class ScoreServer(LanguageServer):
                 out[str(Path(self.path_of(doc.uri)).resolve())] = doc.source
         return out
 
-    def lines_of(self, a: an.Analysis, path: str) -> list[str]:
-        src = a.resolved.sources.get(path) if a.resolved and path != a.path else None
-        text = src.text if src is not None else (a.text if path == a.path else "")
-        return text.split("\n")
-
     def range_of(self, span: Span, lines: list[str]) -> t.Range:
         return t.Range(self._position(span.line, span.column, lines),
                        self._position(span.end_line, span.end_column, lines))
@@ -91,7 +86,7 @@ class ScoreServer(LanguageServer):
         return t.Position(max(line - 1, 0), units)
 
     def location(self, a: an.Analysis, uri: str, span: Span) -> t.Location:
-        return t.Location(self.uri_of(a, uri, span.path), self.range_of(span, self.lines_of(a, span.path)))
+        return t.Location(self.uri_of(a, uri, span.path), self.range_of(span, a.lines(span.path)))
 
     def cursor(self, uri: str, position: t.Position) -> tuple[str, int, int]:
         """(text, line, column) of an LSP position, in the compiler's 1-based code points."""
@@ -168,7 +163,7 @@ class ScoreServer(LanguageServer):
             return LintConfig()
 
     def publish(self, uri: str, a: an.Analysis) -> None:
-        lines = self.lines_of(a, a.path)
+        lines = a.lines(a.path)
         # where a problem inside an imported file is shown: the first import (from the text
         # itself when its imports could not be read)
         first = next((n for n, line in enumerate(lines, 1) if _IMPORT.match(line)), 1)
@@ -295,7 +290,7 @@ def hover(ls: ScoreServer, params: t.HoverParams) -> t.Hover | None:
         return None
     text, span = found
     return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text),
-                   ls.range_of(span, ls.lines_of(a, a.path)))
+                   ls.range_of(span, a.lines(a.path)))
 
 
 @server.feature(t.TEXT_DOCUMENT_DEFINITION)
@@ -346,7 +341,7 @@ def prepare_rename(ls: ScoreServer, params: t.PrepareRenameParams):
     if o.key[0] not in an.RENAMEABLE:
         raise JsonRpcInvalidRequest(f"only lets and scores can be renamed; `{o.key[1]}` is "
                                     f"{'an' if o.key[0][0] in 'aeiou' else 'a'} {o.key[0]}")
-    return t.PrepareRenamePlaceholder(ls.range_of(o.span, ls.lines_of(a, a.path)), o.key[1])
+    return t.PrepareRenamePlaceholder(ls.range_of(o.span, a.lines(a.path)), o.key[1])
 
 
 @server.feature(t.TEXT_DOCUMENT_RENAME)
@@ -409,7 +404,7 @@ def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeActio
     doc = ls.workspace.get_text_document(uri)
     if a is None or a.version != doc.version or not a.linted:
         return None  # the findings are of another version of the text
-    lines = a.text.split("\n")
+    lines = a.lines(a.path)
     want = params.range
     out: list[t.CodeAction] = []
     for p in a.problems:
