@@ -222,6 +222,11 @@ def test_completion_of_segments_and_tiers(client):
     client.wait_diagnostics(uri2)
     got = completion_at(client, uri2, *pos(text2, "expect tier == ", 15))
     assert {"cold", "mql", "sql"} <= set(got) and "employees" not in got
+    text3 = REFERENCE.read_text().replace("expect segment == enterprise", "expect segment == ", 1)
+    uri3 = client.open(ROOT / "segment-expect.score", text3)
+    client.wait_diagnostics(uri3)
+    got = completion_at(client, uri3, *pos(text3, "expect segment == ", 18))
+    assert {"enterprise", "smb"} <= set(got) and "employees" not in got  # and true, false, missing
 
 
 # ---------------------------------------------------------------- formatting, code actions

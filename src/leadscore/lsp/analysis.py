@@ -414,11 +414,11 @@ def _names(a: Analysis, previous: list[str]) -> list[Completion]:
     def named(kind: str, types: dict[str, str] | None = None) -> list[Completion]:
         return [Completion(n, kind, (types or {}).get(n)) for n in a.names(kind)]
 
-    if last in ("event", "|") or previous[-2:] == ["events", "{"]:
+    if last in ("event", "|"):
         return named(EVENT_TYPE)
-    if previous[-2:] == ["tiers", "for"] or previous[-3:] == ["segment", "=="]:
+    if previous[-2:] in (["tiers", "for"], ["segment", "=="]):
         return named(SEGMENT)
-    if previous[-3:-1] == ["tier", "=="] or previous[-2:] == ["tier", "=="]:
+    if previous[-2:] in (["tier", "=="], ["held_from", "=="]):
         return named(TIER)
     if last == ":" and "field" in previous[-3:]:
         return [Completion(t, "type") for t in FIELD_TYPES]
