@@ -198,6 +198,8 @@ def test_completion(client):
     assert {"not", "count", "exists", "event", "decision_maker"} <= set(cond)
     assert "page" in cond  # an event field, for a `where` being written
     assert "rule" not in cond  # a keyword that cannot stand there
+    assert completion_at(client, uri, *pos(text, "# every", 4)) == {}  # in a comment
+    assert completion_at(client, uri, *pos(text, '"tech industry', 3)) == {}  # in a string
     partial = text.replace('when \n', 'when emp\n')
     client.change(uri, partial, 2)
     assert "employees" in completion_at(client, uri, line, len('  rule "x" +1 when emp'))

@@ -364,6 +364,8 @@ def _num(x: float) -> str:
 _TOP = re.compile(r"^(model|import|test|account|schema|let|score|total|clamp|disqualify|segment|"
                   r"tiers|grade)\b", re.M)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`')  # strings and quoted names of one line
+_QUIET = re.compile(r'["`#]')  # what is left open before the cursor: a string, a name, a comment
 MAX_COMPLETION_TAIL = 200_000  # characters parsed for one completion, at most
 
 
@@ -385,6 +387,8 @@ def completion(a: Analysis, text: str, line: int, column: int,
             a = analyze("\n".join(lines[:line - 1] + [""] + lines[line:]), a.path, None, overlay)
     offset = _offset(text, line, column)
     before = text[:offset]
+    if _QUIET.search(_STRINGS.sub("", before[before.rfind("\n") + 1:])):
+        return []  # in a comment or a string: nothing to complete
     word = _WORD.search(before)
     start = offset - (len(word.group()) if word else 0)
     accepted, previous = _accepted(text, start)
