@@ -51,8 +51,7 @@ class Problem:
     span: Span
     message: str
     severity: str  # error | warning | info
-    code: str | None = None
-    rule: str | None = None  # the lint rule's name, for its documentation's anchor
+    code: str | None = None  # a lint rule's code, or the compiler's (`not-a-model`)
     related: list[tuple[Span, str]] = field(default_factory=list)
     finding: Finding | None = None  # the lint finding, for its fix
 
@@ -148,10 +147,10 @@ def lint(a: Analysis, config: LintConfig | None = None) -> None:
     if a.resolved is None or a.result is None or a.result.checked is None:
         return
     findings = lint_checked(a.resolved, a.result, config).findings
-    checker = [p for p in a.problems if p.code is None]
+    checker = [p for p in a.problems if p.finding is None]
     a.problems = checker + [
         Problem(f.span, f.message + (f"\nhint: {f.hint}" if f.hint else ""), f.severity, f.code,
-                f.name, finding=f)
+                finding=f)
         for f in findings if f.code != COMPILE_ERROR.code]
     a.linted = True
 
@@ -161,7 +160,7 @@ def _problem(d: Diagnostic, path: str) -> Problem:
     message = d.message + "".join(f"\nnote: {n}" for n in d.notes) + (
         f"\nhint: {d.hint}" if d.hint else "")
     return Problem(span, message, d.severity if d.severity in ("error", "warning", "info")
-                   else "error", None, None, list(d.related))
+                   else "error", d.code, list(d.related))
 
 
 def rule_doc_url(base: str | None, code: str | None) -> str | None:
