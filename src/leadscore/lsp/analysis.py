@@ -7,6 +7,11 @@ and event type. `lint` adds lint's findings to it. The queries (hover, definitio
 references, completion) read an `Analysis` and never compile anything; only `completion`
 parses (the tail of the file before the cursor).
 
+Completion asks the grammar's LALR parser which terminals it accepts at the cursor, parsing
+from the last declaration that starts a line outside braces (exact when that is where a
+declaration starts); which of the model's names fit is judged from the words before the
+cursor (after `event`: event types; in a `where`: event fields; ...), an approximation.
+
 Positions here are the compiler's: 1-based lines, 1-based columns in code points.
 """
 
