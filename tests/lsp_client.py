@@ -26,7 +26,7 @@ class ServerError(Exception):
 
 class Client:
     def __init__(self, cwd: Path | None = None, options: dict | None = None,
-                 root: Path | None = None):
+                 root: Path | None = None, capabilities: dict | None = None):
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         self.proc = subprocess.Popen([sys.executable, "-m", "leadscore", "lsp"], cwd=cwd or ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -36,6 +36,7 @@ class Client:
         self.diagnostics: dict[str, list[dict]] = {}
         self.versions: dict[str, int | None] = {}  # of the text each was published for
         self.messages: list[dict] = []  # window/logMessage and window/showMessage
+        self.requests: list[dict] = []  # the server's requests (workspace/applyEdit)
         self.lock = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -46,7 +47,8 @@ class Client:
         root = root or ROOT
         self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
                                     "workspaceFolders": [{"uri": root.as_uri(), "name": "w"}],
-                                    "capabilities": {}, "initializationOptions": options or {}})
+                                    "capabilities": capabilities or {},
+                                    "initializationOptions": options or {}})
         self.notify("initialized", {})
 
     # ---------------------------------------------------------------- the wire
@@ -76,8 +78,10 @@ class Client:
                     p = message["params"]
                     self.diagnostics[p["uri"]] = p["diagnostics"]
                     self.versions[p["uri"]] = p.get("version")
-                elif "id" in message:  # a request of the server's: answered empty
-                    self._send({"id": message["id"], "result": None})
+                elif "id" in message:  # a request of the server's: kept, and answered
+                    self.requests.append(message)
+                    applied = message["method"] == "workspace/applyEdit"
+                    self._send({"id": message["id"], "result": {"applied": True} if applied else None})
                 else:
                     self.messages.append(message)
                 self.lock.notify_all()

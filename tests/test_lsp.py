@@ -250,19 +250,39 @@ def test_formatting_is_leadscore_fmt(client):
                           {"textDocument": {"uri": uri}, **FORMATTING}) is None
 
 
-def test_code_actions_apply_lint_fixes(client):
+RESOLVES = {"textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}}}
+
+
+@pytest.mark.parametrize("resolves", [False, True], ids=["command", "resolve"])
+def test_code_actions_apply_lint_fixes(resolves):
     fix = pytest.importorskip("leadscore.lint.fix", reason="the lint fix engine (branch editors)")
-    text = (EXAMPLES / "starter.score").read_text() + '\nlet unused = employees > 3\n'
-    uri = client.open(ROOT / "fixable.score", text)
-    diags = client.linted(uri)
-    unused = next(d for d in diags if d["code"] == "LS401")
-    actions = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri}, "range": unused["range"], "context": {"diagnostics": [unused]}})
-    quick = [a for a in actions if a["kind"] == "quickfix"]
-    assert quick and all(list(a["edit"]["changes"]) == [uri] for a in quick)
-    (every,) = [a for a in actions if a["kind"] == "source.fixAll.leadscore"]
-    fixed = fix.fix_source(text, str(ROOT / "fixable.score")).text
-    assert every["edit"]["changes"][uri][0]["newText"] == fixed
+    c = Client(capabilities=RESOLVES if resolves else None)
+    try:
+        text = (EXAMPLES / "starter.score").read_text() + "\nlet unused = employees > 3\n"
+        path = ROOT / "fixable.score"
+        uri = c.open(path, text)
+        unused = next(d for d in c.linted(uri) if d["code"] == "LS401")
+        actions = c.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": unused["range"],
+            "context": {"diagnostics": [unused]}})
+        quick = [a for a in actions if a["kind"] == "quickfix"]
+        assert quick and all(list(a["edit"]["changes"]) == [uri] for a in quick)
+        (every,) = [a for a in actions if a["kind"] == "source.fixAll.leadscore"]
+        assert "edit" not in every  # worked out when chosen: lint rounds take seconds
+        if resolves:
+            edit = c.request("codeAction/resolve", every)["edit"]
+        else:
+            command = every["command"]
+            c.request("workspace/executeCommand", {"command": command["command"],
+                                                   "arguments": command["arguments"]})
+            (applied,) = [r for r in c.requests if r["method"] == "workspace/applyEdit"]
+            edit = applied["params"]["edit"]
+        assert edit["changes"][uri][0]["newText"] == fix.fix_source(text, str(path)).text
+        c.change(uri, text + "\n", 2)
+        with pytest.raises(ServerError, match="changed since"):
+            c.request("codeAction/resolve", {**every, "data": {"uri": uri, "version": 1}})
+    finally:
+        c.close()
 
 
 # ---------------------------------------------------------------- the SQL preview

@@ -18,7 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lsprotocol import types as t
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -34,7 +39,9 @@ from . import analysis as an
 DEBOUNCE_S = 0.2  # a pause in typing this long compiles the buffer
 MAX_WORKSPACE_FILES = 2_000  # .score files read when looking for a base model's importers
 SHOW_SQL = "leadscore.showSql"
-FIX_ALL = "source.fixAll.leadscore"
+FIX_ALL = "source.fixAll.leadscore"  # the code action kind, as ruff names its own
+FIX_ALL_COMMAND = "leadscore.fixAll"
+FIX_ALL_TITLE = "Fix every leadscore lint finding that has a fix"
 
 log = logging.getLogger(__name__)
 _IMPORT = re.compile(r"\s*import\b")
@@ -397,8 +404,12 @@ def _whole(ls: ScoreServer, before: str, after: str) -> t.TextEdit:
 
 
 @server.feature(t.TEXT_DOCUMENT_CODE_ACTION,
-                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, FIX_ALL]))
+                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, FIX_ALL],
+                                    resolve_provider=True))
 def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+    """A quick fix for each finding in the range that has one (its edits are at hand), and
+    "fix all", whose text costs lint rounds (seconds on a large model): worked out only when
+    chosen, by codeAction/resolve or, for a client without it, the command FIX_ALL_COMMAND."""
     uri = params.text_document.uri
     a = ls.analyses.get(uri)
     doc = ls.workspace.get_text_document(uri)
@@ -407,10 +418,12 @@ def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeActio
     lines = a.lines(a.path)
     want = params.range
     out: list[t.CodeAction] = []
+    fixable = False
     for p in a.problems:
         fix = getattr(p.finding, "fix", None)
         if fix is None or p.span.path != a.path:
             continue
+        fixable = True
         r = ls.range_of(p.span, lines)
         if (r.end.line, r.end.character) < (want.start.line, want.start.character) or \
                 (r.start.line, r.start.character) > (want.end.line, want.end.character):
@@ -418,21 +431,54 @@ def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeActio
         edits = [t.TextEdit(ls.range_of(e.span, lines), e.text) for e in fix.edits]
         out.append(t.CodeAction(fix.title, t.CodeActionKind.QuickFix,
                                 edit=t.WorkspaceEdit(changes={uri: edits})))
-    fixed = _fix_all(a, ls.lint_config(a.path))
-    if fixed is not None:
-        out.append(t.CodeAction("Fix every leadscore lint finding that has a fix", FIX_ALL,
-                                edit=t.WorkspaceEdit(changes={uri: [_whole(ls, a.text, fixed)]})))
+    if fixable:
+        data = {"uri": uri, "version": doc.version}
+        if _resolves_edits(ls):
+            out.append(t.CodeAction(FIX_ALL_TITLE, FIX_ALL, data=data))
+        else:
+            out.append(t.CodeAction(FIX_ALL_TITLE, FIX_ALL, command=t.Command(
+                FIX_ALL_TITLE, FIX_ALL_COMMAND, [uri, doc.version])))
     return out
 
 
-def _fix_all(a: an.Analysis, config: LintConfig) -> str | None:
-    """The text with every mechanical fix applied (lint's one fix engine), when it changes."""
-    if not any(getattr(p.finding, "fix", None) for p in a.problems):
-        return None
+def _resolves_edits(ls: ScoreServer) -> bool:
+    """Whether the client asks codeAction/resolve for an action's edit."""
+    action = ls.client_capabilities.text_document and ls.client_capabilities.text_document.code_action
+    support = action.resolve_support if action else None
+    return support is not None and "edit" in support.properties
+
+
+@server.feature(t.CODE_ACTION_RESOLVE)
+async def resolve_code_action(ls: ScoreServer, action: t.CodeAction) -> t.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    edit = await _fix_all(ls, str(data.get("uri", "")), data.get("version"))
+    action.edit = edit
+    return action
+
+
+@server.command(FIX_ALL_COMMAND)
+async def fix_all_command(ls: ScoreServer, *args) -> None:
+    """Make every mechanical fix in document `uri` (of `version`), through workspace/applyEdit."""
+    if not args or not isinstance(args[0], str):
+        raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND} takes [uri, version]")
+    edit = await _fix_all(ls, args[0], args[1] if len(args) > 1 else None)
+    if edit.changes:
+        await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit, FIX_ALL_TITLE))
+
+
+async def _fix_all(ls: ScoreServer, uri: str, version: object) -> t.WorkspaceEdit:
+    """The whole-document edit that makes every mechanical fix (lint's one fix engine,
+    lint/fix.py), for the document as it was at `version`."""
     from ..lint.fix import fix_source
 
-    text = fix_source(a.text, a.path, config).text
-    return text if text != a.text else None
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is None or (version is not None and doc.version != version):
+        raise JsonRpcContentModified("the document changed since the fixes were offered")
+    text, path = doc.source, ls.path_of(uri)
+    fixed = await ls.on_compiler(fix_source, text, path, ls.lint_config(path))
+    if fixed.text == text:
+        return t.WorkspaceEdit(changes={})
+    return t.WorkspaceEdit(changes={uri: [_whole(ls, text, fixed.text)]})
 
 
 @server.command(SHOW_SQL)
