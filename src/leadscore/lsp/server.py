@@ -437,7 +437,7 @@ def code_action(ls: ScoreServer, params: t.CodeActionParams) -> list[t.CodeActio
             out.append(t.CodeAction(FIX_ALL_TITLE, FIX_ALL, data=data))
         else:
             out.append(t.CodeAction(FIX_ALL_TITLE, FIX_ALL, command=t.Command(
-                FIX_ALL_TITLE, FIX_ALL_COMMAND, [uri, doc.version])))
+                FIX_ALL_TITLE, FIX_ALL_COMMAND, arguments=[uri, doc.version])))
     return out
 
 
