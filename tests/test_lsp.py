@@ -401,6 +401,19 @@ def test_rename_a_score_from_an_importer(workspace):
     assert [covered(PRODUCT, e["range"]) for e in changes[product]] == ["fit"]
 
 
+def test_lint_settings_of_the_nearest_pyproject(workspace):
+    c, root = workspace
+    (root / "pyproject.toml").write_text('[tool.leadscore.lint]\nignore = ["LS404"]\n')
+    text = BASE.replace("field employees: int", "field employees: int\n    field spare: text")
+    uri = c.open(root / "base.score", text)
+    assert not any(d.get("code") == "LS404" for d in c.linted(uri))
+    (root / "pyproject.toml").write_text('[tool.leadscore.lint]\nignore = ["LS999"]\n')
+    c.change(uri, text + "\n", 2)
+    c.wait_diagnostics(uri, lambda ds: any(d.get("code") == "LS404" for d in ds), version=2)
+    (warning,) = [m["params"] for m in c.messages if m["method"] == "window/showMessage"]
+    assert warning["type"] == 2 and "unknown lint rule 'LS999'" in warning["message"]
+
+
 def test_rename_refuses(workspace):
     c, root = workspace
     base = c.open(root / "base.score")
