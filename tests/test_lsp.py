@@ -84,11 +84,14 @@ def test_syntax_error_is_located(client):
     assert d["range"]["start"]["line"] == pos(text, 'rule "pricing"')[0]
 
 
-def test_duplicate_points_to_the_first_definition(client):
-    path = ROOT / "tests" / "errors" / "check_duplicate_segment.score"
+@pytest.mark.parametrize("name,says", [("check_duplicate_segment", "declared twice"),
+                                       ("schema_duplicate_field", "declared twice"),
+                                       ("check_let_shadows_field", "is already a lead field")])
+def test_duplicate_points_to_the_first_definition(client, name, says):
+    path = ROOT / "tests" / "errors" / f"{name}.score"
     text = path.read_text()
     uri = client.open(path)
-    (d,) = [x for x in client.wait_diagnostics(uri) if "declared twice" in x["message"]]
+    (d,) = [x for x in client.wait_diagnostics(uri) if says in x["message"]]
     (rel,) = d["relatedInformation"]
     assert rel["location"]["uri"] == uri
     name = covered(text, d["range"])

@@ -81,7 +81,7 @@ class Declarations:
                 self.error(f"`{fd.name.text}` is the lead key; it cannot also be a field",
                            fd.name.span)
                 continue
-            seen[fd.name.text] = fd.span
+            seen[fd.name.text] = fd.name.span
             if t:
                 lead_types[fd.name.text] = t
                 self.lead_fields[fd.name.text] = (FIELD_TYPES[t], fd)

@@ -37,18 +37,19 @@ class Resolution:
         taken[self.schema.lead_key] = "the lead key"
         for column in ("total", "segment", "tier", "held_from", "disqualified_by", "grade"):
             taken[column] = f"the output column `{column}`"
-        where: dict[str, Span] = {name: decl.span for name, (_, decl) in self.lead_fields.items()
-                                  if decl is not None}
+        declared_at: dict[str, Span] = {name: decl.name.span for name, (_, decl) in self.lead_fields.items()
+                                        if decl is not None}
         for item in items:
             if isinstance(item, (ast.LetDecl, ast.ScoreDecl)):
                 name = item.name.text
                 if name in taken:
-                    first = [(where[name], f"`{name}` is {taken[name]} here")] if name in where else []
+                    first = declared_at.get(name)
                     message = (f"`{name}` is already {taken[name]}" if isinstance(item, ast.LetDecl)
                                else f"score `{name}` clashes with {taken[name]} of that name")
-                    self.error(message, item.name.span, related=first)
+                    self.error(message, item.name.span,
+                               related=[(first, f"`{name}` is {taken[name]} here")] if first else [])
                     continue
-                where[name] = item.name.span
+                declared_at[name] = item.name.span
                 if isinstance(item, ast.LetDecl):
                     taken[name] = "a let"
                     self.lets[name] = Let(item)
