@@ -142,6 +142,18 @@ def test_hover(client):
     assert request_at(client, "textDocument/hover", uri, text, "# every", 3) is None
 
 
+def test_hover_names_the_declared_tables(client):
+    text = (EXAMPLES / "starter.score").read_text().replace(
+        "    key id\n", '    key id\n    table "crm.leads"\n').replace(
+        "    lead lead_id\n", '    lead lead_id\n    table "web.events"\n')
+    uri = client.open(ROOT / "tables.score", text)
+    client.wait_diagnostics(uri)
+    assert hover_text(client, uri, text, "employees >= 200") == \
+        "**lead field** `employees`: int\n\ntable `crm.leads`"
+    assert hover_text(client, uri, text, 'page == "/pricing"') == \
+        "**event field** `page`: text\n\ntable `web.events`"
+
+
 # ---------------------------------------------------------------- navigation
 @pytest.mark.parametrize("use,declaration", [
     ("pricing_visit within", "let pricing_visit"),          # let
