@@ -119,6 +119,24 @@ def test_an_unknown_name_has_the_checker_hint(client):
     assert covered(text, d["range"]) == "employes"
 
 
+def test_positions_are_utf16(client):
+    # an astral character is two UTF-16 units (LSP's default encoding), one code point
+    text = (EXAMPLES / "starter.score").read_text().replace(
+        '"big company"       +10 when employees >= 200', '"big 🦆 company" +10 when employes >= 200')
+    uri = client.open(ROOT / "utf16.score", text)
+    (d,) = client.wait_diagnostics(uri)
+    line = text.split("\n")[d["range"]["start"]["line"]]
+    units = len(line[:line.index("employes")].encode("utf-16-le")) // 2
+    assert d["range"]["start"]["character"] == units
+    assert d["range"]["end"]["character"] == units + len("employes")
+    fixed = text.replace("employes", "employees")
+    client.change(uri, fixed, 2)
+    client.wait_diagnostics(uri, version=2)
+    h = client.request("textDocument/hover", client.at(uri, d["range"]["start"]["line"], units + 2))
+    assert h["contents"]["value"].startswith("**lead field** `employees`")
+    assert h["range"]["start"]["character"] == units
+
+
 # ---------------------------------------------------------------- hover
 def test_hover(client):
     text = REFERENCE.read_text()
