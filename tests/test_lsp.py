@@ -398,6 +398,16 @@ def test_imports_use_unsaved_buffers(workspace):
         "**let** `huge`: a condition\n\n```score\nlet huge = employees > 5000\n```"
 
 
+def test_definition_of_an_import_is_its_file(workspace):
+    c, root = workspace
+    product = c.open(root / "product.score")
+    c.wait_diagnostics(product)
+    (loc,) = request_at(c, "textDocument/definition", product, PRODUCT, "base.score", 2)
+    assert loc["uri"] == (root / "base.score").resolve().as_uri()
+    other = c.open(root / "sub" / "other.score")  # outside its tree: refused, nowhere to go
+    assert c.request("textDocument/definition", c.at(other, 0, 10)) is None
+
+
 def test_errors_in_a_base_model_show_on_the_import(workspace):
     c, root = workspace
     c.open(root / "base.score", BASE.replace("let big = employees >= 1000", "let big = 1 +"))

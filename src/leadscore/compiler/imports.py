@@ -246,6 +246,17 @@ def _read(target: Path, budget: int) -> str:
     return text
 
 
+def target_of(written: str, importer: str) -> Path | None:
+    """The file `import "written"` in the model file `importer` reads, confined as `resolve`
+    confines it (the importer's directory being the tree), or None when it is refused."""
+    unnamed = importer.startswith("<")
+    root = Path.cwd().resolve() if unnamed else Path(importer).absolute().parent.resolve()
+    try:
+        return _confined(written, importer, root, unnamed)
+    except _Refused:
+        return None
+
+
 def read_regular(target: Path) -> str | None:
     """A rule file's text, read as an import is (never blocking on a FIFO or a device, within
     MAX_SOURCE_BYTES), or None when it is no regular UTF-8 file: for tools that look through a

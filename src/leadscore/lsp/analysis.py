@@ -26,7 +26,7 @@ from ..compiler import CompileError, ast
 from ..compiler.check import CheckResult, Scope, check
 from ..compiler.checked import TYPE_WORDS
 from ..compiler.diagnostics import Diagnostic, Span
-from ..compiler.imports import Resolved, resolve
+from ..compiler.imports import Resolved, resolve, target_of
 from ..compiler.text import fold
 from ..lint.config import LintConfig
 from ..lint.engine import lint_checked
@@ -250,6 +250,19 @@ def _test_uses(t: ast.TestDecl, scope: Scope | None, tiers: set[str]) -> Iterato
             kind = SEGMENT if x.name.text == SEGMENT else TIER
             if kind == SEGMENT or x.value.value in tiers:
                 yield Occurrence(x.value.span, (kind, str(x.value.value)), False)
+
+
+# ---------------------------------------------------------------- imports
+IMPORT_LINE = re.compile(r'\s*import\s+"([^"\\\n]*)"')  # a line that imports, and its path
+
+
+def import_at(a: Analysis, line: int, column: int) -> Path | None:
+    """The file an `import "..."` under the cursor reads (its path written without escapes)."""
+    lines = a.lines(a.path)
+    m = IMPORT_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if m is None or not m.start(1) <= column <= m.end(1) + 1:
+        return None
+    return target_of(m.group(1), a.path)
 
 
 # ---------------------------------------------------------------- hover

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,7 +43,6 @@ FIX_ALL_COMMAND = "leadscore.fixAll"
 FIX_ALL_TITLE = "Fix every leadscore lint finding that has a fix"
 
 log = logging.getLogger(__name__)
-_IMPORT = re.compile(r"\s*import\b")
 
 _SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
              "info": t.DiagnosticSeverity.Information}
@@ -173,7 +171,7 @@ class ScoreServer(LanguageServer):
         lines = a.lines(a.path)
         # where a problem inside an imported file is shown: the first import (from the text
         # itself when its imports could not be read)
-        first = next((n for n, line in enumerate(lines, 1) if _IMPORT.match(line)), 1)
+        first = next((n for n, line in enumerate(lines, 1) if an.IMPORT_LINE.match(line)), 1)
         imports = Span(a.path, first, 1, first, len(lines[first - 1]) + 1)
         out = []
         for p in a.problems:
@@ -307,7 +305,9 @@ def definition(ls: ScoreServer, params: t.DefinitionParams) -> list[t.Location] 
     _, line, col = ls.cursor(uri, params.position)
     o = a.at(a.path, line, col)
     if o is None:
-        return None
+        target = an.import_at(a, line, col)
+        start = t.Position(0, 0)
+        return [t.Location(target.as_uri(), t.Range(start, start))] if target else None
     return [ls.location(a, uri, d.span) for d in a.declarations(o.key)] or None
 
 
