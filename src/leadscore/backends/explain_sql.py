@@ -10,8 +10,9 @@ from .sql import AsOf, _col, _id, _SqlGen, _table, build_query
 
 
 def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
-                  leads: str | None = None, events: str | None = None) -> exp.Expression:
-    scored = build_query(model, dialect, as_of_us, leads, events)
+                  leads: str | None = None, events: str | None = None,
+                  previous_tier: bool = False) -> exp.Expression:
+    scored = build_query(model, dialect, as_of_us, leads, events, previous_tier)
     scored.set("expressions", [exp.Star()])
     scored.set("order", None)
     scored.set("settings", None)

@@ -157,6 +157,9 @@ class Job:
     into: str | None = None  # a table to write the results to, atomically
     fetch: bool = True  # False (with `into`): return the count written, not the rows
     memory_limit: str | None = None  # DuckDB's cap on its memory ("2GB"); it spills beyond
+    # whether the leads relation has the ir.PREVIOUS_TIER column (sticky tiers): the tables
+    # loaded here always do; the database's own tables only when the caller says so
+    previous_tier: bool = False
 
     def __post_init__(self) -> None:
         if not self.fetch and self.into is None:
@@ -174,7 +177,8 @@ class Job:
                               f"given: --db and --into need {database_engines()}")
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
-        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events)
+        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events,
+                                    previous_tier=self.previous_tier or self.leads is not None)
         return dialect.render(query, pretty=False)
 
     def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
