@@ -178,7 +178,8 @@ class _Lowering:
         # a held_from at or below the held tier is no longer above the lead's tier
         whens = [(ir.and_(ir.Cmp("==", held, label), *([ir.Not(ir.In(hc, above))] if above else [])),
                   ir.NULL_TEXT) for label, above in sticky]
-        return (ir.Coalesce(held, c), ir.case(whens, hc, ir.TEXT), held)
+        tier = ir.case([(ir.Not(ir.IsNull(held)), held)], c, ir.TEXT)
+        return tier, ir.case(whens, hc, ir.TEXT), held
 
     def computed_tier(self, seg: str, tiers: list[CheckedTier],
                       total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
