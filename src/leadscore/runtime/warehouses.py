@@ -297,7 +297,8 @@ class Job:
         """Engine values -> the evaluator's: floats for numbers, str or None for text."""
         if self.query == "explain":
             return sorted((str(r[0]), int(r[1]), r[2], r[3], int(r[4]),
-                           None if r[5] is None else float(r[5]), float(r[6])) for r in rows)
+                           None if r[5] is None else float(r[5]), float(r[6]), *r[7:])
+                          for r in rows)  # then, with sticky tiers, the held and previous tier
         m = self.model
         outputs, names = ((m.account.outputs, {"score", "total"}) if self.query == "accounts"
                           else (m.outputs, {*m.scores, "total"}))
