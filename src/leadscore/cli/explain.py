@@ -85,13 +85,14 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
         click.echo(f"  tier {shown(t['tier'])}: {state}")
     tier = out.get("tier")
     line = f"tier {shown(tier)}"
-    if ex.sticky and ex.sticky["held"]:
-        line += (f" (held at {shown(ex.sticky['held'])}: sticky, previous tier "
-                 f"{shown(ex.sticky['previous_tier'])})")
     if out.get("held_from"):
         line += f" (held from {shown(out['held_from'])}: its gate does not hold)"
     if out.get("disqualified_by"):
         line += f" (disqualified: {shown(out['disqualified_by'])})"
     click.echo(line)
+    if ex.sticky and ex.sticky["held"]:
+        click.echo(f"  held at {shown(ex.sticky['held'])} (sticky, previous tier "
+                   f"{shown(ex.sticky['previous_tier'])})")
     if "grade" in out:
-        click.echo(f"grade {shown(out['grade'])}")
+        matrix = f", matrix {shown(out['matrix'])}" if out.get("matrix") else ""
+        click.echo(f"grade {shown(out['grade'])}{matrix}")
