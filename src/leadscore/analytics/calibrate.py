@@ -161,6 +161,8 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
     report["roc"] = _thin(metrics.roc_curve(totals, y), 400) if n else []
     fields = {}
     for name in schema.lead_fields:
+        if name in ir.OPTIONAL_LEAD_COLUMNS:  # the model's own past output, not a lead feature
+            continue
         col = leads.columns[name]
         fields[name] = [col[i] for i in kept_pos]
     report["leaks"] = [leak.to_json() for leak in check_fields(fields, y)] if n else []
