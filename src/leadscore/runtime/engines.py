@@ -115,7 +115,7 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
         engine: str = "duckdb", db: str | None = None, into: str | None = None,
         progress: Callable[[str, int, int], None] | None = None,
         fetch: bool = True, memory_limit: str | None = None, history: str | None = None,
-        as_ofs: tuple[int, ...] = ()) -> list[tuple] | int:
+        as_ofs: tuple[int, ...] = (), previous_tier: bool = False) -> list[tuple] | int:
     """Score on `engine`.
 
     `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
@@ -123,6 +123,8 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
     names a table to write the results to, atomically; with `fetch` False as well, the rows
     stay in the database and only their number comes back. `history` names a history table
     to add the snapshot to (runtime/history.py), one per instant of `as_ofs` when given.
+    `previous_tier`: the model's own lead table has the `ir.PREVIOUS_TIER` column that sticky
+    tiers read (`leads` given here always bring it, all null where they had none).
     """
     if engine == "python":
         if leads is None or db or into or history:
@@ -135,4 +137,5 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
 
     return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into,
                                     fetch=fetch, memory_limit=memory_limit, history=history,
-                                    as_ofs=as_ofs, progress=progress if history else None))
+                                    as_ofs=as_ofs, progress=progress if history else None,
+                                    previous_tier=previous_tier))

@@ -167,6 +167,9 @@ class Job:
     # replay: every as_of to add to `history`, ascending (`as_of_us` is then the last)
     as_ofs: tuple[int, ...] = ()
     progress: Callable[[str, int, int], None] | None = None
+    # whether the leads relation has the ir.PREVIOUS_TIER column (sticky tiers): the tables
+    # loaded here always do; the database's own tables only when the caller says so
+    previous_tier: bool = False
 
     def __post_init__(self) -> None:
         if not self.fetch and self.into is None and self.history is None:
@@ -189,7 +192,8 @@ class Job:
                               f"given: --db and --into need {database_engines()}")
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
-        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events)
+        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events,
+                                    previous_tier=self.previous_tier or self.leads is not None)
         return dialect.render(query, pretty=False)
 
     def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
@@ -312,7 +316,8 @@ class Job:
         """Engine values -> the evaluator's: floats for numbers, str or None for text."""
         if self.query == "explain":
             return sorted((str(r[0]), int(r[1]), r[2], r[3], int(r[4]),
-                           None if r[5] is None else float(r[5]), float(r[6])) for r in rows)
+                           None if r[5] is None else float(r[5]), float(r[6]), *r[7:])
+                          for r in rows)  # then, with sticky tiers, the held and previous tier
         m = self.model
         outputs, names = ((m.account.outputs, {"score", "total"}) if self.query == "accounts"
                           else (m.outputs, {*m.scores, "total"}))
