@@ -14,6 +14,7 @@ the rows of that as_of deleted, the scoring query's rows inserted; no other as_o
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -137,6 +138,31 @@ def _at(dialect: Dialect, us: int) -> exp.Expression:
     return exp.EQ(this=_col(AS_OF), expression=dialect.timestamp(us))
 
 
+def _with_previous_tiers(cur: Any, dialect: Dialect, model: ir.Model, name: str, leads: str,
+                        us: int) -> str:
+    """A temporary copy of the leads relation whose `ir.PREVIOUS_TIER` column is each lead's
+    tier in its latest snapshot before `us` (null for a lead the history has none of): what
+    sticky tiers read. Returns its name."""
+    s = model.schema
+    key = s.lead_key
+    ranked = exp.select(
+        exp.alias_(dialect.key(_col(key)), "k"), exp.alias_(_col("tier"), "t"),
+        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[dialect.key(_col(key))],
+                              order=exp.Order(expressions=[exp.Ordered(this=_col(AS_OF),
+                                                                       desc=True)])), "n")
+    ).from_(dialect.table(name)).where(exp.LT(this=_col(AS_OF), expression=dialect.timestamp(us)))
+    latest = exp.select(_col("k"), _col("t")).from_(ranked.subquery("x")).where(
+        exp.EQ(this=_col("n"), expression=exp.Literal.number(1)))
+    fields = [_col(f, "l") for f in (key, *s.lead_fields) if f != ir.PREVIOUS_TIER]
+    select = (exp.select(*fields, exp.alias_(_col("t", "p"), ir.PREVIOUS_TIER, quoted=True))
+              .from_(dialect.table(leads).as_("l"))
+              .join(latest.subquery("p"), join_type="left",
+                    on=exp.EQ(this=dialect.key(_col(key, "l")), expression=_col("k", "p"))))
+    tmp = f"leadscore_previous_{uuid.uuid4().hex[:8]}"
+    cur.execute(f"CREATE TEMPORARY TABLE {dialect.quote(tmp)} AS {_render(dialect, select)}")
+    return tmp
+
+
 def write_snapshots(job: Job, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
     """Add the job's snapshot (or, replaying, one per `job.as_ofs`) to table `job.history`
     in the runner's transaction: the rows of that as_of replaced, the others untouched. The
@@ -159,13 +185,18 @@ def write_snapshots(job: Job, cur: Any, dialect: Dialect, tables: Tables) -> lis
                         expressions=[exp.to_identifier(c, quoted=True) for c, _ in columns[1:]]
                         + [exp.to_identifier(AS_OF, quoted=True)])
     as_ofs = job.as_ofs or (job.as_of_us,)
+    sticky = ir.reads_previous_tier(model)
     written = 0
     for i, us in enumerate(as_ofs):
-        query = build_query(model, dialect, us, tables.leads, tables.events)
+        leads = _with_previous_tiers(cur, dialect, model, name, tables.leads, us) if sticky \
+            else tables.leads
+        query = build_query(model, dialect, us, leads, tables.events, previous_tier=sticky)
         query.set("expressions", [*query.expressions,
                                   exp.alias_(dialect.timestamp(us), AS_OF, quoted=True)])
         cur.execute(_render(dialect, exp.delete(dialect.table(name), where=_at(dialect, us))))
         cur.execute(f"INSERT INTO {_render(dialect, target)} {_render(dialect, query)}")
+        if sticky:
+            cur.execute(f"DROP TABLE {dialect.quote(leads)}")
         cur.execute(_render(dialect, exp.select(exp.Count(this=exp.Star()))
                             .from_(dialect.table(name)).where(_at(dialect, us))))
         written += int(cur.fetchone()[0])
