@@ -216,3 +216,7 @@ def render_html(result: Calibration) -> str:
                  "top-share lift splits a tie at the cut-off pro rata.</p></body></html>")
     return "\n".join(parts)
 
+
+
+def render_backtest_html(result) -> str:
+    return ""
