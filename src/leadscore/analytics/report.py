@@ -127,7 +127,7 @@ def roc_plot(points: list[list[float]], auc: float | None) -> str:
 def page_head(title: str) -> str:
     """The page up to and including its <h1>."""
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>")
 
 
