@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from ..compiler import ir
-from ..runtime.data import DataError, Instant, convert, empty_events, read_events, read_leads
+from ..runtime.data import DataError, Instant, empty_events, read_events, read_leads
 from ..runtime.engines import run
 from . import metrics
 from .calibrate import segment_order, threshold_groups, threshold_rows, tier_order, tier_rows, top_row
-from .table import Outcomes, Table, blank, read_outcomes, read_table
+from .table import Outcomes, Table, blank, parse_outcome_time, read_outcomes, read_table
 from .text import pct, ratio, table
 
 DAY_US = 86_400_000_000
@@ -78,13 +78,13 @@ def read_outcome_times(tab: Table, column: str, outcomes: Outcomes) -> OutcomeTi
         if outcomes.values.get(rowno) != 1:
             continue
         v = rec[i]
-        if blank(v):
-            out.missing.append(rowno)
-            continue
-        try:  # read as a schema timestamp is: ISO 8601 text, or a typed Parquet time
-            out.values[rowno] = convert(v, "timestamp")
+        try:
+            out.values[rowno] = parse_outcome_time(v)
         except ValueError:
-            out.invalid.append((rowno, str(v)))
+            if blank(v):
+                out.missing.append(rowno)
+            else:
+                out.invalid.append((rowno, str(v)))
     return out
 
 
