@@ -235,7 +235,7 @@ def test_bad_back_test_options_are_clear_errors(args, message):
     for flag, value in zip(args[::2], args[1::2]):
         base[flag] = value
     result = CliRunner().invoke(main, ["calibrate", str(MODEL), *(x for kv in base.items() for x in kv)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2  # a usage error
     assert message in result.output and "Traceback" not in result.output
 
 

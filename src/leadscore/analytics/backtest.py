@@ -47,15 +47,16 @@ class Backtest:
 
 
 def as_of_range(start_us: int, end_us: int, every_us: int) -> list[int]:
-    """start, start + every, ... up to and including end."""
+    """start, start + every, ... up to and including end; ValueError for a range that is
+    empty or longer than MAX_AS_OFS."""
     if every_us <= 0:
-        raise DataError("--every must be a positive number of days")
+        raise ValueError("--every must be a positive number of days")
     if end_us < start_us:
-        raise DataError("--to is before --from")
+        raise ValueError("--to is before --from")
     count = (end_us - start_us) // every_us + 1
     if count > MAX_AS_OFS:
-        raise DataError(f"{count} as_of instants from --from to --to every {every_us // DAY_US}d; "
-                        f"at most {MAX_AS_OFS}: choose a longer --every or a shorter range")
+        raise ValueError(f"{count} as_of instants from --from to --to every {every_us // DAY_US}d; "
+                         f"at most {MAX_AS_OFS}: choose a longer --every or a shorter range")
     return [start_us + i * every_us for i in range(count)]
 
 
@@ -104,8 +105,10 @@ def backtest(model: ir.Model, leads_path: str | Path, outcome: str, outcome_time
              events_path: str | Path | None = None, engine: str = "duckdb",
              delimiter: str | None = None, row_key: bool = False, target_rate: float = 0.5,
              sales_share: float = 0.2, min_leads: int = 10) -> Backtest:
+    """The back-test of `model` on the leads file (see the module's docstring); ValueError for
+    a range or horizon that is no back-test, DataError for data that cannot be read."""
     if horizon_us <= 0:
-        raise DataError("--horizon must be a positive number of days")
+        raise ValueError("--horizon must be a positive number of days")
     as_ofs = as_of_range(start_us, end_us, every_us)
     schema = model.schema
     tab = read_table(leads_path, delimiter, schema.lead_key if row_key else None)

@@ -164,15 +164,20 @@ def _backtest(m: Model, model: str, leads_path: str, events_path: str | None, ou
               outcome_time: str, start: str, end: str, every: str, horizon: str, fmt: str,
               html_path: str | None, engine: str, delimiter: str | None, row_key: bool,
               target_rate: float, sales_share: float, min_leads: int) -> None:
-    from ..analytics.backtest import backtest, render_text
+    from ..analytics.backtest import as_of_range, backtest, render_text
     from ..analytics.report import render_backtest_html
     from ..runtime.output import _atomic_write
 
-    result = backtest(m, leads_path, outcome, outcome_time, _instant(start, "--from"),
-                      _instant(end, "--to"), span_us(every, "--every"),
-                      span_us(horizon, "--horizon"), events_path=events_path, engine=engine,
-                      delimiter=delimiter, row_key=row_key, target_rate=target_rate,
-                      sales_share=sales_share, min_leads=min_leads)
+    start_us, end_us = _instant(start, "--from"), _instant(end, "--to")
+    every_us, horizon_us = span_us(every, "--every"), span_us(horizon, "--horizon")
+    try:
+        as_of_range(start_us, end_us, every_us)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    result = backtest(m, leads_path, outcome, outcome_time, start_us, end_us, every_us,
+                      horizon_us, events_path=events_path, engine=engine, delimiter=delimiter,
+                      row_key=row_key, target_rate=target_rate, sales_share=sales_share,
+                      min_leads=min_leads)
     report = result.report
     report["model_file"] = model
     if fmt == "json":
