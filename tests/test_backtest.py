@@ -176,6 +176,17 @@ def test_python_engine_gives_the_same_back_test(report):
     assert python == report
 
 
+def test_a_parquet_file_with_typed_times_gives_the_same_back_test(report, tmp_path):
+    import duckdb
+
+    parquet = tmp_path / "leads.parquet"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CAST(won_at AS TIMESTAMP) AS won_at) FROM "
+               f"read_csv('{LEADS}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)")
+    args = [str(parquet) if a == str(LEADS) else a for a in BACKTEST]
+    typed = json.loads(invoke(["calibrate", str(MODEL), *args, "--format", "json"]))
+    assert typed["as_ofs"] == report["as_ofs"] and typed["pooled"] == report["pooled"]
+
+
 def test_text_and_html_reports(tmp_path):
     page = tmp_path / "bt.html"
     text = invoke(["calibrate", str(MODEL), *BACKTEST, "--html", str(page)])

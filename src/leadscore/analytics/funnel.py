@@ -52,7 +52,8 @@ def nearest_rank(values: Sequence[float], percent: int) -> float | None:
 
 @dataclass
 class Outcome:
-    """A lead's outcome read from a leads file: `won` (0/1), `at` (µs) when timed."""
+    """The outcomes of a leads file: per lead key (0/1, its time in µs when positive and
+    timed), and the counts of rows that could not be read."""
 
     column: str
     won: dict[str, tuple[int, int | None]]  # key -> (0/1, outcome time or None)
