@@ -233,11 +233,11 @@ def test_a_conversion_without_a_time_is_counted_and_left_out(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--every", "30"], "is not a span"),
-    (["--every", "0d"], "is not a span"),
-    (["--horizon", "3m"], "is not a span"),
-    (["--to", "2025-01-01"], "--to is before --from"),
-    (["--every", "1d", "--to", "2030-01-01"], "at most 400"),
+    (["--every", "30"], "'30': write a whole number and a unit"),
+    (["--every", "0d"], "'0d': write a whole number and a unit"),
+    (["--horizon", "3m"], "'3m': write a whole number and a unit"),
+    (["--to", "2025-01-01"], "--to comes before --from"),
+    (["--every", "1h", "--to", "2030-01-01"], "at most 1000"),
     (["--as-of", "2026-01-01"], "--as-of scores at one instant"),
     (["--from", "yesterday"], "--from"),
 ])

@@ -293,8 +293,8 @@ def render_backtest_html(result: Backtest) -> str:
     parts = [page_head(title),
              f"<p class=sub>leads {html.escape(r['leads'])} · outcome "
              f"<code>{html.escape(r['outcome'])}</code> at <code>"
-             f"{html.escape(r['outcome_time'])}</code> · as_of {html.escape(_day(r['from']))} to "
-             f"{html.escape(_day(r['to']))} every {r['every_days']:g} days · horizon "
+             f"{html.escape(r['outcome_time'])}</code> · {len(r['as_ofs'])} as_ofs from "
+             f"{html.escape(_day(r['from']))} to {html.escape(_day(r['to']))} · horizon "
              f"{r['horizon_days']:g} days · engine {html.escape(r['engine'])}</p>",
              f"<p>A lead counts as converted at an as_of when its outcome is positive and its "
              f"outcome time lies in (as_of, as_of + {r['horizon_days']:g} days]; leads converted "

@@ -14,8 +14,6 @@ from .common import _as_of, _guard, main, shown, shown_json
 if TYPE_CHECKING:
     from ..compiler.ir import Model
 
-DAY_US = 86_400_000_000
-
 
 def _share(value: float, name: str) -> float:
     if not 0 < value <= 1:
@@ -65,7 +63,8 @@ def need_numpy() -> None:
 @click.option("--from", "start", default=None,
               help="Back-test: score at every as_of from this instant (ISO 8601) to --to.")
 @click.option("--to", "end", default=None, help="Back-test: the last as_of (included).")
-@click.option("--every", default=None, help="Back-test: the step between as_ofs, e.g. 30d or 4w.")
+@click.option("--every", default=None,
+              help="Back-test: the step between as_ofs, as for `leadscore replay`: 30d, 4w, 12h.")
 @click.option("--horizon", default=None,
               help="Back-test: a lead converted at an as_of if its outcome time lies within this "
                    "span after it, e.g. 90d.")
@@ -141,41 +140,26 @@ def calibrate_cmd(model: str, leads_path: str, events_path: str | None, outcome:
         click.echo(f"wrote {html_path}", err=True)
 
 
-def span_us(value: str, option: str) -> int:
-    """A span of whole days or weeks (`30d`, `4w`) in microseconds."""
-    text = value.strip().lower()
-    unit = {"d": 1, "w": 7}.get(text[-1:])
-    if unit is None or not text[:-1].isdigit() or int(text[:-1]) == 0:
-        raise click.BadParameter(f"{value!r} is not a span: write whole days or weeks, e.g. 30d "
-                                 "or 4w", param_hint=option)
-    return int(text[:-1]) * unit * DAY_US
-
-
-def _instant(value: str, option: str) -> int:
-    from ..runtime.data import parse_timestamp
-
+def _as_of_in(value: str, option: str) -> int:
     try:
-        return parse_timestamp(value)
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint=option) from None
+        return _as_of(value)[0]
+    except click.BadParameter as err:
+        raise click.BadParameter(err.message, param_hint=option) from None
 
 
 def _backtest(m: Model, model: str, leads_path: str, events_path: str | None, outcome: str,
               outcome_time: str, start: str, end: str, every: str, horizon: str, fmt: str,
               html_path: str | None, engine: str, delimiter: str | None, row_key: bool,
               target_rate: float, sales_share: float, min_leads: int) -> None:
-    from ..analytics.backtest import as_of_range, backtest, render_text
+    from ..analytics.backtest import backtest, render_text
     from ..analytics.report import render_backtest_html
     from ..runtime.output import _atomic_write
+    from .replay import replay_instants, step_us
 
-    start_us, end_us = _instant(start, "--from"), _instant(end, "--to")
-    every_us, horizon_us = span_us(every, "--every"), span_us(horizon, "--horizon")
-    try:
-        as_of_range(start_us, end_us, every_us)
-    except ValueError as err:
-        raise click.UsageError(str(err)) from None
-    result = backtest(m, leads_path, outcome, outcome_time, start_us, end_us, every_us,
-                      horizon_us, events_path=events_path, engine=engine, delimiter=delimiter,
+    # the as_ofs a replay of the same range writes: --from, --to and --every mean the same
+    as_ofs = replay_instants(_as_of_in(start, "--from"), _as_of_in(end, "--to"), every)
+    result = backtest(m, leads_path, outcome, outcome_time, as_ofs, step_us(horizon, "--horizon"),
+                      events_path=events_path, engine=engine, delimiter=delimiter,
                       row_key=row_key, target_rate=target_rate, sales_share=sales_share,
                       min_leads=min_leads)
     report = result.report
