@@ -18,10 +18,7 @@ from engines import ensure
 from leadscore.analytics.funnel import funnel, nearest_rank, read_outcome
 from leadscore.cli import main
 from leadscore.compiler import compile_file
-from leadscore.engines import DIALECTS
-from leadscore.runtime.data import read_events, read_leads
 from leadscore.runtime.history import lead_history, read_history
-from leadscore.runtime.warehouses import Job
 
 MODEL = ROOT / "examples" / "reference.score"
 LEADS = ROOT / "examples" / "calibration" / "backtest_leads.csv"
@@ -156,13 +153,10 @@ def same(report, want):
 
 # ---------------------------------------------------------------- histories on every engine
 def write_history(engine, db, name):
-    """The history of the weekly as_ofs, written by the history writer (runtime/history.py)."""
-    model = compile_file(str(MODEL))
-    leads = read_leads(LEADS, model.schema)
-    events = read_events(EVENTS, model.schema)
-    stamps = tuple(us(t) for t in AS_OFS)
-    DIALECTS[engine].run(Job(model, leads, events, stamps[-1], db=db, history=name,
-                             as_ofs=stamps, fetch=False))
+    """The weekly history, written by `leadscore replay`."""
+    invoke(["replay", str(MODEL), "--leads", str(LEADS), "--events", str(EVENTS), "--from",
+            AS_OFS[0].strftime("%Y-%m-%d"), "--to", AS_OFS[-1].strftime("%Y-%m-%d"), "--every",
+            "7d", "--engine", engine, "--db", db, "--history", name])
 
 
 @pytest.fixture(params=["duckdb", "sqlite", "postgres", "mysql"])
