@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from ..compiler import ir
-from ..runtime.data import DataError, Instant, empty_events, read_events, read_leads
+from ..runtime.data import DataError, empty_events, read_events, read_leads
 from ..runtime.engines import run
+from ..runtime.history import iso
 from . import metrics
 from .calibrate import segment_order, threshold_groups, threshold_rows, tier_order, tier_rows, top_row
 from .table import Outcomes, Table, blank, parse_outcome_time, read_outcomes, read_table
@@ -43,10 +44,6 @@ class Backtest:
     report: dict[str, Any]  # JSON-able
     totals: np.ndarray  # pooled rows, for the plots
     y: np.ndarray
-
-
-def iso(us: int) -> str:
-    return str(Instant(us))
 
 
 @dataclass
@@ -172,6 +169,7 @@ def backtest(model: ir.Model, leads_path: str | Path, outcome: str, outcome_time
             "time_missing": len(set(times.missing) - rejected_rows),
             "time_invalid": len({r for r, _ in times.invalid} - rejected_rows),
             "events_read": events.read, "events_rejected": len(events.rejects)},
+        "outcome_problems": outcomes.problems(),
         "time_problems": ([{"row": r, "value": None, "reason": "missing"} for r in times.missing[:10]]
                           + [{"row": r, "value": v, "reason": "not a timestamp"}
                              for r, v in times.invalid[:10]]),
@@ -202,6 +200,9 @@ def render_text(report: dict[str, Any]) -> str:
            f"{c['outcome_missing']} without an outcome, {c['outcome_invalid']} with an invalid "
            f"outcome, {c['time_missing'] + c['time_invalid']} converted without a valid outcome "
            "time (left out of every as_of)"]
+    for p in report["outcome_problems"][:5]:
+        value = "" if p["value"] is None else f" value {p['value']!r}"
+        out.append(f"  outcome {p['reason']}: row {p['row']}{value}")
     for p in report["time_problems"][:5]:
         value = "" if p["value"] is None else f" value {p['value']!r}"
         out.append(f"  outcome time {p['reason']}: row {p['row']}{value}")
