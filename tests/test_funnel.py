@@ -278,3 +278,46 @@ def test_bad_input_is_a_clear_error(tmp_path, args, message):
     result = CliRunner().invoke(main, ["funnel", *(a.format(db=db) for a in args)])
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- the definitions on a small case
+def test_a_hand_counted_funnel():
+    d = DAY
+    jan, feb = us(datetime(2026, 1, 5, tzinfo=UTC)), us(datetime(2026, 2, 2, tzinfo=UTC))
+    columns = ["id", "reached_cold", "reached_mql", "reached_sql", "tier", "tier_since"]
+    rows = [("a", jan, jan + 7 * d, jan + 21 * d, "sql", 0),   # up in 7, then 14 days
+            ("b", jan, jan + 14 * d, None, "mql", 0),          # stays an mql
+            ("c", jan, feb, feb, "sql", 0),                    # jumps two tiers at once
+            ("d", jan, None, None, "cold", 0),                 # never rises: in no cohort
+            ("e", None, None, None, "disqualified", 0)]        # never holds a tier
+    report = funnel(columns, rows, None, "h")
+    assert report["counts"] == {"leads": 5, "entered": 4, "never_in_a_tier": 1}
+    cold, mql, sql = report["all"]
+    assert (cold["reached"], cold["reached_next"], cold["next_share"]) == (4, 3, 0.75)
+    assert (cold["p50_days"], cold["p90_days"]) == (14.0, 28.0)  # of 7, 14, 28
+    assert (mql["reached"], mql["reached_next"], mql["timed"]) == (3, 2, 2)
+    assert (mql["p50_days"], mql["p90_days"]) == (0.0, 14.0)  # of 14 and 0
+    assert sql == {"stage": "sql", "reached": 2, "share": 0.5}
+    assert report["cohort_stage"] == "mql"
+    assert [(g["cohort"], g["leads"]) for g in report["cohorts"]] == [("2026-01", 2), ("2026-02", 1)]
+    assert [s["stage"] for s in report["cohorts"][0]["stages"]] == ["mql", "sql"]
+
+
+def test_a_hand_counted_outcome_stage():
+    from leadscore.analytics.funnel import Outcome
+
+    d = DAY
+    jan = us(datetime(2026, 1, 5, tzinfo=UTC))
+    columns = ["id", "reached_cold", "reached_sql", "tier", "tier_since"]
+    rows = [("a", jan, jan + 7 * d, "sql", 0), ("b", jan, jan + 7 * d, "sql", 0),
+            ("c", jan, None, "cold", 0), ("d", jan, None, "cold", 0)]
+    won = Outcome("won", {"a": (1, jan + 10 * d),   # 3 days after reaching sql
+                          "b": (1, jan + 2 * d),    # won before it was an sql: not timed
+                          "c": (1, None),           # won, time unknown
+                          "d": (0, None)}, rows=4, problems=0, time_problems=1)
+    report = funnel(columns, rows, won, "h")
+    cold, sql, last = report["all"]
+    assert report["stages"] == ["cold", "sql", "won"] and report["counts"]["converted"] == 3
+    assert (sql["reached_next"], sql["next_share"], sql["timed"]) == (2, 1.0, 1)
+    assert (sql["p50_days"], sql["p90_days"]) == (3.0, 3.0)
+    assert last == {"stage": "won", "reached": 3, "share": 0.75}
