@@ -11,7 +11,7 @@ import numpy as np
 from . import svg
 from .backtest import Backtest
 from .calibrate import Calibration, threshold_rows
-from .funnel import STAGE_HEADERS, stage_cells
+from .funnel import STAGE_HEADERS, days, stage_cells
 from .text import num, pct, ratio
 
 CSS = """
@@ -395,7 +395,7 @@ def velocity_plot(stages: list[dict[str, Any]]) -> str:
             continue
         ax.bar(i + 0.2, i + 0.8, s["p50_days"], svg.BLUE)
         ax.point(i + 0.5, s["p90_days"], svg.ORANGE)
-        ax.label(i + 0.5, s["p90_days"], f"{s['p50_days']:g} / {s['p90_days']:g}")
+        ax.label(i + 0.5, s["p90_days"], f"{days(s['p50_days'])} / {days(s['p90_days'])}")
     ax.legend([("median", svg.BLUE), ("90th percentile", svg.ORANGE)], corner="top-left")
     return ax.render()
 
