@@ -321,3 +321,14 @@ def test_a_hand_counted_outcome_stage():
     assert (sql["reached_next"], sql["next_share"], sql["timed"]) == (2, 1.0, 1)
     assert (sql["p50_days"], sql["p90_days"]) == (3.0, 3.0)
     assert last == {"stage": "won", "reached": 3, "share": 0.75}
+
+
+def test_an_outcome_named_like_a_tier_is_refused(tmp_path):
+    db = str(tmp_path / "h.duckdb")
+    write_history("duckdb", db, "main.scores")
+    leads = tmp_path / "l.csv"
+    leads.write_text("id,sql\nL0001,yes\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["funnel", "--db", db, "--history", "main.scores",
+                                       "--leads", str(leads), "--outcome", "sql"])
+    assert result.exit_code == 1
+    assert "the outcome column 'sql' has the name of a tier of main.scores" in result.output

@@ -123,6 +123,9 @@ def funnel(columns: list[str], rows: list[tuple], outcome: Outcome | None = None
     tiers = [c[len(REACHED):] for c in columns if c.startswith(REACHED)]
     if not tiers:
         raise DataError(f"the history {history} has no tiers: there is no funnel to show")
+    if outcome is not None and outcome.column in tiers:
+        raise DataError(f"the outcome column {outcome.column!r} has the name of a tier of "
+                        f"{history}: its stage would be two stages of one name; rename it")
     at = [columns.index(REACHED + t) for t in tiers]
     stages = tiers + ([outcome.column] if outcome else [])
     counts = {"leads": len(rows), "entered": 0, "never_in_a_tier": 0}
