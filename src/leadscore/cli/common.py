@@ -203,6 +203,9 @@ COMMANDS = {
     "explain": "Show why a lead has its score: rules, events, caps, decay, gates, tier.",
     "fit": "Learn a scorecard: binned fields, an L2 logistic regression, integer points.",
     "fmt": 'Rewrite rule files in the one canonical layout (docs/language.md, "Formatting").',
+    "funnel": "Funnel velocity from a history table: per tier the leads that reached it, the "
+              "share that reached the next, and the median and p90 days between them, per "
+              "cohort month.",
     "history": "Per lead: when it first reached each tier, its current tier and since when.",
     "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
             "segments, contradictory gates, unused names and more (docs/lint.md).",
