@@ -94,7 +94,10 @@ def read_stdin(name: str) -> str:
     """The model on standard input, decoded as a rule file named `name` is."""
     from ..compiler import decode_source
 
-    return decode_source(click.get_binary_stream("stdin").read(), name)
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # started with standard input closed
+        raise click.UsageError("`-` reads standard input, which is closed")
+    return decode_source(stream.read(), name)
 
 
 class _Terminated(KeyboardInterrupt):
