@@ -90,15 +90,23 @@ class Text:
 
     def remove_statement(self, span: Span) -> Edit:
         """Remove a statement: its whole lines when it is alone on them (a comment after it
-        goes with it), else the statement and a `;` after it."""
+        goes with it, and a blank line when one is left on both sides), else the statement
+        and the `;` that separates it from its neighbour."""
         a, b = self.range(span)
         line_start = self.text.rfind("\n", 0, a) + 1
-        rest = re.compile(r"[ \t\r]*(#[^\n]*)?(\n|$)").match(self.text, b)
+        rest = _LINE_REST.match(self.text, b)
         if not self.text[line_start:a].strip() and rest is not None:
-            return Edit(self.span(line_start, rest.end()), "")
-        after = re.compile(r"[ \t]*;[ \t]*").match(self.text, b)
+            end = rest.end()
+            blank = _BLANK_LINE.match(self.text, end)
+            if blank is not None and (line_start == 0 or _ends_blank(self.text[:line_start])):
+                end = blank.end()
+            return Edit(self.span(line_start, end), "")
+        after = _SEMICOLON.match(self.text, b)
         if after is not None:
             return Edit(self.span(a, after.end()), "")
+        before = re.search(r";[ \t]*\Z", self.text[line_start:a])
+        if before is not None:
+            return Edit(self.span(line_start + before.start(), b), "")
         return self.remove_inline(span)
 
     def remove_comment(self, span: Span) -> Edit:
@@ -122,6 +130,16 @@ class Text:
             a, b = self.range(items[0])[0], self.range(items[1])[0]
             gap = self.text[self.range(items[0])[1]:b]
         return None if "#" in gap else Edit(self.span(a, b), "")
+
+
+_LINE_REST = re.compile(r"[ \t\r]*(#[^\n]*)?(\n|\Z)")  # spaces, a comment, the line's end
+_BLANK_LINE = re.compile(r"[ \t\r]*(\n|\Z)")
+_SEMICOLON = re.compile(r"[ \t]*;[ \t]*")
+
+
+def _ends_blank(before: str) -> bool:
+    """Whether the line before a line (`before` ends with its `\n`) is blank."""
+    return not before[:-1].rsplit("\n", 1)[-1].strip()
 
 
 def overlaps(a: Span, b: Span) -> bool:
