@@ -9,7 +9,8 @@ The fixes are the rules' own (each finding's `fix`, lint/edits.py); this module 
 which ones go together. One round applies the fixes whose edits do not overlap; a fix can
 uncover another finding (removing an unused let can leave the let it used unused), so the
 text is linted again, up to `MAX_FIX_ROUNDS` rounds. A round whose result would not compile
-is taken apart and each fix tried alone, so one bad fix never spoils the others.
+is taken apart and its fixes tried one at a time (the first `MAX_FIX_TRIALS`), so one bad fix
+never spoils the others.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from .edits import Edit, Fix, apply_edits, overlaps
 from .engine import LintResult, lint_source
 from .registry import Finding
 
-__all__ = ["MAX_FIX_ROUNDS", "Edit", "Fix", "Fixed", "apply_edits", "fix_source"]
+__all__ = ["MAX_FIX_ROUNDS", "MAX_FIX_TRIALS", "Edit", "Fix", "Fixed", "apply_edits", "fix_source"]
 
 MAX_FIX_ROUNDS = 10  # lint-and-fix rounds; a fix that uncovers another needs one more round
+MAX_FIX_TRIALS = 16  # fixes tried one by one when a round's result does not compile
 
 
 @dataclass
@@ -69,7 +71,7 @@ def fix_source(text: str, path: str = "<string>", config: LintConfig | None = No
         again = lint_source(after, path, config)
         if not again.compiled:  # some fix broke the model: keep the ones that do not
             kept: list[Finding] = []
-            for f in chosen:
+            for f in chosen[:MAX_FIX_TRIALS]:  # each trial lints the whole model again
                 trial = apply_edits(text, _edits([*kept, f]), path)
                 trial_result = lint_source(trial, path, config)
                 if trial_result.compiled:
