@@ -78,6 +78,33 @@ def test_a_model_that_does_not_compile_is_left_alone():
     assert {f.code for f in fixed.remaining} == {"LS000"}
 
 
+@pytest.fixture
+def breaking_rule():
+    """A rule whose fix breaks the model (it deletes the score's `{`): what a buggy fix in a
+    future rule would do. Registered for the test only."""
+    from leadscore.lint.edits import Fix
+    from leadscore.lint.registry import Hit, Rule, register
+
+    def check(facts):
+        for s in facts.scores.values():
+            brace = facts.doc.text.index("{", facts.doc.range(s.name.span)[1])
+            yield Hit(s.name.span, "breaks", None, Fix("Break the model", (
+                Edit(facts.doc.span(brace, brace + 1), ""),)))
+
+    register(Rule("LS999", "test-breaking-fix", "warning", "a fix that breaks", check, True))
+    yield "LS999"
+    del RULES["LS999"]
+
+
+def test_a_fix_that_would_break_the_model_is_not_made(breaking_rule: str):
+    model = FIXTURE.read_text()
+    fixed = fix_source(model, str(FIXTURE), LintConfig(select=[breaking_rule, "LS401"]))
+    assert {f.code for f in fixed.applied} == {"LS401"}  # the other fixes are still made
+    assert "let helper" not in fixed.text and "score fit cap 100 floor -50 {" in fixed.text
+    assert {f.code for f in fixed.remaining} == {breaking_rule}
+    compile_source(fixed.text, str(FIXTURE))
+
+
 # ---------------------------------------------------------------- the examples
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_fix_to_a_model_that_passes_and_compiles(path: Path):
