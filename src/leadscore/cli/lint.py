@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..compiler import CompileError, read_source
-from ..lint import RULES, ConfigError, LintConfig, find_pyproject, lint_source, load
+from ..lint import RULES, ConfigError, LintConfig, find_pyproject, fix_source, lint_source, load
 from ..lint.config import FAIL_ON
 from ..lint.engine import LintResult, compile_failure
 from ..lint.output import FORMATS, as_json, github, sarif, text
@@ -58,8 +58,6 @@ def _lint_one(path: Path, name: str, cfg: LintConfig, fixing: bool
               ) -> tuple[LintResult, str | None, str | None, int]:
     """Lint (and when `fixing`, fix) one model: its result, its text (None when it could not
     be read), the fixed text, and how many findings were fixed."""
-    from ..lint.fix import fix_source
-
     try:
         before = read_stdin(name) if str(path) == STDIN else read_source(path)
     except CompileError as err:

@@ -74,7 +74,7 @@ class Text:
         None when something else comes before the value."""
         a, b = self.range(span)
         start = max(0, a - _LOOK_BACK)
-        m = re.search(rf"(?<![A-Za-z0-9_`]){word}\s+\Z", self.text[start:a])
+        m = re.search(rf"(?<![A-Za-z0-9_`]){re.escape(word)}\s+\Z", self.text[start:a])
         return self.span(start + m.start(), b) if m else None
 
     # ------------------------------------------------------------ edits
@@ -138,7 +138,7 @@ _SEMICOLON = re.compile(r"[ \t]*;[ \t]*")
 
 
 def _ends_blank(before: str) -> bool:
-    """Whether the line before a line (`before` ends with its `\n`) is blank."""
+    """Whether the line before a line (`before` ends with its newline) is blank."""
     return not before[:-1].rsplit("\n", 1)[-1].strip()
 
 
