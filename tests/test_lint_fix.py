@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
 
+import leadscore
+from generators import Dataset, ModelCase, example_count, examples
 from leadscore.cli import main
 from leadscore.compiler import compile_source
 from leadscore.compiler.diagnostics import Source, Span
@@ -134,6 +137,26 @@ def test_the_reference_example_scores_the_same_after_fix(tmp_path: Path):
     fixed = fix_source(ref.read_text(), str(ref), ALL)
     assert [f.code for f in fixed.applied] == ["LS302"]
     assert _scores(tmp_path, "before", ref.read_text()) == _scores(tmp_path, "after", fixed.text)
+
+
+# the fixes docs/lint.md says keep every score
+KEEPS_SCORES = LintConfig(select=["LS001", "LS107", "LS110", "LS204", "LS207", "LS302", "LS401"])
+
+
+@settings(max_examples=example_count(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(examples())
+def test_fixes_that_keep_scores_keep_them_on_random_models(example: tuple[ModelCase, Dataset]):
+    case, data = example
+    fixed = fix_source(case.text, "gen.score", KEEPS_SCORES)
+    for f in fixed.applied:
+        event(f"fixed {f.code}")
+    if not fixed.applied:
+        return
+    assert fix_source(fixed.text, "gen.score", KEEPS_SCORES).applied == []
+    before = leadscore.loads(case.text).score(data.leads, data.events, data.as_of)
+    after = leadscore.loads(fixed.text).score(data.leads, data.events, data.as_of)
+    assert list(after) == list(before), fixed.text
 
 
 HOSTILE = sorted((ROOT / "tests" / "errors").glob("*.score")) + sorted(
