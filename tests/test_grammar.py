@@ -79,3 +79,25 @@ def test_the_manifest():
     assert set(settings["leadscore.sqlDialect"]["enum"]) == set(DIALECTS)
     lock = json.loads((VSCODE / "package-lock.json").read_text())
     assert lock["packages"][""]["dependencies"] == pkg["dependencies"]
+
+
+def _patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k in ("match", "begin", "end") and isinstance(v, str)] \
+            + [p for k, v in node.items() if k not in ("match", "begin", "end") for p in _patterns(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _patterns(v)]
+    return []
+
+
+def test_every_keyword_of_the_language_is_in_the_editor_grammars():
+    """A keyword added to grammar/score.lark without the editors' grammars fails here."""
+    lark = (ROOT / "src" / "leadscore" / "grammar" / "score.lark").read_text()
+    keywords = set(re.findall(r'"([a-z_]+)"', lark))
+    assert {"rule", "when", "matches", "half_life", "days_since"} <= keywords
+    textmate = "\n".join(_patterns(json.loads((VSCODE / "syntaxes" / "score.tmLanguage.json")
+                                              .read_text())))
+    vim = (ROOT / "editors" / "vim" / "syntax" / "score.vim").read_text()
+    for name, text in (("TextMate", textmate), ("Vim", vim)):
+        missing = sorted(k for k in keywords if not re.search(rf"(?<![A-Za-z_]){k}(?![A-Za-z_])", text))
+        assert missing == [], f"{name} grammar lacks {missing}"
