@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from ...compiler import ast
+from ...compiler.diagnostics import Span
 from ...compiler.text import fold
 from ...fmt.literals import quote_string
 from ..edits import Fix
@@ -196,7 +197,7 @@ def _whole_fix(facts: Facts, lit: ast.Number, op: str) -> Fix | None:
                      lambda doc: [doc.replace(lit.span, str(whole))])
 
 
-def _list_items(n: ast.In) -> list:
+def _list_items(n: ast.In) -> list[Span]:
     return [i.span for i in n.items]
 
 

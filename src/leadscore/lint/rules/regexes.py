@@ -19,7 +19,7 @@ _QUANTIFIERS = "*+?{"
 _PROBES = ("", "\x01", "zq9 ~\u00e9", "\n")
 
 
-def _tests(facts: Facts) -> Iterator[tuple[ast.Matches, PortableRegex]]:
+def _matches(facts: Facts) -> Iterator[tuple[ast.Matches, PortableRegex]]:
     """Each `matches` test of the model (not of its tests) whose pattern compiles, compiled."""
     for item in facts.items:
         if isinstance(item, ast.TestDecl):
@@ -32,7 +32,7 @@ def _tests(facts: Facts) -> Iterator[tuple[ast.Matches, PortableRegex]]:
 
 
 def _patterns(facts: Facts) -> Iterator[tuple[ast.String, PortableRegex]]:
-    for n, rx in _tests(facts):
+    for n, rx in _matches(facts):
         yield n.pattern, rx
 
 
@@ -120,7 +120,7 @@ def _plain(pattern: str) -> tuple[bool, bool, str] | None:
       "a pattern with no operators: `contains`, `starts_with`, `ends_with` or `==` says it plainly",
       fixable=True)
 def regex_is_plain_text(facts: Facts) -> Iterator[Hit]:
-    for n, _ in _tests(facts):
+    for n, _ in _matches(facts):
         p = n.pattern
         plain = _plain(p.value)
         if plain is None:
