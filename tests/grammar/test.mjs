@@ -115,6 +115,23 @@ for (const file of FILES) {
   });
 }
 
+test("broken and hostile rule files tokenize to the end, every line in source.score", () => {
+  const broken = [
+    ...scoreFiles(path.join(ROOT, "tests", "errors")),
+    ...scoreFiles(path.join(ROOT, "tests", "hostile", "rulefiles")),
+  ];
+  assert.ok(broken.length >= 50, `${broken.length} files`);
+  for (const file of broken) {
+    const lines = tokenize(fs.readFileSync(file, "utf8"));
+    for (const l of lines) {
+      // a line of the file is covered by tokens from its start to its end
+      const end = l.tokens.length ? l.tokens[l.tokens.length - 1].end : 0;
+      assert.ok(end >= l.line.length, `${file}: a line is not tokenized to its end`);
+      for (const t of l.tokens) assert.equal(t.scopes[0], "source.score");
+    }
+  }
+});
+
 const REF = path.join(ROOT, "examples", "reference.score");
 const STARTER = path.join(ROOT, "examples", "starter.score");
 
