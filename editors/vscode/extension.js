@@ -19,7 +19,10 @@ function clientOptions() {
   const config = vscode.workspace.getConfiguration("leadscore");
   return {
     documentSelector: [{ language: "score" }],
-    initializationOptions: { lint: config.get("lint", true) },
+    initializationOptions: {
+      lint: config.get("lint", true),
+      ...(config.get("docsUrl") ? { docsUrl: config.get("docsUrl") } : {}),
+    },
     // the server reads the `leadscore` section on workspace/didChangeConfiguration
     synchronize: { configurationSection: "leadscore" },
   };
