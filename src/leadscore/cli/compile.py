@@ -35,9 +35,13 @@ from .common import (
               help="Bake this instant into the SQL; without it the SQL has the dialect's as_of_us "
                    "parameter ($as_of_us, :as_of_us, %(as_of_us)s, @as_of_us, {as_of_us: Int64}: "
                    "docs/cli.md).")
+@click.option("--previous-tier", "previous_tier", is_flag=True,
+              help="The leads table has the leadscore_previous_tier column that sticky tiers "
+                   "read (without: the SQL reads null there).")
 @_guard
 def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
-                query: str | None, as_of: str | None, stdin_filename: str | None) -> None:
+                query: str | None, as_of: str | None, previous_tier: bool,
+                stdin_filename: str | None) -> None:
     """Print the SQL (or IR, or Python) a model compiles to. `-` reads the model from
     standard input.
 
@@ -74,7 +78,7 @@ def compile_cmd(model: str, dialect: str, show_ir: bool, show_python: bool,
     as_of_us = _as_of(as_of)[0] if as_of else None
     d = get_dialect(dialect)
     try:
-        tree = QUERIES[query or "leads"](m, d, as_of_us)
+        tree = QUERIES[query or "leads"](m, d, as_of_us, previous_tier=previous_tier)
     except Unsupported as err:  # a dialect without a parameter this SQL can use
         _fail(f"--dialect {d.name}: {err}", EXIT_USAGE)
     # a statement, ended as SQL clients and scripts expect (`leadscore dbt` writes none)

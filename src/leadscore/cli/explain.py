@@ -90,5 +90,9 @@ def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, 
     if out.get("disqualified_by"):
         line += f" (disqualified: {shown(out['disqualified_by'])})"
     click.echo(line)
+    if ex.sticky and ex.sticky["held"]:
+        click.echo(f"  held at {shown(ex.sticky['held'])} (sticky, previous tier "
+                   f"{shown(ex.sticky['previous_tier'])})")
     if "grade" in out:
-        click.echo(f"grade {shown(out['grade'])}")
+        matrix = f", matrix {shown(out['matrix'])}" if out.get("matrix") else ""
+        click.echo(f"grade {shown(out['grade'])}{matrix}")

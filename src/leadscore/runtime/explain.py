@@ -13,11 +13,14 @@ from .inputs import by_lead
 
 def lead_values(model: ir.Model, leads: Leads, events: Events | None, key: str,
                 as_of_us: int) -> dict[str, Any]:
-    """Every aggregate and binding of the lead `key`, from the interpreter."""
+    """Every aggregate and binding of the lead `key`, from the interpreter, and each lead
+    field the model reads as it reads it (`field:NAME`, text lower-cased where compared)."""
     it = Interpreter(model)
     for lead, evs in by_lead(model, it.shape, leads, events, as_of_us):
         if lead[0] == key:
-            return it.values(lead, evs, as_of_us)
+            values = it.values(lead, evs, as_of_us)
+            values.update({f"field:{n}": v for n, v in zip(it.shape.lead_fields, lead[1:])})
+            return values
     raise KeyError(f"no lead with key {key!r}")
 
 
@@ -40,11 +43,17 @@ class Explanation:
     scores: dict[str, dict[str, Any]]  # per score: raw sum, after cap, after each decay, final
     # the lead's segment's tiers: threshold met, its gates, which of them fail
     tiers: list[dict[str, Any]]
+    # a model with sticky tiers: the tier stickiness held (None where it did not decide the
+    # tier) and the previous tier as read (lower-cased)
+    sticky: dict[str, Any] | None = None
 
     def to_json(self) -> dict:
-        return {"key": self.key, "outputs": self.outputs,
-                "rules": [r.__dict__ for r in self.rules], "scores": self.scores,
-                "tiers": self.tiers}
+        out = {"key": self.key, "outputs": self.outputs,
+               "rules": [r.__dict__ for r in self.rules], "scores": self.scores,
+               "tiers": self.tiers}
+        if self.sticky is not None:
+            out["sticky"] = self.sticky
+        return out
 
 
 def explain(model: ir.Model, leads: Leads, events: Events | None, key: str,
@@ -75,4 +84,9 @@ def explain(model: ir.Model, leads: Leads, events: Events | None, key: str,
         failed = [g for j, g in enumerate(gates) if not values[f"{name}:{j}"]]
         tiers.append({"tier": t, "threshold_met": bool(met), "gates_hold": not failed,
                       "gates": gates, "failed_gates": failed})
-    return Explanation(key, {model.schema.lead_key: key, **outputs}, rules, scores, tiers)
+    sticky = None
+    if ir.reads_previous_tier(model):  # the binding lower/model.py names for explain
+        sticky = {"held": values["tier:sticky"],
+                  "previous_tier": values.get(f"field:{ir.PREVIOUS_TIER}")}
+    return Explanation(key, {model.schema.lead_key: key, **outputs}, rules, scores, tiers,
+                       sticky)
