@@ -172,6 +172,8 @@ test("keywords", () => {
   expectScope(CONSTRUCTS, "count distinct page", "distinct", "keyword.other.score");
   expectScope(CONSTRUCTS, "and not (employees < 10)", "not", "keyword.operator.word.score");
   expectScope(CONSTRUCTS, "account by account_id", "account", "storage.type.account.score");
+  expectScope(CONSTRUCTS, "warm at 20 sticky;", "sticky", "keyword.other.score");
+  expectScope(CONSTRUCTS, "previous_tier warm", "previous_tier", "keyword.other.score");
 });
 
 test("strings and regular expressions", () => {

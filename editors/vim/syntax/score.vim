@@ -10,7 +10,7 @@ syn keyword scoreControl when per once first repeat require for by
 syn keyword scoreOperatorWord and or not in is matches contains starts_with ends_with
 syn keyword scoreKeyword cap floor within half_life lifespan at most decay every without where
 syn keyword scoreKeyword version as_of events expect lead event key created time type types table
-syn keyword scoreKeyword last distinct
+syn keyword scoreKeyword last distinct sticky previous_tier
 syn keyword scoreFunction count sum exists days_since max min avg
 syn keyword scoreConstant true false missing present
 
