@@ -26,6 +26,8 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from leadscore.compiler.ir import PREVIOUS_TIER
+
 # ---------------------------------------------------------------- settings
 EXAMPLES_ENV = "LEADSCORE_HYPOTHESIS_EXAMPLES"
 
@@ -126,6 +128,10 @@ def quote(text: str) -> str:
 def column(name: str) -> str:
     """The output column (or segment, tier, grade) of a name as written: no backticks."""
     return name[1:-1] if name.startswith("`") else name
+
+
+# previous tiers (sticky tiers): every generated tier name as data, and names that hold nothing
+PREVIOUS_TIERS = [column(n) for pool in TIER_NAMES for n in pool] + ["disqualified", "", "nope"]
 
 
 def _wrap(expr: tuple[str, int], level: int) -> str:
@@ -598,6 +604,9 @@ class _ModelGen:
         entries = [names[0]]
         for name, thr in zip(names[1:n], thresholds):
             entry = f"{name} at {thr:g}"
+            if self.maybe(50):
+                entry += " sticky"
+                self.features.add("sticky tier")
             for _ in range(self.count(0, 2) if self.maybe(40) else 0):
                 entry += f" require {self.top_cond('post', 1)}"
                 self.features.add("tier gate")
@@ -764,6 +773,9 @@ def datasets(draw, literals: list[str] = (), days: list[int] = (),
                                       st.floats(-1e6, 1e6, allow_nan=False))),
             "active": draw(st.one_of(st.none(), st.booleans())),
             "signup": draw(st.one_of(st.none(), times)),
+            # read by a model with a sticky tier, ignored (an extra column) by the others
+            PREVIOUS_TIER: draw(st.one_of(st.none(), st.sampled_from(PREVIOUS_TIERS),
+                                          st.sampled_from(PREVIOUS_TIERS).map(str.upper))),
         })
     kinds = EVENT_TYPES * 3 + [t.upper() for t in EVENT_TYPES] + [t.title() for t in EVENT_TYPES] \
         + UNDECLARED_TYPES
