@@ -18,16 +18,22 @@ _STEP = re.compile(r"([1-9][0-9]{0,5})([dhw])\Z")
 _STEP_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
 
 
+def step_us(text: str, option: str = "--every") -> int:
+    """A span such as `7d`, `12h` or `2w` in microseconds; a click error naming `option` for
+    anything else (calibrate's back-test reads its --every and --horizon with it too)."""
+    found = _STEP.match(text)
+    if found is None:
+        raise click.BadParameter(f"{text!r}: write a whole number and a unit, d (days), h "
+                                 "(hours) or w (weeks), e.g. 7d", param_hint=option)
+    return int(found[1]) * _STEP_US[found[2]]
+
+
 def replay_instants(start_us: int, end_us: int, every: str) -> list[int]:
     """The as_of instants from `start_us` to `end_us` (both included when on the step), every
     `every` (`7d`, `12h`, `2w`); a click error for a step or range it cannot take."""
-    found = _STEP.match(every)
-    if found is None:
-        raise click.BadParameter(f"{every!r}: write a whole number and a unit, d (days), h "
-                                 "(hours) or w (weeks), e.g. 7d", param_hint="--every")
+    step = step_us(every)
     if end_us < start_us:
         raise click.BadParameter("--to comes before --from", param_hint="--to")
-    step = int(found[1]) * _STEP_US[found[2]]
     count = (end_us - start_us) // step + 1
     if count > MAX_SNAPSHOTS:
         raise click.BadParameter(f"{count} snapshots from --from to --to every {every}: at most "

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from . import ir
 
 __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
-           "compile_text", "is_ir_path", "load_ir", "parse"]
+           "compile_text", "decode_source", "is_ir_path", "load_ir", "parse", "read_source"]
 
 
 def compile_source(text: str, path: str = "<string>") -> ir.Model:
@@ -57,8 +57,12 @@ def load_ir(text: str, path: str = "<string>") -> ir.Model:
 
 def read_source(path: str | Path) -> str:
     """Read a rule file as UTF-8; undecodable bytes are a located error."""
-    p = Path(path)
-    data = p.read_bytes()
+    return decode_source(Path(path).read_bytes(), str(path))
+
+
+def decode_source(data: bytes, path: str) -> str:
+    """A rule file's bytes (a file, standard input) as text: UTF-8 with an optional BOM;
+    undecodable bytes are a located error under `path`."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

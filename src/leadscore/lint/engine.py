@@ -75,10 +75,11 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
             if not facts.own(hit.span) or key in seen:
                 continue
             seen.add(key)
-            found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint))
+            fix = hit.fix if hit.fix and all(facts.own(e.span) for e in hit.fix.edits) else None
+            found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint, fix))
     # the resolved module keeps this file's comments: the file is parsed once
     sups, malformed = suppress.collect(resolved.module.comments, result.sources[path])
-    found = suppress.apply(found, sups, enabled) + malformed
+    found = suppress.apply(found, sups, enabled, facts.doc) + malformed
     unused = suppress.UNUSED_SUPPRESSION.code
     result.findings = sorted(
         [_with_severity(f, enabled) for f in found if f.code != unused or unused in enabled],
@@ -92,10 +93,14 @@ def _with_severity(f: Finding, enabled: dict[str, str]) -> Finding:
     return f
 
 
+def compile_failure(err: CompileError, path: str) -> LintResult:
+    """The result for a file that could not even be read as a model."""
+    return LintResult(path, _compile_findings(err.diagnostics, path), err.sources, compiled=False)
+
+
 def lint_file(path: str | Path, config: LintConfig | None = None) -> LintResult:
     try:
         text = read_source(path)
     except CompileError as err:
-        return LintResult(str(path), _compile_findings(err.diagnostics, str(path)), err.sources,
-                          compiled=False)
+        return compile_failure(err, str(path))
     return lint_source(text, str(path), config)
