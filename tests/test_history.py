@@ -9,7 +9,6 @@ here from those runs, on DuckDB, SQLite, PostgreSQL and MariaDB.
 import json
 import sqlite3
 import uuid
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -227,9 +226,15 @@ def test_history_names_and_options_are_checked(tmp_path):
     assert "at most 1000 in one replay" in out
     out = leadscore("history", "--db", db, "--history", "scores", code=1)
     assert "cannot read the history table scores" in out
+    con = duckdb.connect(db)
+    assert con.execute("SHOW TABLES").fetchall() == []  # no failed command wrote anything
+    con.execute("CREATE TABLE scores AS SELECT TIMESTAMP '2026-01-01' AS as_of, 'a' AS id, "
+                "'default' AS segment, 'cold' AS tier")
+    con.close()
+    out = leadscore("changes", "--db", db, "--history", "scores", code=1)
+    assert "scores has no readable tier table scores_tiers" in out
     out = leadscore("changes", "--db", "redis://x", "--history", "scores", code=2)
     assert "no database URL leadscore reads" in out
-    assert not Path(db).exists() or duckdb.connect(db).execute("SHOW TABLES").fetchall() == []
 
 
 def test_terminal_shows_keys_escaped(tmp_path):
