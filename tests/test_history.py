@@ -9,7 +9,6 @@ here from those runs, on DuckDB, SQLite, PostgreSQL and MariaDB.
 import json
 import sqlite3
 import uuid
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -227,9 +226,15 @@ def test_history_names_and_options_are_checked(tmp_path):
     assert "at most 1000 in one replay" in out
     out = leadscore("history", "--db", db, "--history", "scores", code=1)
     assert "cannot read the history table scores" in out
+    con = duckdb.connect(db)
+    assert con.execute("SHOW TABLES").fetchall() == []  # no failed command wrote anything
+    con.execute("CREATE TABLE scores AS SELECT TIMESTAMP '2026-01-01' AS as_of, 'a' AS id, "
+                "'default' AS segment, 'cold' AS tier")
+    con.close()
+    out = leadscore("changes", "--db", db, "--history", "scores", code=1)
+    assert "scores has no readable tier table scores_tiers" in out
     out = leadscore("changes", "--db", "redis://x", "--history", "scores", code=2)
     assert "no database URL leadscore reads" in out
-    assert not Path(db).exists() or duckdb.connect(db).execute("SHOW TABLES").fetchall() == []
 
 
 def test_terminal_shows_keys_escaped(tmp_path):
@@ -336,3 +341,27 @@ def test_runs_at_once_take_turns(place, tmp_path):
         counts[r[0]] = counts.get(r[0], 0) + 1
     assert counts[parse_timestamp(WEEKLY[0])] in (300, 10)
     assert counts[parse_timestamp(WEEKLY[1])] == 300
+
+
+def test_the_schemas_own_tables_get_a_history(tmp_path):
+    """Without --leads, run and replay score the tables the schema names, where they are."""
+    db = str(tmp_path / "crm.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE leads_t AS SELECT 'a' AS id, 'pro' AS plan UNION ALL "
+                "SELECT 'b', 'free'")
+    con.execute("CREATE TABLE events_t AS SELECT 'a' AS lead_id, TIMESTAMP '2026-01-20 10:00:00' "
+                "AS seen_at, 'visit' AS kind")
+    con.close()
+    model = tmp_path / "m.score"
+    model.write_text('schema {\n  lead { key id  field plan: text  table "leads_t" }\n'
+                     '  event { lead lead_id  time seen_at  type kind  table "events_t" }\n}\n'
+                     'score s { rule "paid" +10 when plan == "pro"  rule "v" +5 per event visit }\n'
+                     'tiers { cold; warm at 10; hot at 15 }\n')
+    out = leadscore("replay", model, "--from", "2026-01-15", "--to", "2026-01-29", "--every", "7d",
+                    "--db", db, "--history", "scores")
+    assert "wrote 6 rows in 3 snapshots to history scores" in out
+    out = leadscore("run", model, "--db", db, "--history", "leads_t", "--as-of", "2026-02-01",
+                    code=1)
+    assert "--history leads_t: that is a table the model reads" in out
+    assert H.changes_sql("duckdb", db, "scores")[1] == [
+        ("a", "warm", "hot", parse_timestamp("2026-01-22T00:00:00Z"))]

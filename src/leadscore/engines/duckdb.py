@@ -109,8 +109,7 @@ class DuckDB(Dialect):
 
         c = self.connect(job.db)
         with limited(c.con, job.memory_limit):
-            return job.through(c.con, c.cur, self, (), lambda cur: _register(c.con, job),
-                               errors=c.errors)
+            return job.through(c, self, lambda cur: _register(c.con, job))
 
 
 DUCKDB = DuckDB(name="duckdb", sqlglot="duckdb", executed=True,

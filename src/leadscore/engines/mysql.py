@@ -220,8 +220,7 @@ class Mysql(Dialect):
         url = job.db or self.default_db
         c = self.connect(url)
         try:
-            return job.through(c.con, c.cur, self, (), lambda cur: job.load_dbapi(cur, self, "%s"),
-                               errors=c.errors)
+            return job.through(c, self, lambda cur: job.load_dbapi(cur, self, "%s"))
         except c.errors as err:
             raise EngineError(self.refused(url, err)) from None
 

@@ -154,8 +154,7 @@ class Postgres(Dialect):
         url = job.db or self.default_db
         c = self.connect(url)
         try:
-            return job.through(c.con, c.cur, self, (), lambda cur: self.copy_in(cur, job),
-                               errors=c.errors)
+            return job.through(c, self, lambda cur: self.copy_in(cur, job))
         except c.errors as err:
             raise EngineError(self.refused(url, err)) from None
 

@@ -110,8 +110,7 @@ class Sqlite(Dialect):
 
     def run(self, job: Job) -> list[tuple] | int:
         c = self.connect(job.db, write=job.writes)
-        return job.through(c.con, c.cur, self, (),
-                           lambda cur: job.load_dbapi(cur, self, "?", _value), errors=c.errors)
+        return job.through(c, self, lambda cur: job.load_dbapi(cur, self, "?", _value))
 
 
 # The registered REGEXP is RE2's search (compiler/regex.py `searcher`: linear time), so the

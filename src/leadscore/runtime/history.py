@@ -25,6 +25,7 @@ from sqlglot import exp
 from ..backends.sql import build_query
 from ..compiler import ir
 from ..engines import DIALECTS, Dialect
+from ..engines.base import Connection
 from .warehouses import EPOCH, EngineError, Job, Tables, first_line, into_parts
 
 AS_OF = "as_of"
@@ -236,8 +237,8 @@ def _connection(engine: str, db: str | None) -> tuple[Dialect, Any]:
 
 
 def _query(engine: str, db: str | None, name: str,
-           body: Callable[[Dialect, Any], Any]) -> Any:
-    """`body(dialect, cursor)` on a connection to `db`; the driver's errors (a missing table,
+           body: Callable[[Dialect, Connection], Any]) -> Any:
+    """`body(dialect, connection)` on a connection to `db`; the driver's errors (a missing table,
     no permission) as an EngineError naming the table."""
     dialect, c = _connection(engine, db)
     try:
@@ -246,7 +247,7 @@ def _query(engine: str, db: str | None, name: str,
         c.con.close()
         raise EngineError(f"--history: {err}") from None
     try:
-        return body(dialect, c.cur)
+        return body(dialect, c)
     except c.errors as err:
         raise EngineError(f"{engine}: cannot read the history table {name}: {first_line(err)}") \
             from None
@@ -254,9 +255,16 @@ def _query(engine: str, db: str | None, name: str,
         c.con.close()
 
 
-def _read_tiers(cur: Any, dialect: Dialect, name: str) -> dict[str, list[str]]:
-    cur.execute(_render(dialect, exp.select(*[_col(c) for c in TIER_COLUMNS])
-                        .from_(dialect.table(tiers_table(name)))))
+def _read_tiers(c: Connection, dialect: Dialect, name: str) -> dict[str, list[str]]:
+    cur = c.cur
+    try:
+        cur.execute(_render(dialect, exp.select(*[_col(col) for col in TIER_COLUMNS])
+                            .from_(dialect.table(tiers_table(name)))))
+    except c.errors as err:
+        raise EngineError(f"{name} has no readable tier table {tiers_table(name)} "
+                          f"({first_line(err)}): histories written by `leadscore run --history`, "
+                          "`leadscore replay` or `leadscore dbt --materialized incremental` "
+                          "have one") from None
     ranked: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for segment, tier, rank in cur.fetchall():
         ranked[str(segment)].append((float(rank), str(tier)))
@@ -276,9 +284,10 @@ def _layout(cur: Any, dialect: Dialect, name: str) -> tuple[list[str], str]:
 
 def read_history(engine: str, db: str | None, name: str) -> History:
     """Every row of history table `name` in database `db` of `engine`."""
-    def body(dialect: Dialect, cur: Any) -> History:
+    def body(dialect: Dialect, c: Connection) -> History:
+        cur = c.cur
         columns, key = _layout(cur, dialect, name)
-        tiers = _read_tiers(cur, dialect, name)
+        tiers = _read_tiers(c, dialect, name)
         cur.execute(_render(dialect, exp.select(*[_col(c) for c in columns])
                             .from_(dialect.table(name))))
         rows = [(_us(r[0]), str(r[1]), *(_value(v) for v in r[2:])) for r in cur.fetchall()]
@@ -441,9 +450,10 @@ def _changes_query(dialect: Dialect, name: str, key: str, since_us: int | None) 
 
 def history_sql(engine: str, db: str | None, name: str) -> tuple[list[str], list[tuple]]:
     """`lead_history` computed by the database, in one query."""
-    def body(dialect: Dialect, cur: Any) -> tuple[list[str], list[tuple]]:
+    def body(dialect: Dialect, c: Connection) -> tuple[list[str], list[tuple]]:
+        cur = c.cur
         _, key = _layout(cur, dialect, name)
-        tiers = _read_tiers(cur, dialect, name)
+        tiers = _read_tiers(c, dialect, name)
         need_tiers(tiers, name)
         cur.execute(_render(dialect, _history_query(dialect, name, key, tiers)))
         n = len(tier_order(tiers))
@@ -458,9 +468,10 @@ def history_sql(engine: str, db: str | None, name: str) -> tuple[list[str], list
 def changes_sql(engine: str, db: str | None, name: str, since_us: int | None = None
                 ) -> tuple[list[str], list[tuple]]:
     """`tier_changes` computed by the database, in one query."""
-    def body(dialect: Dialect, cur: Any) -> tuple[list[str], list[tuple]]:
+    def body(dialect: Dialect, c: Connection) -> tuple[list[str], list[tuple]]:
+        cur = c.cur
         _, key = _layout(cur, dialect, name)
-        need_tiers(_read_tiers(cur, dialect, name), name)
+        need_tiers(_read_tiers(c, dialect, name), name)
         cur.execute(_render(dialect, _changes_query(dialect, name, key, since_us)))
         rows = [(str(k), f, t, _us(a)) for k, f, t, a in cur.fetchall()]
         rows.sort(key=lambda r: (r[3], r[0]))

@@ -31,6 +31,7 @@ from ..backends.explain_sql import explain_query
 from ..backends.sql import build_query
 from ..compiler import ir
 from ..engines import DIALECTS, EXECUTED, Dialect
+from ..engines.base import Connection
 from .data import Events, Leads
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -280,24 +281,22 @@ class Job:
                 cur.executemany(insert, rows[i:i + 5000])
         return tables
 
-    def through(self, con: Any, cur: Any, dialect: Dialect, session: tuple[str, ...],
-                load: Callable[[Any], Tables],
-                errors: tuple[type[BaseException], ...] = ()) -> list[tuple] | int:
-        """The rows (or, with `fetch` off, the count written), on an open DB-API connection
-        (closed after): the `session` statements (time zone, a transaction, planner
-        settings), the data loaded by `load(cur)` into tables it names (or the schema's own
-        tables), the query, then a commit: only `--into` lasts.
+    def through(self, c: Connection, dialect: Dialect,
+                load: Callable[[Any], Tables]) -> list[tuple] | int:
+        """The rows (or, with `fetch` off, the count written), on an open connection
+        (`Dialect.connect`: its session pinned, its transaction begun; closed after): the data
+        loaded by `load(cursor)` into tables it names (or the schema's own tables), the query,
+        then a commit: only `--into` and `--history` last.
 
-        The driver's `errors` in a run on the database's own tables or writing one (a table
+        The driver's errors in a run on the database's own tables or writing one (a table
         missing, a schema that does not exist, no permission) are the user's to fix: an
         EngineError says what the engine said. On data loaded here they are ours: raised."""
+        con, cur = c.con, c.cur
         try:
-            for statement in session:
-                cur.execute(statement)
             tables = self.own_tables() if self.leads is None else load(cur)
             rows = self.execute(cur, dialect, tables)
             con.commit()
-        except errors as err:
+        except c.errors as err:
             if self.leads is not None and not self.writes:
                 raise
             raise EngineError(f"{dialect.name}: {first_line(err)}") from None
