@@ -1,4 +1,11 @@
-"""The explain query: one row per (lead, rule) with its event count and points, in SQL."""
+"""The explain query: one row per (lead, explain step), each step's values in SQL.
+
+The steps are the model's (`ir.Model.explain`, written by lowering): the same IR expressions
+the interpreter evaluates for `leadscore explain`, translated over the scoring query's last
+stage, where every field, aggregate and binding of the lead is a column. Columns: the key,
+the step's index, kind, subject, label and line, then one column per `ir.STEP_VALUES` name
+(numbers and `holds`, 1 or 0, as DOUBLE; `text` as text), null where the step shows no such value.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +13,51 @@ from sqlglot import exp
 
 from ..compiler import ir
 from ..engines import DUCKDB, Dialect
-from .sql import AsOf, _col, _id, _SqlGen, _table, build_query
+from .sql import AsOf, _col, _id, _number, _SqlGen, _table, build_query
+
+# the columns before the values, in order
+STEP_COLUMNS = ("key", "step", "kind", "subject", "label", "line")
+_TEXT = exp.DataType(this=exp.DataType.Type.VARCHAR, nested=False)
 
 
 def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
-                  leads: str | None = None, events: str | None = None) -> exp.Expression:
+                  leads: str | None = None, events: str | None = None,
+                  key: str | None = None) -> exp.Expression:
+    """Every lead's explain rows, ordered by key and step; only lead `key`'s if given."""
     scored = build_query(model, dialect, as_of_us, leads, events)
     scored.set("expressions", [exp.Star()])
     scored.set("order", None)
     scored.set("settings", None)
-    cols = _SqlGen(model, dialect, as_of_us).binding_cols
+    if key is not None:
+        scored = scored.where(exp.EQ(this=_col("k"), expression=dialect.key(
+            exp.Literal.string(key))), copy=False)
+    gen = _SqlGen(model, dialect, as_of_us)
     parts = []
-    for i, r in enumerate(model.rules):
-        count = (dialect.double(_col(cols[r.count])) if r.count
-                 else exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")))
-        parts.append(exp.select(
-            exp.alias_(_col("k"), "key", quoted=True),
-            exp.alias_(exp.Literal.number(i), "rule_index", quoted=True),
-            exp.alias_(exp.Literal.string(r.score), "score", quoted=True),
-            exp.alias_(exp.Literal.string(r.label), "rule", quoted=True),
-            exp.alias_(exp.Literal.number(r.line), "line", quoted=True),
-            exp.alias_(count, "events", quoted=True),
-            exp.alias_(_col(cols[r.points]), "points", quoted=True),
-        ).from_(_table("scored"), copy=False))
+    for i, step in enumerate(model.explain):
+        cols = [exp.alias_(_col("k"), "key", quoted=True),
+                exp.alias_(_number(i), "step", quoted=True),
+                exp.alias_(exp.Literal.string(step.kind), "kind", quoted=True),
+                exp.alias_(exp.Literal.string(step.subject), "subject", quoted=True),
+                exp.alias_(exp.Literal.string(step.label), "label", quoted=True),
+                exp.alias_(_number(step.line), "line", quoted=True)]
+        for name, type_ in ir.STEP_VALUES.items():
+            e = step.values.get(name)
+            # every column typed in every branch: a union's first branches may be all null
+            if type_ == ir.TEXT:
+                value = exp.Cast(this=exp.Null() if e is None else gen.value(e), to=_TEXT.copy())
+            elif e is None:
+                value = dialect.double(exp.Null())
+            elif type_ == ir.BOOL:  # 1/0 on every engine, whether it has booleans or not
+                value = dialect.double(gen.as_flag(gen.cond(e)))
+            else:
+                value = dialect.double(gen.value(e))
+            cols.append(exp.alias_(value, name, quoted=True))
+        parts.append(exp.select(*cols).from_(_table("scored"), copy=False))
     body: exp.Expression = parts[0]
     for p in parts[1:]:
         body = exp.union(body, p, distinct=False, copy=False)
-    query = exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "rules",
+    query = exp.select(exp.Star()).from_(exp.alias_(exp.Subquery(this=body), "steps",
                                                     table=True, quoted=True), copy=False)
-    query = query.order_by(_col("key"), _col("rule_index"), copy=False)
+    query = query.order_by(_col("key"), _col("step"), copy=False)
     query = query.with_(_id("scored"), as_=scored, copy=False)
     return dialect.finish(query)

@@ -163,6 +163,15 @@ class Interpreter:
     def values(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> dict[str, Any]:
         """Every aggregate and binding of one lead: `lead` is `(key, *lead fields)`, each
         event `(age_us, type, *event fields)` with age >= 0."""
+        env = self._env(lead, events, as_of_us)
+        return {**env.aggs, **env.values}
+
+    def steps(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> list[dict[str, Any]]:
+        """The values of each explain step (`ir.Step`) of one lead, in the model's order."""
+        env = self._env(lead, events, as_of_us)
+        return [{k: env.ev(e) for k, e in s.values.items()} for s in self.m.explain]
+
+    def _env(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> _Env:
         env = _Env(self, lead, as_of_us)
         states = self.folds.new()
         for event in events:
@@ -172,7 +181,7 @@ class Interpreter:
         env.aggs = self.folds.results(states)
         for b in self.m.bindings:
             env.values[b.name] = env.ev(b.expr)
-        return {**env.aggs, **env.values}
+        return env
 
     def row(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> tuple:
         """The lead's output row: key, then the model's outputs."""

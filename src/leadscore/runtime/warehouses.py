@@ -157,6 +157,7 @@ class Job:
     into: str | None = None  # a table to write the results to, atomically
     fetch: bool = True  # False (with `into`): return the count written, not the rows
     memory_limit: str | None = None  # DuckDB's cap on its memory ("2GB"); it spills beyond
+    lead: str | None = None  # the explain query: only this lead's rows
 
     def __post_init__(self) -> None:
         if not self.fetch and self.into is None:
@@ -174,7 +175,9 @@ class Job:
                               f"given: --db and --into need {database_engines()}")
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
-        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events)
+        one = {"key": self.lead} if self.query == "explain" else {}
+        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads,
+                                    tables.events, **one)
         return dialect.render(query, pretty=False)
 
     def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
@@ -291,9 +294,13 @@ class Job:
 
     def normalize(self, rows: list) -> list[tuple]:
         """Engine values -> the evaluator's: floats for numbers, str or None for text."""
-        if self.query == "explain":
-            return sorted((str(r[0]), int(r[1]), r[2], r[3], int(r[4]),
-                           None if r[5] is None else float(r[5]), float(r[6])) for r in rows)
+        if self.query == "explain":  # STEP_COLUMNS, then ir.STEP_VALUES (holds a bool)
+            def number(v: Any) -> float | None:
+                return None if v is None or math.isnan(float(v)) else float(v)
+
+            return sorted((str(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5]),
+                           *[number(v) for v in r[6:10]],
+                           None if r[10] is None else bool(r[10]), r[11]) for r in rows)
         m = self.model
         outputs, names = ((m.account.outputs, {"score", "total"}) if self.query == "accounts"
                           else (m.outputs, {*m.scores, "total"}))
@@ -317,11 +324,13 @@ class Job:
 
 
 def run_query(kind: str, engine: str, model: ir.Model, leads: Leads | None,
-              events: Events | None, as_of_us: int, db: str | None = None) -> list[tuple]:
-    """Rows of query `kind` (a key of QUERIES) from a SQL engine, ordered by key."""
+              events: Events | None, as_of_us: int, db: str | None = None,
+              lead: str | None = None) -> list[tuple]:
+    """Rows of query `kind` (a key of QUERIES) from a SQL engine, ordered by key; with
+    `lead`, the explain query's rows of that lead only."""
     if engine not in EXECUTED:
         raise ValueError(f"unknown SQL engine {engine!r}; choose one of {', '.join(EXECUTED)}")
-    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, kind, db))
+    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, kind, db, lead=lead))
 
 
 def run_accounts_sql(engine: str, model: ir.Model, leads: Leads | None, events: Events | None,
