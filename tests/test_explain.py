@@ -14,6 +14,7 @@ from corpus import load_cases
 from engines import engine_params, ensure
 from leadscore.cli import main
 from leadscore.compiler import compile_file, compile_source
+from leadscore.runtime.accounts import run_accounts
 from leadscore.runtime.data import (
     csv_text_records,
     empty_events,
@@ -23,7 +24,7 @@ from leadscore.runtime.data import (
     parse_timestamp,
 )
 from leadscore.runtime.engines import evaluator
-from leadscore.runtime.explain import explain
+from leadscore.runtime.explain import explain, explain_account
 from leadscore.runtime.runner import score_files
 from leadscore.runtime.warehouses import run_query
 
@@ -384,3 +385,43 @@ def test_each_gate_is_evaluated_alike_on_every_engine(engine):
         failed = failed_gates(explain(model, leads, None, row["id"], AS_OF))
         texts = model.gates["tier:default:mql:gate"]
         assert [texts[j].text for j, g in enumerate(gates) if not row[g]] == failed
+
+
+def test_account_explain_adds_up_to_the_account_roll_up(scored):
+    model, res = scored
+    accounts = {r[0]: r for r in run_accounts(model, res.leads, res.events, AS_OF, "python")}
+    for key, (_, score, total, tier) in accounts.items():
+        ex = explain_account(model, res.leads, res.events, key.upper(), AS_OF)
+        out = ex.account.outputs
+        assert (out["score"], out["total"], out["tier"]) == (score, total, tier)
+        # `score = sum(total)`: the members' totals add up to the account's score
+        given = [ln.value for _, lines in ex.members for ln in lines if ln.step.label == "sum(total)"]
+        assert sum(given) == pytest.approx(score, rel=1e-12)
+        committee = [ln for _, lines in ex.members for ln in lines
+                     if ln.step.facts["fn"] == "count"]
+        rule = next(ln for ln in ex.account.lines if ln.step.kind == "rule")
+        assert rule.value == (25 if sum(bool(ln.holds) for ln in committee) >= 3 else 0)
+        assert ex.account.lines[-1].step.subject == "tier"
+
+
+def test_account_explain_cli(tmp_path):
+    args = ["explain", str(REF), "--account", "ACME", "--leads", str(LEADS), "--events",
+            str(EVENTS), "--as-of", "2026-03-01T00:00:00Z"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "members: 38" in res.output and "+25  buying committee" in res.output
+    assert "target at 150: reached" in res.output
+    data = json.loads(CliRunner().invoke(main, args + ["--format", "json"]).output)
+    assert len(data["members"]) == 38 and data["outputs"]["tier"] == "target"
+    res = CliRunner().invoke(main, args[:3] + ["nobody"] + args[4:])
+    assert res.exit_code == 1 and "no account 'nobody'" in res.output
+    res = CliRunner().invoke(main, args + ["--engine", "duckdb"])
+    assert res.exit_code == 2 and "--account explains" in res.output
+
+
+def test_explain_steps_round_trip_through_the_ir_file(tmp_path):
+    from leadscore.compiler.ir_json import from_json
+
+    model = compile_file(REF)
+    again = from_json(json.loads(model.dumps()))
+    assert again.explain == model.explain and again.account.explain == model.account.explain

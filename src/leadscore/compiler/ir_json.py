@@ -599,4 +599,7 @@ def _check_model(m: Model) -> None:
                        + [("tier", "account:tier")] * bool(a.tiers), {"score", "total"}, acc,
                        "the account's")
         _check_rules(a.rules, acc, "the account's")
-        _check_steps(a.explain, members, acc, {}, "the account's")
+        _check_steps([x for x in a.explain if x.kind == "member"], {}, bindings,
+                     s.lead_fields, "the account's member")
+        _check_steps([x for x in a.explain if x.kind != "member"], members, acc, {},
+                     "the account's")

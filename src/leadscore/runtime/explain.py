@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backends.interpreter import Interpreter
+from ..backends.python import InputShape
 from ..compiler import ir
 from .data import DataError, Events, Leads
 from .inputs import by_lead
@@ -200,8 +201,8 @@ def _segment(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
 
 
 def _tier_segment(ex: Explanation) -> str:
-    """Whose tiers the lead's are: its segment's, or the default ones."""
-    seg = ex.outputs["segment"]
+    """Whose tiers the lead's are: its segment's, or the default ones (an account's: its)."""
+    seg = ex.outputs.get("segment", "account")
     return seg if any(ln.step.subject == seg for ln in ex.of("tier")) else "default"
 
 
@@ -213,7 +214,7 @@ def _tier(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
     if ln.step.facts["threshold"] is None:  # the lowest tier heads the list
         where = (" (no segment's condition holds)" if seg == "default" and ex.of("segment")
                  else "")
-        out.append((0, f"tiers of segment {seg}{where}:"))
+        out.append((0, "tiers:" if seg == "account" else f"tiers of segment {seg}{where}:"))
         return out + [(1, f"{ln.step.label}: the lowest tier")]
     at = f"{ln.step.label} at {number(ln.step.facts['threshold'])}"
     gates = [g for g in ex.of("gate") if (g.step.subject, g.step.label) == (seg, ln.step.label)]
@@ -247,11 +248,22 @@ def _output(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
     return [(0, text)]
 
 
-# one sentence function per step kind (ir.Step.kind, written by compiler/lower/model.py)
+def _account_score(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
+    return [(0, f"account score = {number(ln.value)} ({_quoted(ln.step.facts['formula'])} "
+                "over its members)")]
+
+
+def _account_total(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
+    return [(0, f"account total = {number(ln.value)} (its score and rules)")]
+
+
+# one sentence function per step kind (ir.Step.kind, written by compiler/lower/model.py);
+# an account's "member" steps are its members' lines (render_account_*)
 SENTENCES: dict[str, Callable[[Line, Explanation, bool], Sentences]] = {
     "rule": _rule, "score": _score, "score_cap": _score_cap, "decay": _decay, "floor": _floor,
     "total": _total, "disqualify": _disqualify, "segment": _segment, "tier": _tier,
-    "gate": _gate, "output": _output,
+    "gate": _gate, "output": _output, "account_score": _account_score,
+    "account_total": _account_total,
 }
 
 
@@ -263,13 +275,97 @@ def sentences(ex: Explanation, all_rules: bool = False) -> Sentences:
     return out
 
 
+# ---------------------------------------------------------------- accounts
+MAX_MEMBERS_SHOWN = 50  # members listed by text and Markdown (JSON lists them all)
+
+
+@dataclass
+class AccountExplanation:
+    """An account's explanation: each member's contribution to each roll-up (the account's
+    "member" steps, per member lead), then the account's own steps."""
+
+    account: Explanation  # the account's steps; its key is the account's
+    members: list[tuple[str, list[Line]]]  # (lead key, its member lines), by lead key
+
+    def to_json(self) -> dict:
+        return {**self.account.to_json(),
+                "members": [{"lead": k, "contributes": [
+                    {"to": ln.step.label, "fn": ln.step.facts["fn"],
+                     **{n: ln.values[n] for n in ln.step.values}} for ln in lines]}
+                    for k, lines in self.members]}
+
+
+def explain_account(model: ir.Model, leads: Leads, events: Events | None, key: str,
+                    as_of_us: int) -> AccountExplanation:
+    """Account `key`'s explanation (its key compared as text is: case-insensitively), from
+    the interpreter."""
+    from ..compiler.text import fold
+
+    it = Interpreter(model, InputShape.of(model).members(model.schema))
+    members = ((lead, it.values(lead, evs, as_of_us))
+               for lead, evs in by_lead(model, it.shape, leads, events, as_of_us))
+    got = it.account_steps(members, fold(key), as_of_us)
+    if got is None:
+        raise DataError(f"no account {key!r} (no lead that is not disqualified has "
+                        f"{model.account.field} {key!r})")
+    rows, values = got
+    acc = model.account
+    own = [s for s in acc.explain if s.kind != "member"]
+    mine = [s for s in acc.explain if s.kind == "member"]
+    lines = [Line(i, step, {n: v.get(n) for n in ir.STEP_VALUES})
+             for i, (step, v) in enumerate(zip(own, values))]
+    members = [(k, [Line(i, step, {n: v.get(n) for n in ir.STEP_VALUES})
+                    for i, (step, v) in enumerate(zip(mine, vals))])
+               for k, vals in sorted(rows, key=lambda r: r[0])]
+    return AccountExplanation(Explanation(key, acc.field, lines), members)
+
+
+def _member_sentences(ex: AccountExplanation) -> Sentences:
+    out: Sentences = [(0, f"members: {len(ex.members)}")]
+    for k, lines in ex.members[:MAX_MEMBERS_SHOWN]:
+        parts = []
+        for ln in lines:
+            if "holds" in ln.step.values and not ln.holds:
+                parts.append(f"{ln.step.label}: not counted")
+            elif "value" in ln.step.values:
+                parts.append(f"{ln.step.label}: {number(ln.value)}")
+            else:
+                parts.append(f"{ln.step.label}: counted")
+        out.append((1, f"lead {k}: " + "; ".join(parts)))
+    if len(ex.members) > MAX_MEMBERS_SHOWN:
+        out.append((1, f"... and {len(ex.members) - MAX_MEMBERS_SHOWN} more (--format json "
+                       "lists them all)"))
+    return out
+
+
+def render_account_text(ex: AccountExplanation, as_of: str, all_rules: bool = False,
+                        safe: Callable[[str], str] = str) -> str:
+    return _render_text(f"account {ex.account.key} at {as_of}",
+                        _member_sentences(ex) + sentences(ex.account, all_rules), safe)
+
+
+def render_account_markdown(ex: AccountExplanation, as_of: str, all_rules: bool = False) -> str:
+    return _render_markdown(f"### account `{ex.account.key}` at {as_of}",
+                            _member_sentences(ex) + sentences(ex.account, all_rules))
+
+
 def render_text(ex: Explanation, as_of: str, all_rules: bool = False,
                 safe: Callable[[str], str] = str) -> str:
     """Plain text: a blank line before each top-level part; `safe` escapes what came from
     the model or the data (cli/common.py `shown`)."""
-    lines = [safe(f"lead {ex.key} at {as_of}")]
+    return _render_text(f"lead {ex.key} at {as_of}", sentences(ex, all_rules), safe)
+
+
+def render_markdown(ex: Explanation, as_of: str, all_rules: bool = False) -> str:
+    """Markdown for a pull request or a ticket: each top-level part a bold line, the rest
+    nested bullets."""
+    return _render_markdown(f"### lead `{ex.key}` at {as_of}", sentences(ex, all_rules))
+
+
+def _render_text(title: str, items: Sentences, safe: Callable[[str], str]) -> str:
+    lines = [safe(title)]
     previous = 0
-    for depth, text in sentences(ex, all_rules):
+    for depth, text in items:
         if depth == 0 and not (previous == 0 and text.startswith(("tier ", "grade "))):
             lines.append("")
         lines.append("  " * depth + safe(text))
@@ -277,11 +373,9 @@ def render_text(ex: Explanation, as_of: str, all_rules: bool = False,
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(ex: Explanation, as_of: str, all_rules: bool = False) -> str:
-    """Markdown for a pull request or a ticket: each top-level part a bold line, the rest
-    nested bullets."""
-    lines = [f"### lead `{ex.key}` at {as_of}", ""]
-    for depth, text in sentences(ex, all_rules):
+def _render_markdown(title: str, items: Sentences) -> str:
+    lines = [title, ""]
+    for depth, text in items:
         if depth == 0:
             lines += ["", f"**{text.strip()}**", ""]
         else:

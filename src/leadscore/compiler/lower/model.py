@@ -289,25 +289,49 @@ class _Lowering:
             return None
         aggs = list(self.build.member_aggs.values())
         b = _Bindings({x.id: x for x in aggs})
+        # the explanation: what each member gives each roll-up ("member" steps, over the
+        # member's own values), then the account's score, rules, total and tiers
+        steps = [ir.Step("member", "account", self.expr_text(ir.Agg(x.id, span=x.span)),
+                         {k: v for k, v in (("holds", x.where), ("value", x.value))
+                          if v is not None and v != ir.TRUE}, {"fn": x.fn}, x.span)
+                 for x in aggs]
         score = b.bind("account:score", ir.Coalesce(a.score, ZERO))
+        steps.append(ir.Step("account_score", "account", "score", {"value": score},
+                             {"formula": self.expr_text(a.score)}, a.score.span))
         rule_refs, rules = [], []
         for i, (label, points, cond, span) in enumerate(a.rules):
             name = f"account:rule:{i}"
             rule_refs.append(b.bind(name, ir.case([(cond, ir.num(points, span))], ZERO, ir.NUMBER,
                                                   span)))
             rules.append(ir.RuleInfo("account", label, "when", None, name, span))
+            steps.append(ir.Step("rule", "account", label, {"value": rule_refs[-1]},
+                                 {"kind": "when", "cap": None}, span))
         total: ir.Expr = score
         for r in rule_refs:
             total = ir.Arith("add", total, r)
         total_ref = b.bind("account:total", total)
+        steps.append(ir.Step("account_total", "account", "total", {"value": total_ref}))
         outputs = [("score", "account:score"), ("total", "account:total")]
         if a.tiers:
             whens = [(ir.and_(ir.Cmp(">=", total_ref, ir.num(t.threshold)), *t.gates),
                       ir.text(t.name, t.span)) for t in reversed(a.tiers[1:])]
             b.bind("account:tier", ir.case(whens, ir.text(a.tiers[0].name), ir.TEXT))
             outputs.append(("tier", "account:tier"))
+            steps.append(ir.Step("tier", "account", a.tiers[0].name, {}, {"threshold": None},
+                                 a.tiers[0].span))
+            for t in a.tiers[1:]:
+                steps.append(ir.Step("tier", "account", t.name,
+                                     {"holds": ir.Cmp(">=", total_ref, ir.num(t.threshold))},
+                                     {"threshold": t.threshold}, t.span))
+                steps += [ir.Step("gate", "account", t.name, {"holds": g},
+                                  {"condition": self.source_text(sp)}, sp)
+                          for g, sp in zip(t.gates, t.gate_spans)]
+        for column, name in outputs:
+            type_ = b.bindings[name].expr.type
+            steps.append(ir.Step("output", column, column, {
+                "value" if type_ == ir.NUMBER else "text": ir.Ref(name, type_)}))
         return ir.Account(a.field, aggs, list(b.bindings.values()), outputs,
-                          [t.name for t in a.tiers], rules)
+                          [t.name for t in a.tiers], rules, steps)
 
 
 def lower(checked: Checked) -> ir.Model:
