@@ -19,7 +19,8 @@ EVENTS = [
      "kind": "form_submit", "asset": "roi-guide"},
 ]
 EXPECTED = {"id": "l1", "fit": 45.0, "engagement": 60.0, "total": 105.0, "segment": "default",
-            "tier": "mql", "held_from": None, "disqualified_by": None, "grade": "A"}
+            "tier": "mql", "held_from": None, "disqualified_by": None, "grade": "A",
+            "matrix": "A2"}
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,8 @@ def test_python_and_duckdb_write_identical_files(tmp_path):
     b, _ = run_to(tmp_path, "b.csv", "--engine", "duckdb")
     assert a.read_bytes() == b.read_bytes()
     lines = a.read_text().splitlines()
-    assert lines[0] == "id,fit,engagement,total,segment,tier,held_from,disqualified_by,grade"
+    assert lines[0] == ("id,fit,engagement,total,segment,tier,held_from,disqualified_by,grade,"
+                        "matrix")
     assert len(lines) == 301
 
 

@@ -24,12 +24,14 @@ from leadscore import __version__
 from leadscore.backends.dbt import digest, escape_jinja
 from leadscore.cli import main
 from leadscore.compiler import compile_file
+from leadscore.runtime import history
 from leadscore.runtime.output import format_value
 
 REF = str(ROOT / "examples" / "reference.score")
 HOSTILE = str(ROOT / "tests" / "hostile" / "dbt" / "jinja.score")
 DATA = ROOT / "examples" / "data"
 AS_OF = "2026-03-01T00:00:00Z"
+EARLIER = "2026-02-01T00:00:00Z"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 TABLES = """
@@ -136,8 +138,11 @@ def test_incremental_is_a_snapshot_per_as_of(tmp_path):
     assert ("{{ config(materialized='incremental', unique_key=['as_of', 'id'], "
             "on_schema_change='fail') }}") in scores
     assert """CAST('{{ leadscore_as_of }}' AS TIMESTAMP(6)) AS "as_of\"""" in scores
-    # the roll-ups are current state: tables
+    # the roll-ups are current state: tables; so is the tier order `leadscore history` reads
     assert "{{ config(materialized='table') }}" in files["reference_accounts.sql"]
+    assert "'enterprise' AS \"segment\",\n  'sql' AS \"tier\",\n  4 AS \"rank\"" in files[
+        "reference_scores_tiers.sql"]
+    assert "reference_scores_tiers.sql" not in written(tmp_path / "t", REF)
     res = invoke("dbt", tables_model(tmp_path, score="as_of"), "--out-dir", tmp_path / "o",
                  "--materialized", "incremental")
     assert res.exit_code == 2
@@ -296,6 +301,15 @@ def test_dbt_project_on_duckdb_and_postgres(tmp_path):
         _, [(n, snapshots)] = project.postgres(
             f'SELECT count(*), count(DISTINCT "as_of") FROM {schema}.reference_snap_scores')
         assert (n, snapshots) == (300, 1)
+        # a second snapshot: `leadscore history` and `changes` read dbt's history as run's
+        project("run", "--target", "postgres", "--vars", json.dumps({"as_of": EARLIER}),
+                "--select", "reference_snap_scores")
+        table = f"{schema}.reference_snap_scores"
+        h = history.read_history("postgres", PG_URL, table)
+        assert h.key == "id" and h.tiers == compile_file(REF).tiers and len(h.rows) == 600
+        assert history.history_sql("postgres", PG_URL, table) == history.lead_history(h)
+        changes = history.changes_sql("postgres", PG_URL, table)
+        assert changes == history.tier_changes(h) and changes[1]
     finally:
         import psycopg
 

@@ -26,7 +26,7 @@ from leadscore import CompileError, Model
 from leadscore.runtime.data import convert, events_from_dicts, leads_from_dicts
 from leadscore.runtime.engines import evaluator
 
-CATEGORICAL = ("segment", "tier", "held_from", "disqualified_by", "grade")
+CATEGORICAL = ("segment", "tier", "held_from", "disqualified_by", "grade", "matrix")
 Row = dict[str, Any]
 
 
@@ -47,6 +47,9 @@ def compared_thresholds(case: ModelCase, column: str, py: Row, db: Row) -> list[
     if column == "grade":
         score, thresholds = case.grade
         return [(score, t) for t in thresholds]
+    if column == "matrix":  # the grade letter and the tier's rank
+        return (compared_thresholds(case, "grade", py, db)
+                + compared_thresholds(case, "tier", py, db))
     if column == "segment":
         return case.score_tests["segment"]
     if column == "disqualified_by":

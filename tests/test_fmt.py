@@ -309,7 +309,8 @@ def _accepted_keywords(prefix: str) -> set[str]:
               "let x = count distinct f ("]),
     (COUNT_FILTER, ["let x = count("]),
     (DAYS_SINCE, ["let x = days_since("]),
-    (TIER, ["tiers { ", "tiers { a ", "tiers { a at 1 ", "tiers { a require x ",
+    (TIER, ["tiers { ", "tiers { a ", "tiers { a at 1 ", "tiers { a at 1 sticky ",
+            "tiers { a require x ",
             "tiers { a require event ", "tiers { a require event x ",
             "tiers { a require event where x == 1 ", "tiers for s { a require x == 1 ",
             "account by f { tiers { a require x "]),
@@ -320,7 +321,8 @@ def _accepted_keywords(prefix: str) -> set[str]:
                    "schema { event { type ", "schema { event { types ", "schema { event { types a, ",
                    "let ", "score ", "segment ", "grade ", "tiers for ", "account by ",
                    "let x = count distinct ", "let x = sum ", "let x = event a|",
-                   'test "t" { expect ', 'test "t" { lead { ', 'test "t" { lead { a: 1, ']),
+                   'test "t" { expect ', 'test "t" { lead { ', 'test "t" { lead { a: 1, ',
+                   'test "t" { previous_tier ']),
 ])
 def test_reserved_words_match_the_parser(reserved, prefixes):
     """A name needs backticks where the parser would take it for a keyword."""

@@ -152,8 +152,8 @@ def _hostile() -> list[tuple[str, str]]:
     nullable = {"node": "field", "name": "employees", "type": "number"}
     edit("text in arithmetic", lambda d: find(d["bindings"], "arith").update(
         left={"node": "const", "value": "x", "type": "text"}))
-    edit("text compared with a number", lambda d: find(find(d["bindings"], "when"), "cmp").update(
-        left=text))
+    edit("text compared with a number", lambda d: find(  # the grade's score >= threshold
+        next(b for b in d["bindings"] if b["name"] == "grade"), "cmp").update(left=text))
     edit("a field of another type", lambda d: find(d, "field").update(type="bool"))
     edit("a when outside its case", lambda d: d["bindings"][0].update(
         expr=find(d["bindings"][0], "when")))

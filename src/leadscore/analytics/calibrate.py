@@ -123,11 +123,11 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
         "outcome_problems": outcomes.problems(),
         "rejects": [str(r) for r in leads.rejects[:10]],
         "auc": metrics.roc_auc(totals, y),
-        "lift": [_top(totals, y, s) for s in (0.1, 0.2)],
+        "lift": [top_row(totals, y, s) for s in (0.1, 0.2)],
     }
-    tier_names = _tier_order(model)
-    report["tiers"] = _tier_rows(tier_names, tier, y, base) if model.tiers else []
-    seg_names = _segment_order(model, segment)
+    tier_names = tier_order(model)
+    report["tiers"] = tier_rows(tier_names, tier, y, base) if model.tiers else []
+    seg_names = segment_order(model, segment)
     report["segments"] = []
     for s in seg_names:
         mask = np.array([g == s for g in segment])
@@ -140,7 +140,7 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
             seg_mask = [g == s for g in segment]
             sub_tiers = [t for t, m in zip(tier, seg_mask) if m]
             sub_y = y[np.array(seg_mask)]
-            for row in _tier_rows(model.tiers.get(s, model.tiers.get("default", [])), sub_tiers,
+            for row in tier_rows(model.tiers.get(s, model.tiers.get("default", [])), sub_tiers,
                                   sub_y, base):
                 report["segment_tiers"].append({"segment": s, **row})
     report["bands"] = [_band_row(b, n, conv, base) for b in metrics.deciles(totals, y)]
@@ -148,19 +148,16 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
     report["funnel"] = _funnel(model, tier_names, segment, tier, y, n, conv) if model.tiers else []
     report["held"] = _held(tier_names, held, y)
     report["disqualified"] = _disqualified(disq, y)
-    eligible = np.array([d is None for d in disq])
-    report["thresholds"] = []
-    groups = [("all", eligible)] + ([(s, eligible & np.array([g == s for g in segment]))
-                                     for s in seg_names] if len(seg_names) > 1 else [])
-    for name, mask in groups:
-        report["thresholds"].append(_thresholds(name, totals[mask], y[mask], target_rate,
-                                                sales_share, min_leads))
+    report["thresholds"] = threshold_groups(totals, y, segment, disq, seg_names, target_rate,
+                                            sales_share, min_leads)
     report["target_rate"] = target_rate
     report["sales_share"] = sales_share
     report["calibration"] = _calibration(totals, y, report["bands"])
     report["roc"] = _thin(metrics.roc_curve(totals, y), 400) if n else []
     fields = {}
     for name in schema.lead_fields:
+        if name in ir.OPTIONAL_LEAD_COLUMNS:  # the model's own past output, not a lead feature
+            continue
         col = leads.columns[name]
         fields[name] = [col[i] for i in kept_pos]
     report["leaks"] = [leak.to_json() for leak in check_fields(fields, y)] if n else []
@@ -168,20 +165,20 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
 
 
 # ---------------------------------------------------------------- pieces
-def _top(totals: np.ndarray, y: np.ndarray, share: float) -> dict[str, Any]:
+def top_row(totals: np.ndarray, y: np.ndarray, share: float) -> dict[str, Any]:
     t = metrics.top_share(totals, y, share)
     return {"share": share, "leads": t.leads, "min_total": t.min_total, "converted": t.converted,
             "rate": t.rate, "lift": t.lift, "capture": t.capture}
 
 
-def _tier_order(model: ir.Model) -> list[str]:
+def tier_order(model: ir.Model) -> list[str]:
     order: list[str] = []
     for names in [model.tiers.get("default", [])] + list(model.tiers.values()):
         order += [t for t in names if t not in order]
     return order
 
 
-def _segment_order(model: ir.Model, segment: list[str]) -> list[str]:
+def segment_order(model: ir.Model, segment: list[str]) -> list[str]:
     present = set(segment)
     order = [s for s in model.tiers if s in present and s != "default"]
     order += sorted(present - set(order) - {"default"})
@@ -201,7 +198,7 @@ def _rate_row(name: str, mask: np.ndarray, y: np.ndarray, base: float | None) ->
             "lift": rate / base if rate is not None and base else None}
 
 
-def _tier_rows(order: list[str], tier: list[str | None], y: np.ndarray,
+def tier_rows(order: list[str], tier: list[str | None], y: np.ndarray,
                base: float | None) -> list[dict[str, Any]]:
     names = list(order) + [DISQUALIFIED]
     names += sorted({t for t in tier if t is not None and t not in names})
@@ -284,7 +281,19 @@ def _cut(cut: metrics.Cut | None) -> dict[str, Any] | None:
             "converted_below": cut.converted_below, "rate_below": cut.rate_below}
 
 
-def _thresholds(name: str, totals: np.ndarray, y: np.ndarray, target: float, share: float,
+def threshold_groups(totals: np.ndarray, y: np.ndarray, segment: list[str],
+                     disq: list[str | None], seg_names: list[str], target: float, share: float,
+                     min_leads: int) -> list[dict[str, Any]]:
+    """The suggested thresholds for all leads and, with several segments, for each segment;
+    disqualified leads excluded."""
+    eligible = np.array([d is None for d in disq], dtype=bool)
+    groups = [("all", eligible)] + ([(s, eligible & np.array([g == s for g in segment]))
+                                     for s in seg_names] if len(seg_names) > 1 else [])
+    return [suggest_thresholds(name, totals[mask], y[mask], target, share, min_leads)
+            for name, mask in groups]
+
+
+def suggest_thresholds(name: str, totals: np.ndarray, y: np.ndarray, target: float, share: float,
                 min_leads: int) -> dict[str, Any]:
     reached, best = metrics.threshold_for_rate(totals, y, target, min_leads)
     return {"segment": name, "leads": int(len(y)), "converted": int(y.sum()),

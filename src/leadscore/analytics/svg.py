@@ -15,6 +15,7 @@ GREY_BLUE = "#5b8fd0"
 INK = "#1d2530"
 GRID = "#e6e9ee"
 MUTED = "#5b6675"
+PALETTE = (BLUE, ORANGE, "#3a9d5d", "#9b59b6", "#c0392b", "#7f8c8d", "#16a2b8")  # one per series
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:

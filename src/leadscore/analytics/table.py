@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runtime.data import DataError, numbered_rows, records
+from ..runtime.data import DataError, convert, numbered_rows, records
 
 _POSITIVE = {"1", "true", "yes"}
 _NEGATIVE = {"0", "false", "no"}
@@ -89,6 +89,14 @@ def parse_outcome(value: Any) -> int:
     if number in (0.0, 1.0):
         return int(number)
     raise ValueError("expected 0/1, true/false or yes/no")
+
+
+def parse_outcome_time(value: Any) -> int:
+    """An outcome's time in µs, read as a schema timestamp is (ISO 8601 text, or a typed
+    Parquet time); ValueError when it is missing or not one."""
+    if blank(value):
+        raise ValueError("missing")
+    return convert(value, "timestamp")
 
 
 @dataclass

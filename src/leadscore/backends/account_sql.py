@@ -10,10 +10,11 @@ from .sql import AsOf, _col, _id, _SqlGen, _table, build_query
 
 
 def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
-                  leads: str | None = None, events: str | None = None) -> exp.Select:
+                  leads: str | None = None, events: str | None = None,
+                  previous_tier: bool = False) -> exp.Select:
     """The account roll-up as one query: the lead query, then GROUP BY the account field."""
     acc = model.account
-    scored = build_query(model, dialect, as_of_us, leads, events)
+    scored = build_query(model, dialect, as_of_us, leads, events, previous_tier)
     scored.set("expressions", [exp.Star()])
     scored.set("order", None)
     scored.set("settings", None)

@@ -176,6 +176,19 @@ class _Writer:
                          on_schema_change="'fail'")
         return self.model_file(f"{stem}_scores.sql", query, config)
 
+    def tiers(self, stem: str) -> DbtFile:
+        """The tier order beside an incremental snapshot model (runtime/history.py's
+        `<table>_tiers`): one row per segment and tier, `rank` 1 = the segment's lowest."""
+        from ..runtime.history import TIER_COLUMNS, tiers_table
+
+        rows = [exp.select(*[exp.alias_(v, c, quoted=True) for c, v in zip(TIER_COLUMNS, (
+            exp.Literal.string(seg), exp.Literal.string(tier), exp.Literal.number(i + 1)))])
+            for seg, names in self.m.tiers.items() for i, tier in enumerate(names)]
+        query = rows[0]
+        for row in rows[1:]:
+            query = exp.union(query, row, distinct=False)
+        return self.model_file(f"{tiers_table(stem + '_scores')}.sql", query, _config("table"))
+
     def accounts(self, stem: str) -> DbtFile:
         query = account_query(self.m, self.d, _as_of(self.d), _LEADS, _EVENTS)
         return self.model_file(f"{stem}_accounts.sql", query, _config(self._plain()))
@@ -311,6 +324,8 @@ def dbt_files(model: ir.Model, dialect: Dialect, stem: str, materialized: str = 
         raise DbtError(f"model name {stem!r}: dbt model names are letters, digits and underscores")
     w = _Writer(model, dialect, materialized, source)
     files = [w.scores(stem)]
+    if materialized == "incremental" and model.tiers:  # what `leadscore history` reads
+        files.append(w.tiers(stem))
     if model.account is not None:
         files.append(w.accounts(stem))
     if model.rules:

@@ -22,9 +22,10 @@ _TEXT = exp.DataType(this=exp.DataType.Type.VARCHAR, nested=False)
 
 def explain_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
                   leads: str | None = None, events: str | None = None,
-                  key: str | None = None) -> exp.Expression:
-    """Every lead's explain rows, ordered by key and step; only lead `key`'s if given."""
-    scored = build_query(model, dialect, as_of_us, leads, events)
+                  previous_tier: bool = False, key: str | None = None) -> exp.Expression:
+    """Every lead's explain rows, ordered by key and step; only lead `key`'s if given. With
+    `previous_tier`, the leads relation has the ir.PREVIOUS_TIER column (sticky tiers)."""
+    scored = build_query(model, dialect, as_of_us, leads, events, previous_tier)
     scored.set("expressions", [exp.Star()])
     scored.set("order", None)
     scored.set("settings", None)

@@ -86,8 +86,10 @@ class SqlUnsupported(Exception):
 class _SqlGen:
     """The translation of one model for one dialect: one `<key>_sql` method per IR node."""
 
-    def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: AsOf):
+    def __init__(self, model: ir.Model, dialect: Dialect, as_of_us: AsOf,
+                 previous_tier: bool = False):
         self.m = model
+        self.previous_tier = previous_tier  # whether the leads relation has ir.PREVIOUS_TIER
         self.d = dialect
         self.aggs = {a.id: a for a in model.aggregates}
         self.bindings = {b.name: b for b in model.bindings}
@@ -344,7 +346,12 @@ class _SqlGen:
         ctes = self.event_ctes(events) if self.m.aggregates else []
         base_cols: list[exp.Expression] = [_alias(self.d.key(_col(s.lead_key, "l")), "k")]
         for name, col in self.lead_cols.items():
-            base_cols.append(_alias(self.field_value(name, s.lead_fields[name], "l"), col))
+            if name == ir.PREVIOUS_TIER and not self.previous_tier:  # no previous tiers: null
+                value: exp.Expression = exp.Cast(this=exp.Null(),
+                                                 to=exp.DataType(this=exp.DataType.Type.TEXT))
+            else:
+                value = self.field_value(name, s.lead_fields[name], "l")
+            base_cols.append(_alias(value, col))
         for a in self.m.aggregates:
             base_cols.append(_alias(self.empty_filled(a, _col(a.id, "agg")), a.id))
         base = exp.select(*base_cols).from_(_table(leads, "l"), copy=False)
@@ -391,14 +398,19 @@ class _SqlGen:
 
 
 def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
-                leads: str | None = None, events: str | None = None) -> exp.Select:
+                leads: str | None = None, events: str | None = None,
+                previous_tier: bool = False) -> exp.Select:
     """The scoring query as a sqlglot tree. Without `as_of_us`, the dialect's `as_of_us`
-    parameter placeholder (`Dialect.placeholder`)."""
+    parameter placeholder (`Dialect.placeholder`). With `previous_tier`, the leads relation
+    has the column `ir.PREVIOUS_TIER` that sticky tiers read; without, the query reads null
+    there (a model without sticky tiers reads neither)."""
     s = model.schema
-    return _SqlGen(model, dialect, as_of_us).query(leads or s.lead_table or "leads",
-                                                   events or s.event_table or "events")
+    return _SqlGen(model, dialect, as_of_us, previous_tier).query(
+        leads or s.lead_table or "leads", events or s.event_table or "events")
 
 
 def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
-           leads: str | None = None, events: str | None = None, pretty: bool = True) -> str:
-    return dialect.render(build_query(model, dialect, as_of_us, leads, events), pretty)
+           leads: str | None = None, events: str | None = None, pretty: bool = True,
+           previous_tier: bool = False) -> str:
+    return dialect.render(build_query(model, dialect, as_of_us, leads, events, previous_tier),
+                          pretty)

@@ -194,6 +194,7 @@ COMMANDS = {
     "calibrate": "Check a model against real outcomes: conversion per tier, segment and score "
                  "band, ROC AUC, lift, the tier funnel, suggested thresholds, and fields that "
                  "leak the outcome.",
+    "changes": "One row per lead whose tier changed between two of its consecutive snapshots.",
     "check": "Parse and check rule files; report every error with its location.",
     "compile": "Print the SQL (or IR, or Python) a model compiles to.",
     "dbt": "Write the model as dbt models: scores, accounts and explain SQL, and a schema.yml.",
@@ -202,8 +203,13 @@ COMMANDS = {
     "explain": "Show why a lead has its score: rules, events, caps, decay, gates, tier.",
     "fit": "Learn a scorecard: binned fields, an L2 logistic regression, integer points.",
     "fmt": 'Rewrite rule files in the one canonical layout (docs/language.md, "Formatting").',
+    "funnel": "Funnel velocity from a history table: per tier the leads that reached it, the "
+              "share that reached the next, and the median and p90 days between them, per "
+              "cohort month.",
+    "history": "Per lead: when it first reached each tier, its current tier and since when.",
     "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
             "segments, contradictory gates, unused names and more (docs/lint.md).",
+    "replay": "Score every as_of from --from to --to and add each snapshot to a history table.",
     "run": "Score leads with their events and write one row per lead.",
     "test": "Run the `test` blocks of each model on every engine and show rule coverage.",
 }

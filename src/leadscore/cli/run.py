@@ -82,18 +82,23 @@ def _show_table(result, top: int, tier_order: list[str]) -> None:
         console.print(summary)
 
 
-def _check_into(into: str, engine: str, db: str | None) -> None:
-    """A usage error for an --into name the engine cannot take, or no database to hold it."""
+def _check_into(into: str, engine: str, db: str | None, option: str = "--into") -> None:
+    """A usage error for an --into (or --history) name the engine cannot take, or no database
+    to hold it."""
     from ..engines import DIALECTS
+    from ..runtime.history import history_parts
     from ..runtime.warehouses import into_parts
 
+    if engine not in IN_DATABASE:
+        raise click.UsageError(f"{option} writes to a database: use --engine "
+                               f"{' or '.join(IN_DATABASE)}")
     dialect = DIALECTS[engine]
     try:
-        into_parts(into, dialect)
+        (into_parts if option == "--into" else history_parts)(into, dialect)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--into") from None
+        raise click.BadParameter(str(err), param_hint=option) from None
     if db is None and dialect.default_db is None:
-        raise click.UsageError(f"--into writes a table of the --db file: give --db PATH "
+        raise click.UsageError(f"{option} writes a table of the --db file: give --db PATH "
                                f"(a {engine} database file, created if missing)")
 
 
@@ -167,6 +172,9 @@ def needs_events(m, leads_path: str | None, events_path: str | None) -> None:
 @click.option("--into", "into", default=None,
               help="Also write the results to this table of --db, atomically: TABLE or "
                    "SCHEMA.TABLE (duckdb, postgres: also CATALOG.SCHEMA.TABLE).")
+@click.option("--history", "history", default=None, metavar="TABLE",
+              help="Also add this run's snapshot (as_of and every column) to this history "
+                   "table of --db, replacing an earlier snapshot of the same as_of.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write results here (.csv, .parquet or .json); otherwise show the top leads.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False),
@@ -185,7 +193,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
             engine: str, db: str | None, into: str | None, out: str | None,
             rejects_path: str | None, strict: bool, delimiter: str | None, top: int,
             accounts_path: str | None = None, verbose: bool = False, row_key: bool = False,
-            memory_limit: str | None = None) -> None:
+            memory_limit: str | None = None, history: str | None = None) -> None:
     """Score leads with their events and write one row per lead.
 
     \b
@@ -206,11 +214,14 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
                                  + ", ".join(FORMATS), param_hint="--out")
-    if into is not None and engine not in IN_DATABASE:
-        raise click.UsageError(f"--into writes to a database: use --engine {' or '.join(IN_DATABASE)}")
     delimiter = checked_inputs(engine, db, leads_path, row_key, delimiter)
     if into is not None:
         _check_into(into, engine, db)
+    if history is not None:
+        if into is not None:
+            raise click.UsageError("--into and --history: give one (the history holds this "
+                                   "run's rows too, as its latest snapshot)")
+        _check_into(history, engine, db, "--history")
     if memory_limit is not None and engine != "duckdb":
         raise click.UsageError("--memory-limit caps DuckDB's memory: use it with --engine duckdb")
     m = compile_file(model)
@@ -221,13 +232,14 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     needs_events(m, leads_path, events_path)
     as_of_us, as_of_text = _as_of(as_of)
     if leads_path is None:
-        result = score_in_database(m, as_of_us, engine, db, into, out, memory_limit)
+        result = score_in_database(m, as_of_us, engine, db, into, out, memory_limit, history)
     else:
         bar = terminal_progress()  # None unless stderr is an interactive terminal
         try:
             result = score_files(m, leads_path, events_path, as_of_us, engine, delimiter, strict,
                                  db, into, progress=bar, row_key=row_key, out=out,
-                                 accounts=accounts_path, memory_limit=memory_limit)
+                                 accounts=accounts_path, memory_limit=memory_limit,
+                                 history=history)
         finally:  # erased before the summary or an error message takes the line
             if bar is not None:
                 bar.close()
@@ -253,11 +265,14 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         _write_rejects(rejects_path, result.rejects)
     if into is not None:
         click.echo(f"wrote {result.count} rows to table {shown(into)}", err=True)
+    if history is not None:
+        click.echo(f"wrote {result.count} rows to history {shown(history)} as of "
+                   f"{shown(as_of_text)}", err=True)
     if accounts_path:
         click.echo(f"wrote {result.accounts_count} accounts to {shown(accounts_path)}", err=True)
     if out:
         click.echo(f"wrote {result.count} rows to {shown(out)}", err=True)
-    elif into is None:
+    elif into is None and result.rows is not None:
         tier_order: list[str] = []
         for names in m.tiers.values():
             tier_order += [t for t in names if t not in tier_order]

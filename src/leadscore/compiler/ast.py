@@ -262,6 +262,7 @@ class TierEntry(Node):
     name: Name
     threshold: Signed | None
     requires: list[Expr]
+    sticky: Span | None = None  # where `sticky` is written
 
 
 @node
@@ -339,6 +340,7 @@ class TestDecl(Node):
     name_span: Span
     as_of: TestValue | None
     lead: list[TestField] | None
+    previous_tier: Name | None
     events: list[TestEvent]
     expects: list[TestExpect]
     duplicates: list[tuple[str, Span]] = field(default_factory=list)

@@ -86,6 +86,7 @@ class CheckedTier:
     gates: list[ir.Expr]
     gate_spans: list[Span] = field(default_factory=list)
     span: Span | None = None
+    sticky: bool = False  # once reached, held (compiler/lower/model.py `sticky`)
 
 
 @dataclass

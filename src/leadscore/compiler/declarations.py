@@ -80,11 +80,19 @@ class Declarations:
                 self.error(f"`{fd.name.text}` is the lead key; it cannot also be a field",
                            fd.name.span)
                 continue
+            if fd.name.text == ir.PREVIOUS_TIER:
+                self.error(f"`{ir.PREVIOUS_TIER}` is reserved: it is the previous tier that "
+                           "sticky tiers read", fd.name.span, hint="rename the field")
+                continue
             seen[fd.name.text] = fd.span
             if t:
                 lead_types[fd.name.text] = t
                 self.lead_fields[fd.name.text] = (FIELD_TYPES[t], fd)
         created = lead.created.text if lead.created else None
+        for reserved in (lead.key, lead.created):
+            if reserved is not None and reserved.text == ir.PREVIOUS_TIER:
+                self.error(f"`{ir.PREVIOUS_TIER}` is reserved: it is the previous tier that "
+                           "sticky tiers read", reserved.span, hint="rename the column")
         if created is not None:
             if created in lead_types and lead_types[created] != "timestamp":
                 self.error(f"`created` column `{created}` must be a timestamp field",
@@ -310,6 +318,9 @@ class Declarations:
                                hint=f"write `{name}` alone as the first tier")
                 if e.requires:
                     self.error(f"the lowest tier `{name}` cannot have a gate", e.requires[0].span)
+                if e.sticky is not None:
+                    self.error(f"the lowest tier `{name}` cannot be sticky: every lead is at "
+                               "least at it", e.sticky)
             else:
                 if e.threshold is None:
                     self.error(f"tier `{name}` needs a threshold", e.name.span,
@@ -322,7 +333,8 @@ class Declarations:
                                    f"{prev[1].threshold.text}`", e.threshold.span,
                                    hint="list tiers from lowest to highest")
                     prev = (thr, e)
-            tiers.append(CheckedTier(name, thr, gates, [g.span for g in e.requires], e.span))
+            tiers.append(CheckedTier(name, thr, gates, [g.span for g in e.requires], e.span,
+                                     sticky=e.sticky is not None))
         return tiers
 
     def _grade(self, items):
@@ -385,15 +397,23 @@ class Declarations:
             rules.append((r.label, self._number(r.points, "points"), cond, r.span))
         tiers = (self._tier_entries(a.tiers, Ctx("account_rule", "an account tier gate"))
                  if a.tiers is not None else [])
+        for e in a.tiers.entries if a.tiers is not None else []:
+            if e.sticky is not None:  # an account has no previous tier to hold
+                self.error("account tiers cannot be sticky", e.sticky,
+                           hint="stickiness is per lead: mark the lead tier sticky")
         return CheckedAccount(fname, score, rules, tiers)
 
-    def _tests(self, items, score_names: list[str], has_grade: bool) -> list[dict]:
+    def _tests(self, items, score_names: list[str], has_grade: bool,
+               tiers: dict[str, list[CheckedTier]]) -> list[dict]:
         out = []
         seen: set[str] = set()
         s = self.schema
         columns = set(score_names) | {"total", "segment", "tier", "held_from", "disqualified_by"}
         if has_grade:
             columns.add("grade")
+            if tiers:
+                columns.add("matrix")
+        sticky = any(t.sticky for ts in tiers.values() for t in ts)
         for t in items:
             if not isinstance(t, ast.TestDecl):
                 continue
@@ -421,6 +441,13 @@ class Declarations:
                     continue
                 lead[name] = self._test_data(f.value, s.lead_fields[name])
             lead.setdefault(s.lead_key, "test")
+            if t.previous_tier is not None:
+                if sticky:  # read as the leads column, as a file gives it
+                    lead[ir.PREVIOUS_TIER] = t.previous_tier.text
+                else:
+                    self.error("`previous_tier` needs a sticky tier in the model",
+                               t.previous_tier.span,
+                               hint="mark a tier `sticky`, e.g. `mql at 100 sticky`")
             case["lead"] = lead
             events = []
             for e in t.events:

@@ -36,6 +36,11 @@ from .regex import PortableRegex
 
 NUMBER, TEXT, BOOL, TIMESTAMP = "number", "text", "bool", "timestamp"
 US_PER_DAY = 86_400_000_000
+# The lead's tier in the latest earlier snapshot, which sticky tiers hold (docs/language.md,
+# "Sticky tiers"): a lead column of a model with a sticky tier, text, null where there is
+# none; loaders take it as all null when the leads do not have it (`OPTIONAL_LEAD_COLUMNS`).
+PREVIOUS_TIER = "leadscore_previous_tier"
+OPTIONAL_LEAD_COLUMNS = frozenset({PREVIOUS_TIER})
 
 
 # ---------------------------------------------------------------- expression nodes
@@ -651,6 +656,11 @@ class Model:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+
+
+def reads_previous_tier(m: Model) -> bool:
+    """Whether the model has a sticky tier, and so reads the `PREVIOUS_TIER` lead column."""
+    return PREVIOUS_TIER in m.schema.lead_fields
 
 
 def roots(m: Model) -> Iterator[Expr]:

@@ -30,6 +30,7 @@ from .ir import (
     FADES,
     NUMBER,
     OPS,
+    PREVIOUS_TIER,
     STEP_VALUES,
     TEXT,
     TIMESTAMP,
@@ -305,6 +306,8 @@ def _check_schema(s: Schema) -> None:
                                                 for k, t in fields_.items()),
               "a schema field of an unknown type")
     _need(s.lead_key not in s.lead_fields, "the lead key is also a field")
+    _need(s.lead_fields.get(PREVIOUS_TIER, "text") == "text" and s.lead_key != PREVIOUS_TIER,
+          f"{PREVIOUS_TIER!r} (the previous tier) is not a text field")
     _need(s.lead_created is None or s.lead_fields.get(s.lead_created) == "timestamp",
           "the created column is not a timestamp field")
     _names(s.event_types, "the schema's event types")
@@ -572,7 +575,9 @@ def _check_model(m: Model) -> None:
     _names(m.scores, "the scores")
     _need(isinstance(m.has_grade, bool), "has_grade")
     _check_outputs(m.outputs, [(n, f"score:{n}") for n in m.scores] + [(c, c) for c in _OUTPUTS]
-                   + [("grade", "grade")] * m.has_grade, {*m.scores, "total"}, bindings,
+                   + [("grade", "grade")] * m.has_grade
+                   + [("matrix", "matrix")] * (m.has_grade and bool(m.tiers)),
+                   {*m.scores, "total"}, bindings,
                    "the model's")
     _check_rules(m.rules, bindings, "the model's")
     _need(all(k in bindings and all(isinstance(g.text, str) for g in v)

@@ -362,7 +362,9 @@ class _Builder(Transformer):
                              span=span)
 
     def tier_entry(self, c, span):
-        return ast.TierEntry(name=c[0], threshold=c[1], requires=list(c[2:]), span=span)
+        sticky = self._tok(c[2]) if c[2] is not None else None
+        return ast.TierEntry(name=c[0], threshold=c[1], requires=list(c[3:]), sticky=sticky,
+                             span=span)
 
     def tier_require(self, c, span):
         return c[0]
@@ -529,6 +531,9 @@ class _Builder(Transformer):
     def test_field(self, c, span):
         return ast.TestField(name=c[0], value=_test_value(c[1]), span=span)
 
+    def test_previous_tier(self, c, span):
+        return ("previous_tier", c[0], span)
+
     def test_lead(self, c, span):
         return ("lead", [x for x in c if isinstance(x, ast.TestField)], span)
 
@@ -542,7 +547,7 @@ class _Builder(Transformer):
     def test_decl(self, c, span):
         tok: Token = c[0]
         node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, lead=None,
-                            events=[], expects=[], span=span)
+                            previous_tier=None, events=[], expects=[], span=span)
         for kind, value, where in (x for x in c[1:] if isinstance(x, tuple)):
             if kind == "expect":
                 node.expects.append(value)

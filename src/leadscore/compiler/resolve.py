@@ -34,7 +34,11 @@ class Resolution:
     def _collect_names(self, items) -> None:
         taken: dict[str, str] = {name: "a lead field" for name in self.lead_fields}
         taken[self.schema.lead_key] = "the lead key"
-        for column in ("total", "segment", "tier", "held_from", "disqualified_by", "grade"):
+        columns = ["total", "segment", "tier", "held_from", "disqualified_by", "grade"]
+        if (any(isinstance(i, ast.GradeDecl) for i in items)
+                and any(isinstance(i, ast.TiersDecl) for i in items)):
+            columns.append("matrix")  # the grade x tier label (compiler/lower/model.py)
+        for column in columns:
             taken[column] = f"the output column `{column}`"
         for item in items:
             if isinstance(item, ast.LetDecl):

@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from ..runtime.warehouses import Job
 
 
+@dataclass
+class Connection:
+    """An open DB-API connection, its cursor, and the driver's error classes."""
+
+    con: Any
+    cur: Any
+    errors: tuple[type[BaseException], ...]
+
+
 class Unsupported(Exception):
     """The dialect cannot express a construct; the message says which and why."""
 
@@ -133,16 +142,40 @@ class Dialect:
         raise EngineError(f"{self.name} is a generated-only dialect: `leadscore compile "
                           f"--dialect {self.name}` prints its SQL, but it does not run here")
 
+    def connect(self, db: str | None, write: bool = False) -> Connection:
+        """An open DB-API connection to `db` (None: the engine's default) in the session the
+        runner pins, its transaction begun (`write`: taking the engine's write lock at once,
+        where it has one); an EngineError when it cannot be opened."""
+        from ..runtime.warehouses import EngineError
+
+        raise EngineError(f"the {self.name} engine has no database to connect to: "
+                          "use duckdb, sqlite, postgres or mysql")
+
+    def timestamp(self, us: int) -> exp.Expression:
+        """Instant `us` (µs since 1970, UTC) as a value of the engine's timestamp column type."""
+        from ..runtime.warehouses import timestamp_text
+
+        return exp.Cast(this=exp.Literal.string(timestamp_text(us)),
+                        to=exp.DataType.build(self.column_types["timestamp"], dialect=self.sqlglot))
+
+    def lock_table(self, cur: Any, name: str) -> None:
+        """Take, until the transaction ends, the lock that makes runs writing table `name`
+        take turns, where the database has no such lock of its own (the servers)."""
+
     def quote(self, name: str) -> str:
         """A column or bare table name, quoted for this engine."""
         return exp.to_identifier(name, quoted=True).sql(dialect=self.sqlglot)
 
-    def table_sql(self, name: str) -> str:
-        """A table name as written (`table`, `schema.table`, `catalog.schema.table`), quoted."""
+    def table(self, name: str) -> exp.Table:
+        """A table name as written (`table`, `schema.table`, `catalog.schema.table`), each
+        part a quoted identifier."""
         parts = [exp.to_identifier(p, quoted=True) for p in name.split(".")]
-        table = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
-                          catalog=parts[-3] if len(parts) > 2 else None)
-        return table.sql(dialect=self.sqlglot)
+        return exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                         catalog=parts[-3] if len(parts) > 2 else None)
+
+    def table_sql(self, name: str) -> str:
+        """`table(name)` as SQL text."""
+        return self.table(name).sql(dialect=self.sqlglot)
 
     def claim_scratch(self, cur: Any, run_id: str, schema: str | None) -> None:
         """Before run `run_id` builds its scratch tables in `schema` (None: the connection's

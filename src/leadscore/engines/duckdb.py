@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB as _SqlglotDuckDB
 
-from .base import Dialect
+from .base import Connection, Dialect
 
 if TYPE_CHECKING:
     from ..runtime.warehouses import Job, Tables
@@ -92,18 +92,30 @@ class DuckDB(Dialect):
     def render(self, query: exp.Expression, pretty: bool) -> str:
         return _Printer(dialect=self.sqlglot, pretty=pretty).generate(query, copy=False)
 
-    def run(self, job: Job) -> list[tuple] | int:
+    def connect(self, db: str | None, write: bool = False) -> Connection:
         import duckdb
 
+        con = connect_file(db) if db else duckdb.connect(":memory:")
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("BEGIN TRANSACTION")
+        except duckdb.Error:
+            con.close()
+            raise
+        return Connection(con, con, (duckdb.Error,))
+
+    def run(self, job: Job) -> list[tuple] | int:
         from ..runtime.native import limited
 
-        con = connect_file(job.db) if job.db else duckdb.connect(":memory:")
-        with limited(con, job.memory_limit):
-            return job.through(con, con, self, ("SET TimeZone = 'UTC'", "BEGIN TRANSACTION"),
-                               lambda cur: _register(con, job), errors=(duckdb.Error,))
+        c = self.connect(job.db)
+        with limited(c.con, job.memory_limit):
+            return job.through(c.con, c.cur, self, (), lambda cur: _register(c.con, job),
+                               errors=c.errors)
 
 
 DUCKDB = DuckDB(name="duckdb", sqlglot="duckdb", executed=True,
                 verified="in-process (duckdb package); conformance corpus and differential tests",
                 regex_end="\\z", filter_clause=True, extremes_ignore_nulls=True, in_database=True,
-                into_parts=3)
+                into_parts=3,
+                column_types={"key": "VARCHAR", "text": "VARCHAR", "int": "DOUBLE",
+                              "float": "DOUBLE", "bool": "BOOLEAN", "timestamp": "TIMESTAMP"})

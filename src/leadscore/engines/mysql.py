@@ -23,7 +23,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _SqlglotMysql
 
 from ..compiler.regex import PortableRegex
-from .base import Dialect, refused
+from .base import Connection, Dialect, refused
 
 if TYPE_CHECKING:
     from ..runtime.warehouses import Job
@@ -161,17 +161,11 @@ class Mysql(Dialect):
         # one); runs replacing the same table take turns under a named lock on it.
         import pymysql
 
-        from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError, fault_point
+        from ..runtime.warehouses import fault_point
 
         target, new, gone = self.table_sql(into), self.table_sql(tmp), self.table_sql(old)
         try:
-            cur.execute("SELECT GET_LOCK(CONCAT('leadscore_swap_', SHA1(CONCAT_WS('.', "
-                        "COALESCE(%s, DATABASE()), %s))), %s)",
-                        (into.rsplit(".", 1)[0] if "." in into else None, into.split(".")[-1],
-                         LOCK_TIMEOUT_S))
-            if cur.fetchone()[0] != 1:
-                raise EngineError(f"mysql: another run has been replacing table {into} for "
-                                  f"{LOCK_TIMEOUT_S} s; try again when it is done")
+            self.lock_table(cur, into)
             try:
                 cur.execute(f"RENAME TABLE {target} TO {gone}, {new} TO {target}")
             except pymysql.MySQLError as err:
@@ -187,22 +181,49 @@ class Mysql(Dialect):
                 cur.execute(f"DROP TABLE IF EXISTS {new}")
             raise
 
-    def run(self, job: Job) -> list[tuple] | int:
+    def lock_table(self, cur: Any, name: str) -> None:
+        # a named lock on the table's name, held until the connection ends
+        from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError
+
+        cur.execute("SELECT GET_LOCK(CONCAT('leadscore_swap_', SHA1(CONCAT_WS('.', "
+                    "COALESCE(%s, DATABASE()), %s))), %s)",
+                    (name.rsplit(".", 1)[0] if "." in name else None, name.split(".")[-1],
+                     LOCK_TIMEOUT_S))
+        if cur.fetchone()[0] != 1:
+            raise EngineError(f"mysql: another run has been writing table {name} for "
+                              f"{LOCK_TIMEOUT_S} s; try again when it is done")
+
+    def connect(self, db: str | None, write: bool = False) -> Connection:
         from ..runtime.warehouses import EngineError, driver
 
         pymysql = driver("pymysql", self.name, "pymysql")
-        url = job.db or self.default_db
+        url = db or self.default_db
         try:
             con = pymysql.connect(charset="utf8mb4", connect_timeout=5, **_params(url))
         except pymysql.MySQLError as err:
             raise EngineError(f"cannot connect to MySQL/MariaDB at {url}: {err}") from None
+        cur = con.cursor()
         try:
-            return job.through(con, con.cursor(), self, SESSION,
-                               lambda cur: job.load_dbapi(cur, self, "%s"),
-                               errors=(pymysql.MySQLError,))
+            for statement in SESSION:
+                cur.execute(statement)
         except pymysql.MySQLError as err:
-            raise EngineError(refused("MySQL/MariaDB", url, err, FOLD_COLLATION,
-                                      "MariaDB 10.10 or later")) from None
+            con.close()
+            raise EngineError(self.refused(url, err)) from None
+        return Connection(con, cur, (pymysql.MySQLError,))
+
+    def refused(self, url: str, err: Exception) -> str:
+        return refused("MySQL/MariaDB", url, err, FOLD_COLLATION, "MariaDB 10.10 or later")
+
+    def run(self, job: Job) -> list[tuple] | int:
+        from ..runtime.warehouses import EngineError
+
+        url = job.db or self.default_db
+        c = self.connect(url)
+        try:
+            return job.through(c.con, c.cur, self, (), lambda cur: job.load_dbapi(cur, self, "%s"),
+                               errors=c.errors)
+        except c.errors as err:
+            raise EngineError(self.refused(url, err)) from None
 
 
 MYSQL = Mysql(name="mysql", sqlglot="mysql", executed=True,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres as _SqlglotPostgres
 
-from .base import Dialect, refused
+from .base import Connection, Dialect, refused
 from .common import prefold, right_ends_with, strpos_contains
 
 if TYPE_CHECKING:
@@ -115,31 +115,49 @@ class Postgres(Dialect):
                     copy.write_row(row)
         return tables
 
-    def swap_in(self, cur: Any, tmp: str, into: str, old: str) -> None:
-        # Two runs replacing one table take turns: a lock on its name held to the commit (a
-        # killed run's goes with its connection); the second then replaces the first's table.
-        parts = into.split(".")
+    def lock_table(self, cur: Any, name: str) -> None:
+        # a lock on the table's name held to the commit (a killed run's goes with its connection)
+        parts = name.split(".")
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(concat_ws('.', "
                     "COALESCE(%s::text, current_schema()), %s::text), 0))",
                     (parts[-2] if len(parts) > 1 else None, parts[-1]))
+
+    def swap_in(self, cur: Any, tmp: str, into: str, old: str) -> None:
+        # Two runs replacing one table take turns; the second then replaces the first's table.
+        self.lock_table(cur, into)
         super().swap_in(cur, tmp, into, old)
 
-    def run(self, job: Job) -> list[tuple] | int:
+    def connect(self, db: str | None, write: bool = False) -> Connection:
         from ..runtime.warehouses import EngineError, driver
 
         psycopg = driver("psycopg", self.name, "psycopg")
-        url = job.db or self.default_db
+        url = db or self.default_db
         try:
             con = psycopg.connect(url, connect_timeout=5)
         except psycopg.OperationalError as err:
             raise EngineError(f"cannot connect to PostgreSQL at {url}: {err}") from None
+        cur = con.cursor()
         try:
-            return job.through(con, con.cursor(), self, SESSION,
-                               lambda cur: self.copy_in(cur, job),
-                               errors=(psycopg.Error,))
+            for statement in SESSION:
+                cur.execute(statement)
         except psycopg.Error as err:
-            raise EngineError(refused("PostgreSQL", url, err, FOLD_COLLATION,
-                                      "a server built with ICU")) from None
+            con.close()
+            raise EngineError(self.refused(url, err)) from None
+        return Connection(con, cur, (psycopg.Error,))
+
+    def refused(self, url: str, err: Exception) -> str:
+        return refused("PostgreSQL", url, err, FOLD_COLLATION, "a server built with ICU")
+
+    def run(self, job: Job) -> list[tuple] | int:
+        from ..runtime.warehouses import EngineError
+
+        url = job.db or self.default_db
+        c = self.connect(url)
+        try:
+            return job.through(c.con, c.cur, self, (), lambda cur: self.copy_in(cur, job),
+                               errors=c.errors)
+        except c.errors as err:
+            raise EngineError(self.refused(url, err)) from None
 
 
 POSTGRES = Postgres(name="postgres", sqlglot="postgres", executed=True,

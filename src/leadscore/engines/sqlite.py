@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from ..compiler.regex import searcher
 from ..compiler.text import fold
-from .base import Dialect
+from .base import Connection, Dialect
 from .common import strpos_contains, substr_starts_with
 
 if TYPE_CHECKING:
@@ -79,30 +79,39 @@ class Sqlite(Dialect):
         start = exp.Neg(this=exp.Length(this=needle.copy()))
         return exp.EQ(this=exp.Substring(this=value, start=start), expression=needle)
 
-    def run(self, job: Job) -> list[tuple] | int:
+    def connect(self, db: str | None, write: bool = False) -> Connection:
         import sqlite3
 
         from ..runtime.warehouses import LOCK_TIMEOUT_S, EngineError, first_line
 
         try:
-            con = connect(job.db or ":memory:", LOCK_TIMEOUT_S)
+            con = connect(db or ":memory:", LOCK_TIMEOUT_S)
         except sqlite3.Error as err:
-            raise EngineError(f"sqlite: cannot open {job.db}: {first_line(err)}") from None
+            raise EngineError(f"sqlite: cannot open {db}: {first_line(err)}") from None
         con.isolation_level = None  # the transaction is begun explicitly, DDL included
         try:
             # A run that writes takes the write lock first (IMMEDIATE): two runs then take
             # turns, where two deferred transactions that both read before writing would
             # deadlock, one of them failing at once without waiting.
-            con.execute("BEGIN IMMEDIATE" if job.into is not None else "BEGIN")
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as err:
             con.close()
             if "locked" in str(err) or "busy" in str(err):
-                raise EngineError(f"the database {job.db} is locked by another process (waited "
+                raise EngineError(f"the database {db} is locked by another process (waited "
                                   f"{LOCK_TIMEOUT_S} s)") from None
-            raise EngineError(f"sqlite: cannot open {job.db}: {first_line(err)}") from None
-        return job.through(con, con.cursor(), self, (),
-                           lambda cur: job.load_dbapi(cur, self, "?", _value),
-                           errors=(sqlite3.Error,))
+            raise EngineError(f"sqlite: cannot open {db}: {first_line(err)}") from None
+        return Connection(con, con.cursor(), (sqlite3.Error,))
+
+    def timestamp(self, us: int) -> exp.Expression:
+        # timestamps are ISO text here (`_value`): the text itself, which sorts as the instants do
+        from ..runtime.warehouses import timestamp_text
+
+        return exp.Literal.string(timestamp_text(us))
+
+    def run(self, job: Job) -> list[tuple] | int:
+        c = self.connect(job.db, write=job.writes)
+        return job.through(c.con, c.cur, self, (),
+                           lambda cur: job.load_dbapi(cur, self, "?", _value), errors=c.errors)
 
 
 # The registered REGEXP is RE2's search (compiler/regex.py `searcher`: linear time), so the

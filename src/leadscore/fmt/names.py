@@ -17,7 +17,7 @@ ATOM = frozenset({"not", "true", "false", "event", "count", "sum", "exists", "da
 FILTER = frozenset({"event"})
 COUNT_FILTER = frozenset({"event", "lead"})
 DAYS_SINCE = frozenset({"last"})
-TIER = frozenset({"at", "require", "and", "or", "in", "not", "is", "matches", "starts_with",
+TIER = frozenset({"at", "sticky", "require", "and", "or", "in", "not", "is", "matches", "starts_with",
                   "ends_with", "contains", "within", "where"})
 GRADE = frozenset({"at"})
 TEST_VALUE = frozenset({"true", "false", "missing"})

@@ -330,6 +330,8 @@ class Printer:
             text = self.name(t.name, TIER)
             if t.threshold is not None:
                 text += f" at {bound(t.threshold)}"
+            if t.sticky is not None:
+                text += " sticky"
             for j, req in enumerate(t.requires):
                 x = self.expr(req)
                 # a bare `event` would take the next tier's name as its event type
@@ -379,6 +381,9 @@ class Printer:
             else:
                 start = end = start_of(node.span)
             entries.append(Stmt(start, end, f"lead {{ {fields_} }}" if fields_ else "lead {}"))
+        if node.previous_tier is not None:
+            entries.append(self.line(node.previous_tier.span,
+                                     f"previous_tier {self.name(node.previous_tier)}"))
         if node.events or layout.comments:
             lines = []
             for ev in node.events:

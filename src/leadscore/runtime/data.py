@@ -14,7 +14,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -47,6 +47,39 @@ NUL = "\x00"  # SQLite's C strings and PostgreSQL's text end at it: never in a v
 
 class DataError(Exception):
     """Input data that cannot be used at all (missing file or columns, bad row in --strict)."""
+
+
+class _Absent(Exception):
+    """The leads lack optional columns (`ir.OPTIONAL_LEAD_COLUMNS`): read without them."""
+
+    def __init__(self, columns: list[str]):
+        super().__init__(columns)
+        self.columns = columns
+
+
+def optional_absent(read: Callable[[ir.Schema], Any], schema: ir.Schema) -> Any:
+    """`read(schema)`, or, when the leads lack an optional column, `read` of the schema
+    without it and the column added all null: what a leads input without a previous tier
+    means (docs/language.md, "Sticky tiers")."""
+    try:
+        return read(schema)
+    except _Absent as err:
+        absent = err.columns
+    got = read(replace(schema, lead_fields={n: t for n, t in schema.lead_fields.items()
+                                            if n not in absent}))
+    if not isinstance(got, Leads):
+        return got  # a table the caller completes (runtime/native.py)
+    from .fastload import ArrowLeads
+
+    if isinstance(got, ArrowLeads):  # its lists come from its Arrow table
+        import pyarrow as pa
+
+        for c in absent:
+            got.table = got.table.append_column(c, pa.nulls(got.table.num_rows, pa.string()))
+    else:
+        got.columns = {n: got.columns[n] if n in got.columns else [None] * len(got.keys)
+                       for n in schema.lead_fields}
+    return got
 
 
 @dataclass
@@ -439,6 +472,9 @@ def _require(header: list[str], wanted: dict[str, str], path: str, schema: ir.Sc
                                                              if h == c) for c in twice)
         raise DataError(f"{path}: the header names a column twice: {cols}")
     missing = [c for c in wanted if c not in index]
+    absent = [c for c in missing if side == "lead" and c in ir.OPTIONAL_LEAD_COLUMNS]
+    if absent:
+        raise _Absent(absent)
     if missing:
         present = [h for h in header if h]
         lines = []
@@ -509,8 +545,11 @@ def read_leads(path: str | Path, schema: ir.Schema, delimiter: str | None = None
     called while a large file is read; it never changes the result."""
     from .fastload import read_leads_columnar  # Arrow and numpy: imported when data is read
 
-    got = read_leads_columnar(path, schema, delimiter, strict, row_key, progress)
-    return got if got is not None else read_leads_by_row(path, schema, delimiter, strict, row_key)
+    def read(s: ir.Schema) -> Leads:
+        got = read_leads_columnar(path, s, delimiter, strict, row_key, progress)
+        return got if got is not None else read_leads_by_row(path, s, delimiter, strict, row_key)
+
+    return optional_absent(read, schema)
 
 
 def read_events(path: str | Path, schema: ir.Schema, delimiter: str | None = None,
@@ -575,6 +614,12 @@ def _accepted(path: str, rows: Iterable[tuple[int, list]], width: int, head: Hea
 
 def leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
                        strict: bool = False) -> Leads:
+    # an absent optional column is found from the header, before any row is read
+    return optional_absent(lambda s: _leads_from_records(path, header, rows, s, strict), schema)
+
+
+def _leads_from_records(path: str, header: list[str], rows, schema: ir.Schema,
+                        strict: bool = False) -> Leads:
     wanted = {schema.lead_key: "key", **schema.lead_fields}
     index, extra = _require(header, wanted, path, schema, "lead")
     out = Leads([], {name: [] for name in schema.lead_fields}, [], extra=extra)

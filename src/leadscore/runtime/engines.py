@@ -114,16 +114,20 @@ def run_python(model: ir.Model, leads: Leads, events: Events | None, as_of_us: i
 def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: int,
         engine: str = "duckdb", db: str | None = None, into: str | None = None,
         progress: Callable[[str, int, int], None] | None = None,
-        fetch: bool = True, memory_limit: str | None = None) -> list[tuple] | int:
+        fetch: bool = True, memory_limit: str | None = None, history: str | None = None,
+        as_ofs: tuple[int, ...] = (), previous_tier: bool = False) -> list[tuple] | int:
     """Score on `engine`.
 
     `db` is a connection URL (postgres, mysql) or a database file (duckdb, sqlite);
     with `leads=None` the model's own tables in that database are scored; `into`
     names a table to write the results to, atomically; with `fetch` False as well, the rows
-    stay in the database and only their number comes back.
+    stay in the database and only their number comes back. `history` names a history table
+    to add the snapshot to (runtime/history.py), one per instant of `as_ofs` when given.
+    `previous_tier`: the model's own lead table has the `ir.PREVIOUS_TIER` column that sticky
+    tiers read (`leads` given here always bring it, all null where they had none).
     """
     if engine == "python":
-        if leads is None or db or into:
+        if leads is None or db or into or history:
             raise ValueError("the python engine scores files; --db and --into need a database")
         return run_python(model, leads, events, as_of_us, progress=progress)
     if engine not in ENGINES:
@@ -132,4 +136,6 @@ def run(model: ir.Model, leads: Leads | None, events: Events | None, as_of_us: i
     from .warehouses import Job
 
     return DIALECTS[engine].run(Job(model, leads, events, as_of_us, db=db, into=into,
-                                    fetch=fetch, memory_limit=memory_limit))
+                                    fetch=fetch, memory_limit=memory_limit, history=history,
+                                    as_ofs=as_ofs, progress=progress if history else None,
+                                    previous_tier=previous_tier))

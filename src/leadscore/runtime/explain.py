@@ -21,11 +21,14 @@ from .inputs import by_lead
 
 def lead_values(model: ir.Model, leads: Leads, events: Events | None, key: str,
                 as_of_us: int) -> dict[str, Any]:
-    """Every aggregate and binding of the lead `key`, from the interpreter."""
+    """Every aggregate and binding of the lead `key`, from the interpreter, and each lead
+    field the model reads as it reads it (`field:NAME`, text lower-cased where compared)."""
     it = Interpreter(model)
     for lead, evs in by_lead(model, it.shape, leads, events, as_of_us):
         if lead[0] == key:
-            return it.values(lead, evs, as_of_us)
+            values = it.values(lead, evs, as_of_us)
+            values.update({f"field:{n}": v for n, v in zip(it.shape.lead_fields, lead[1:])})
+            return values
     raise KeyError(f"no lead with key {key!r}")
 
 
@@ -234,10 +237,22 @@ def _gate(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
                 f"{'holds' if ln.holds else 'does not hold'}")]
 
 
+def _sticky(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
+    if ln.text is None:  # stickiness did not decide the tier
+        return []
+    previous = next(p.text for p in ex.of("previous_tier"))
+    return [(1, f"held at {ln.text} (sticky, previous tier {previous})")]
+
+
+def _previous_tier(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
+    return [(1, f"previous tier {ln.text or '-'}")] if all_rules else []
+
+
 def _output(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
     column, out = ln.step.subject, ex.outputs
     if column == "grade":
-        return [(0, f"grade {ln.text}")]
+        matrix = f", matrix {out['matrix']}" if out.get("matrix") else ""
+        return [(0, f"grade {ln.text}{matrix}")]
     if column != "tier" or not ex.of("tier") and ln.text is None:
         return []  # no tiers: the tier part is left out (only a disqualified lead has one)
     text = f"tier {ln.text}"
@@ -262,7 +277,8 @@ def _account_total(ln: Line, ex: Explanation, all_rules: bool) -> Sentences:
 SENTENCES: dict[str, Callable[[Line, Explanation, bool], Sentences]] = {
     "rule": _rule, "score": _score, "score_cap": _score_cap, "decay": _decay, "floor": _floor,
     "total": _total, "disqualify": _disqualify, "segment": _segment, "tier": _tier,
-    "gate": _gate, "output": _output, "account_score": _account_score,
+    "gate": _gate, "sticky": _sticky, "previous_tier": _previous_tier, "output": _output,
+    "account_score": _account_score,
     "account_total": _account_total,
 }
 

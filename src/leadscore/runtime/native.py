@@ -399,13 +399,19 @@ def load_leads(con: Any, path: str | Path, schema: ir.Schema, table: str,
     """The leads file in `table`, or None when the Python loader must read it."""
     import duckdb
 
-    wanted = {schema.lead_key: "key", **schema.lead_fields}
     key = schema.lead_key
+
+    def load(s: ir.Schema) -> Side:
+        wanted = {key: "key", **s.lead_fields}
+        src = _source(con, Path(path), wanted, s, "lead", delimiter, key if row_key else None)
+        return _load(con, s, src, table, wanted, key if row_key else None, key, (), strict,
+                     lambda p, h, r, st: data.leads_from_records(p, h, r, s, st))
+
     try:
-        src = _source(con, Path(path), wanted, schema, "lead", delimiter,
-                      key if row_key else None)
-        return _load(con, schema, src, table, wanted, key if row_key else None, key, (), strict,
-                     lambda p, h, r, s: data.leads_from_records(p, h, r, schema, s))
+        side = data.optional_absent(load, schema)
+        for c in ir.OPTIONAL_LEAD_COLUMNS & set(schema.lead_fields):  # absent: all null
+            con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(c)} VARCHAR")
+        return side
     except (Unusual, duckdb.Error):
         _drop(con, table)
         return None
@@ -620,7 +626,8 @@ def _run(con: Any, model: ir.Model, leads_path: str | Path, events_path: str | P
     if progress:
         progress("scoring on duckdb", 0, 1)
     job = Job(model, None, None, as_of_us)
-    query = dialect.render(build_query(model, dialect, as_of_us, lt, et), pretty=False)
+    query = dialect.render(build_query(model, dialect, as_of_us, lt, et, previous_tier=True),
+                           pretty=False)
     columns = [schema.lead_key] + [c for c, _ in model.outputs]
     numeric = {*model.scores, "total"}
     rows = None
@@ -632,7 +639,8 @@ def _run(con: Any, model: ir.Model, leads_path: str | Path, events_path: str | P
     if accounts is not None:
         from ..backends.account_sql import account_query
 
-        acc_query = dialect.render(account_query(model, dialect, as_of_us, lt, et), pretty=False)
+        acc_query = dialect.render(account_query(model, dialect, as_of_us, lt, et,
+                                                 previous_tier=True), pretty=False)
         acc_cols = [model.account.field] + [c for c, _ in model.account.outputs]
         accounts_count = copy_to(con, acc_query, acc_cols, {"score", "total"}, accounts)
         if accounts_count is None:

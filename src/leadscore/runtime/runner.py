@@ -52,12 +52,14 @@ def _number_columns(model: ir.Model) -> dict[str, str]:
 
 def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | None,
                       into: str | None = None, out: str | None = None,
-                      memory_limit: str | None = None) -> RunResult:
+                      memory_limit: str | None = None, history: str | None = None,
+                      as_ofs: tuple[int, ...] = (), progress: Progress | None = None,
+                      fetch: bool = True) -> RunResult:
     """Score the schema's tables where they already are (the database validates the types),
-    writing the results to table `into` and/or file `out`. On DuckDB the engine writes
-    `out` itself."""
+    writing the results to table `into`, history table `history` (a snapshot per `as_ofs`
+    when given) and/or file `out`. On DuckDB the engine writes `out` itself."""
     columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
-    if engine == "duckdb" and into is None and out is not None:
+    if engine == "duckdb" and into is None and history is None and out is not None:
         from . import native
 
         count = native.score_tables(model, db, as_of_us, out, memory_limit)
@@ -66,8 +68,9 @@ def score_in_database(model: ir.Model, as_of_us: int, engine: str, db: str | Non
             return RunResult(columns, None, stats, [], None, None, count)
     from .engines import run
 
-    got = run(model, None, None, as_of_us, engine, db, into, fetch=into is None or out is not None,
-              memory_limit=memory_limit)
+    got = run(model, None, None, as_of_us, engine, db, into, progress=progress,
+              fetch=out is not None or (fetch and into is None), memory_limit=memory_limit,
+              history=history, as_ofs=as_ofs)
     if isinstance(got, int):  # written to `into` in the database, nothing fetched
         stats = RunStats(leads_read=got, leads_scored=got)
         return RunResult(columns, None, stats, [], None, None, got)
@@ -83,15 +86,20 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
                 strict: bool = False, db: str | None = None,
                 into: str | None = None, progress: Progress | None = None,
                 row_key: bool = False, out: str | None = None,
-                accounts: str | None = None, memory_limit: str | None = None) -> RunResult:
+                accounts: str | None = None, memory_limit: str | None = None,
+                history: str | None = None, as_ofs: tuple[int, ...] = (),
+                fetch: bool = True) -> RunResult:
     """Load, validate, count, score, and write the results to `out` and the account roll-up
     to `accounts` when given. `progress(stage, done, total)` is called as the run goes (see
     runtime/progress.py for a terminal bar); it never changes the result. With `row_key`,
     the leads file has no key column: each row's number is its key.
 
+    With `history`, the snapshot (one per `as_ofs` when given) is added to that history
+    table of `db`; `fetch` False: only when `out` or `accounts` asks, the rows come back.
+
     On DuckDB without a database the engine reads and writes the files itself
     (runtime/native.py); everywhere else the Python loader reads them."""
-    if engine == "duckdb" and db is None and into is None:
+    if engine == "duckdb" and db is None and into is None and history is None:
         return _native(model, leads_path, events_path, as_of_us, delimiter, strict, row_key,
                        out, accounts, progress, memory_limit)
     from .columnar import event_counts  # Arrow, and the evaluators: not on the native path
@@ -112,9 +120,9 @@ def score_files(model: ir.Model, leads_path: str | Path, events_path: str | Path
         stats.undeclared_types = undeclared
     if progress:
         progress(f"scoring on {engine}", 0, len(leads.keys))
-    fetch = into is None or out is not None or accounts is not None
+    fetch = out is not None or accounts is not None or (fetch and into is None)
     got = run(model, leads, events, as_of_us, engine, db, into, progress=progress, fetch=fetch,
-              memory_limit=memory_limit)
+              memory_limit=memory_limit, history=history, as_ofs=as_ofs)
     rows = None if isinstance(got, int) else got  # an int: rows written to `into` only
     scored = got if rows is None else len(rows)
     if progress:

@@ -144,6 +144,12 @@ def _ts(us: int | None) -> dt.datetime | None:
     return None if us is None else EPOCH + dt.timedelta(microseconds=us)
 
 
+def timestamp_text(us: int) -> str:
+    """Instant `us` as the UTC text every engine reads as a timestamp (and SQLite stores):
+    'YYYY-MM-DD HH:MM:SS.ffffff', the year padded to 4 digits so that text order is time order."""
+    return _ts(us).isoformat(" ", "microseconds")
+
+
 @dataclass
 class Job:
     """One run on a SQL engine."""
@@ -157,11 +163,23 @@ class Job:
     into: str | None = None  # a table to write the results to, atomically
     fetch: bool = True  # False (with `into`): return the count written, not the rows
     memory_limit: str | None = None  # DuckDB's cap on its memory ("2GB"); it spills beyond
+    history: str | None = None  # a history table to add the snapshot to (runtime/history.py)
+    # replay: every as_of to add to `history`, ascending (`as_of_us` is then the last)
+    as_ofs: tuple[int, ...] = ()
+    progress: Callable[[str, int, int], None] | None = None
+    # whether the leads relation has the ir.PREVIOUS_TIER column (sticky tiers): the tables
+    # loaded here always do; the database's own tables only when the caller says so
+    previous_tier: bool = False
     lead: str | None = None  # the explain query: only this lead's rows
 
     def __post_init__(self) -> None:
-        if not self.fetch and self.into is None:
+        if not self.fetch and self.into is None and self.history is None:
             raise ValueError("a job that does not fetch its rows writes them: give `into`")
+
+    @property
+    def writes(self) -> bool:
+        """Whether the job writes a table of the database."""
+        return self.into is not None or self.history is not None
 
     def own_tables(self) -> Tables:
         """The schema's own tables, for a run on data already in the database."""
@@ -176,13 +194,18 @@ class Job:
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
         one = {"key": self.lead} if self.query == "explain" else {}
-        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads,
-                                    tables.events, **one)
+        query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events,
+                                    previous_tier=self.previous_tier or self.leads is not None,
+                                    **one)
         return dialect.render(query, pretty=False)
 
     def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
         """The query's rows through a DB-API cursor, written to `into` first if asked (then
         only their count unless `fetch`)."""
+        if self.history is not None:
+            from .history import write_snapshots
+
+            return write_snapshots(self, cur, dialect, tables)
         query = self.sql(dialect, tables)
         if self.into is not None:
             return self._query_into(cur, dialect, query)
@@ -278,7 +301,7 @@ class Job:
             rows = self.execute(cur, dialect, tables)
             con.commit()
         except errors as err:
-            if self.leads is not None and self.into is None:
+            if self.leads is not None and not self.writes:
                 raise
             raise EngineError(f"{dialect.name}: {first_line(err)}") from None
         finally:

@@ -8,10 +8,12 @@ evaluators only translate; nothing here is engine-specific.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .. import ir
 from ..diagnostics import Span
+from ..text import fold
 from .exprs import Build
 
 if TYPE_CHECKING:  # the checked declarations import this package's expression builder
@@ -167,8 +169,43 @@ class _Lowering:
         return ir.Arith("div", ir.Arith("mul", value, factor), ir.num(ir.WEIGHT_GRID))
 
     # ---------------------------------------------------------------- tiers
-    def tier_set(self, seg: str, tiers: list[CheckedTier], total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
-        """(tier, held_from) expressions for one segment's tiers."""
+    def tier_set(self, seg: str, tiers: list[CheckedTier], total: ir.Expr,
+                 previous: ir.Expr | None) -> tuple[ir.Expr, ir.Expr, ir.Expr]:
+        """(tier, held_from, held) expressions for one segment's tiers: `held` is the sticky
+        tier that stickiness decided, null where it did not (`sticky`)."""
+        tier, held_from = self.computed_tier(seg, tiers, total)
+        if previous is None or not any(t.sticky for t in tiers):
+            return tier, held_from, ir.NULL_TEXT
+        return self.sticky(seg, tiers, previous, tier, held_from)
+
+    def sticky(self, seg: str, tiers: list[CheckedTier], previous: ir.Expr, tier: ir.Expr,
+               held_from: ir.Expr) -> tuple[ir.Expr, ir.Expr, ir.Expr]:
+        """Sticky tiers (docs/language.md, "Sticky tiers"): with P the previous tier and C the
+        computed one, H is the highest sticky tier at or below P in this list; the tier is the
+        higher of C and H, and `held_from` only names a tier above that."""
+        c = self.bind(f"tier:{seg}:computed", tier)
+        hc = self.bind(f"tier:{seg}:computed_held_from", held_from)
+        names = [t.name for t in tiers]
+        holds: list[tuple[ir.Expr, ir.Expr]] = []
+        sticky: list[tuple[ir.Expr, tuple[str, ...]]] = []  # (label, the names above it)
+        for i in range(len(tiers) - 1, 0, -1):  # from the top: the first that holds is H
+            if not tiers[i].sticky:
+                continue
+            label = ir.text(tiers[i].name, tiers[i].span)
+            # P at or above this tier (input text arrives lower-cased), C below it
+            at_or_above = ir.In(previous, tuple(dict.fromkeys(fold(n) for n in names[i:])))
+            holds.append((ir.and_(at_or_above, ir.In(c, tuple(names[:i]))), label))
+            sticky.append((label, tuple(names[i + 1:])))
+        held = self.bind(f"tier:{seg}:held", ir.case(holds, ir.NULL_TEXT, ir.TEXT))
+        # a held_from at or below the held tier is no longer above the lead's tier
+        whens = [(ir.and_(ir.Cmp("==", held, label), *([ir.Not(ir.In(hc, above))] if above else [])),
+                  ir.NULL_TEXT) for label, above in sticky]
+        tier = ir.case([(ir.Not(ir.IsNull(held)), held)], c, ir.TEXT)
+        return tier, ir.case(whens, hc, ir.TEXT), held
+
+    def computed_tier(self, seg: str, tiers: list[CheckedTier],
+                      total: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
+        """(tier, held_from) expressions for one segment's tiers, before stickiness."""
         tier_whens: list[tuple[ir.Expr, ir.Expr]] = []
         held_whens: list[tuple[ir.Expr, ir.Expr]] = []
         steps: list[ir.Step] = []  # bound highest first, explained lowest first
@@ -246,18 +283,32 @@ class _Lowering:
         outputs = [(s.name, f"score:{s.name}") for s in c.scores]
         outputs += [("total", "total"), ("segment", "segment")]
         disqualified = ir.Not(ir.IsNull(disq_ref))
+        schema = c.schema
+        if any(t.sticky for tiers in c.tiers.values() for t in tiers):
+            schema = replace(schema, lead_fields={**schema.lead_fields, ir.PREVIOUS_TIER: ir.TEXT})
         if c.tiers:
-            per_seg = {name: self.tier_set(name, tiers, total_ref) for name, tiers in c.tiers.items()}
-            default_tier, default_held = per_seg.pop("default")
-            is_seg = {name: ir.Cmp("==", seg_ref, ir.text(name)) for name in per_seg}
-            tier = ir.case([(is_seg[n], t) for n, (t, _) in per_seg.items()], default_tier, ir.TEXT)
-            held = ir.case([(is_seg[n], h) for n, (_, h) in per_seg.items()], default_held, ir.TEXT)
-            tier = ir.case([(disqualified, ir.text("disqualified"))], tier, ir.TEXT)
-            held = ir.case([(disqualified, ir.NULL_TEXT)], held, ir.TEXT)
+            previous = (ir.Field(ir.PREVIOUS_TIER, ir.TEXT)
+                        if ir.PREVIOUS_TIER in schema.lead_fields else None)
+            per_seg = {name: self.tier_set(name, tiers, total_ref, previous)
+                       for name, tiers in c.tiers.items()}
+            is_seg = {name: ir.Cmp("==", seg_ref, ir.text(name)) for name in per_seg
+                      if name != "default"}
+
+            def by_segment(part: int) -> ir.Expr:
+                return ir.case([(is_seg[n], v[part]) for n, v in per_seg.items() if n != "default"],
+                               per_seg["default"][part], ir.TEXT)
+
+            tier = ir.case([(disqualified, ir.text("disqualified"))], by_segment(0), ir.TEXT)
+            held = ir.case([(disqualified, ir.NULL_TEXT)], by_segment(1), ir.TEXT)
+            if previous is not None:  # explain says when stickiness decided the tier
+                held_tier = self.bind("tier:sticky", ir.case([(disqualified, ir.NULL_TEXT)],
+                                                             by_segment(2), ir.TEXT))
+                self.step("sticky", "tier", "held", text=held_tier)
+                self.step("previous_tier", "tier", "previous tier", text=previous)
         else:  # no tiers: only a disqualified lead has one
             held = ir.NULL_TEXT
             tier = ir.case([(disqualified, ir.text("disqualified"))], ir.NULL_TEXT, ir.TEXT)
-        self.bind("tier", tier)
+        tier_ref = self.bind("tier", tier)
         self.bind("held_from", held)
         outputs += [("tier", "tier"), ("held_from", "held_from"),
                     ("disqualified_by", "disqualified_by")]
@@ -266,8 +317,12 @@ class _Lowering:
             whens = [(ir.Cmp(">=", score_refs[score_name], ir.num(thr)), ir.text(letter))
                      for letter, thr in letters if thr is not None]
             last = ir.text(letters[-1][0]) if letters else ir.NULL_TEXT
-            self.bind("grade", ir.case(whens, last, ir.TEXT))
+            grade_ref = self.bind("grade", ir.case(whens, last, ir.TEXT))
             outputs.append(("grade", "grade"))
+            if c.tiers:
+                self.bind("matrix", self.matrix(c.tiers, [x for x, _ in letters], grade_ref,
+                                                tier_ref, seg_ref))
+                outputs.append(("matrix", "matrix"))
 
         for column, name in outputs:
             b = self.b.bindings[name]
@@ -275,13 +330,29 @@ class _Lowering:
                 "value" if b.expr.type == ir.NUMBER else "text": ir.Ref(name, b.expr.type)})
         account = self.account()  # its roll-ups do not add lead aggregates
         return ir.Model(
-            name=c.name, version=c.version, schema=c.schema,
+            name=c.name, version=c.version, schema=schema,
             aggregates=list(self.build.aggregates.values()),
             bindings=list(self.b.bindings.values()), outputs=outputs,
             scores=[s.name for s in c.scores],
             tiers={seg: [t.name for t in tiers] for seg, tiers in c.tiers.items()},
             rules=self.rules, has_grade=c.grade is not None, tests=c.tests,
             account=account, gates=self.gates, explain=self.steps)
+
+    @staticmethod
+    def matrix(tiers: dict[str, list[CheckedTier]], letters: list[str], grade: ir.Expr,
+               tier: ir.Expr, segment: ir.Expr) -> ir.Expr:
+        """The grade x tier label: the grade letter, then the rank of the lead's tier in its
+        segment's list counted from the top (1 = highest); null for a disqualified lead (its
+        tier is in no list)."""
+        def label(ts: list[CheckedTier]) -> ir.Expr:
+            return ir.case([(ir.Cmp("==", tier, ir.text(t.name)),
+                             ir.case([(ir.Cmp("==", grade, ir.text(x)), ir.text(f"{x}{len(ts) - i}"))
+                                      for x in letters], ir.NULL_TEXT, ir.TEXT))
+                            for i, t in enumerate(ts)], ir.NULL_TEXT, ir.TEXT)
+
+        return ir.case([(ir.Cmp("==", segment, ir.text(name)), label(ts))
+                        for name, ts in tiers.items() if name != "default"],
+                       label(tiers["default"]), ir.TEXT)
 
     def account(self) -> ir.Account | None:
         a = self.c.account
