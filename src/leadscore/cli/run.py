@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +14,9 @@ from ..compiler import compile_file
 from ..runtime.data import Reject
 from ..runtime.engines import ENGINES
 from .common import IN_DATABASE, _as_of, _guard, cell, main, shown
+
+if TYPE_CHECKING:
+    from ..compiler import ir
 
 
 # ---------------------------------------------------------------- run
@@ -102,7 +107,7 @@ def _check_into(into: str, engine: str, db: str | None, option: str = "--into") 
                                f"(a {engine} database file, created if missing)")
 
 
-def data_options(default_engine: str | None):
+def data_options(default_engine: str | None) -> Callable[[Callable], Callable]:
     """The input options of every command that scores (run, explain, diff): --leads,
     --events, --as-of, --engine, --db, --delimiter, --row-key. `default_engine` None: the
     command picks (checked_inputs)."""
@@ -132,7 +137,7 @@ def data_options(default_engine: str | None):
                           "the key."),
     ]
 
-    def apply(fn):
+    def apply(fn: Callable) -> Callable:
         for option in reversed(options):
             fn = option(fn)
         return fn
@@ -161,7 +166,7 @@ def checked_inputs(engine: str, db: str | None, leads_path: str | None, row_key:
     return delimiter
 
 
-def needs_events(m, leads_path: str | None, events_path: str | None) -> None:
+def needs_events(m: ir.Model, leads_path: str | None, events_path: str | None) -> None:
     if leads_path is not None and m.schema.has_events and events_path is None:
         raise click.UsageError("this model scores events; pass --events PATH")
 
