@@ -219,7 +219,6 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
                                  + ", ".join(FORMATS), param_hint="--out")
-    delimiter = checked_inputs(engine, db, leads_path, row_key, delimiter)
     if into is not None:
         _check_into(into, engine, db)
     if history is not None:
@@ -229,6 +228,7 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         _check_into(history, engine, db, "--history")
     if memory_limit is not None and engine != "duckdb":
         raise click.UsageError("--memory-limit caps DuckDB's memory: use it with --engine duckdb")
+    delimiter = checked_inputs(engine, db, leads_path, row_key, delimiter)
     m = compile_file(model)
     if accounts_path and m.account is None:
         raise click.UsageError("--accounts needs an `account by FIELD { ... }` block in the model")
