@@ -56,7 +56,7 @@ def explain_cmd(model: str, key: str | None, account: str | None, leads_path: st
         if key is not None and key not in leads.keys:
             raise DataError(f"no lead with key {key!r} in {leads_path}")
     if account is not None:
-        _explain_account(m, leads, events, account, as_of_us, as_of_text, engine, fmt,
+        _explain_account(m, leads, events, account, as_of_us, as_of_text, engine, db, fmt,
                          all_rules)
         return
     from ..runtime.explain import explain, explain_sql, render_markdown, render_text
@@ -76,14 +76,19 @@ def explain_cmd(model: str, key: str | None, account: str | None, leads_path: st
 
 
 def _explain_account(m, leads, events, account: str, as_of_us: int, as_of_text: str,
-                     engine: str, fmt: str, all_rules: bool) -> None:
+                     engine: str, db: str | None, fmt: str, all_rules: bool) -> None:
     from ..runtime.engines import EVALUATORS
-    from ..runtime.explain import explain_account, render_account_markdown, render_account_text
+    from ..runtime.explain import (
+        explain_account,
+        explain_account_sql,
+        render_account_markdown,
+        render_account_text,
+    )
 
-    if engine not in EVALUATORS or leads is None:
-        raise click.UsageError("--account explains the accounts of --leads files with the "
-                               "Python evaluator: drop --db and --engine")
-    ex = explain_account(m, leads, events, account, as_of_us)
+    if engine in EVALUATORS:
+        ex = explain_account(m, leads, events, account, as_of_us)
+    else:
+        ex = explain_account_sql(m, engine, account, as_of_us, leads, events, db)
     if fmt == "json":
         click.echo(shown_json(json.dumps({"as_of": as_of_text, "engine": engine, **ex.to_json()},
                                          indent=2, ensure_ascii=False)))

@@ -322,9 +322,39 @@ def explain_account(model: ir.Model, leads: Leads, events: Events | None, key: s
                for lead, evs in by_lead(model, it.shape, leads, events, as_of_us))
     got = it.account_steps(members, fold(key), as_of_us)
     if got is None:
-        raise DataError(f"no account {key!r} (no lead that is not disqualified has "
-                        f"{model.account.field} {key!r})")
-    rows, values = got
+        raise _no_account(model, key)
+    return _account_explanation(model, key, *got)
+
+
+def explain_account_sql(model: ir.Model, engine: str, key: str, as_of_us: int,
+                        leads: Leads | None = None, events: Events | None = None,
+                        db: str | None = None) -> AccountExplanation:
+    """Account `key`'s explanation from the account explain query on a SQL engine."""
+    from ..backends.explain_sql import STEP_COLUMNS
+    from ..compiler.text import fold
+    from .warehouses import run_query
+
+    got = run_query("account_explain", engine, model, leads, events, as_of_us, db,
+                    lead=fold(key))
+    own = [r for r in got if r[-1] is None]
+    if not own:
+        raise _no_account(model, key)
+    n = len(STEP_COLUMNS)
+    members: dict[str, list[dict]] = {}
+    for r in got:
+        if r[-1] is not None:
+            members.setdefault(r[-1], []).append(dict(zip(ir.STEP_VALUES, r[n:-1])))
+    return _account_explanation(model, key, list(members.items()),
+                                [dict(zip(ir.STEP_VALUES, r[n:-1])) for r in own])
+
+
+def _no_account(model: ir.Model, key: str) -> DataError:
+    return DataError(f"no account {key!r} (no lead that is not disqualified has "
+                     f"{model.account.field} {key!r})")
+
+
+def _account_explanation(model: ir.Model, key: str, rows: list[tuple[str, list[dict]]],
+                         values: list[dict]) -> AccountExplanation:
     acc = model.account
     own = [s for s in acc.explain if s.kind != "member"]
     mine = [s for s in acc.explain if s.kind == "member"]
