@@ -451,3 +451,18 @@ def test_explain_steps_round_trip_through_the_ir_file(tmp_path):
     model = compile_file(REF)
     again = from_json(json.loads(model.dumps()))
     assert again.explain == model.explain and again.account.explain == model.account.explain
+
+
+ACCOUNT_CASES = [c for c in CASES if "accounts_expected" in c.data]
+
+
+@pytest.mark.parametrize("case", ACCOUNT_CASES, ids=[c.name for c in ACCOUNT_CASES])
+def test_account_explain_equals_the_roll_up_on_every_account_case(case):
+    model, leads, events, as_of = _case_inputs(case)
+    for key, *values in run_accounts(model, leads, events, as_of, "python"):
+        ex = explain_account(model, leads, events, key, as_of)
+        out = ex.account.outputs
+        assert [out[c] for c, _ in model.account.outputs] == values
+        got = explain_account_sql(model, "duckdb", key, as_of, leads, events)
+        assert all(_close(x.values[n], y.values[n]) for x, y in
+                   zip(got.account.lines, ex.account.lines) for n in x.values), case.name
