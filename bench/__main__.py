@@ -514,6 +514,11 @@ def main() -> None:
         if "compile" not in skip:
             print("compile time", flush=True)
             compile_time(rep, 2 if quick else 3)
+        if "lsp" not in skip:
+            from bench.lsp import lsp_latency
+
+            print("the language server on a 2,000-rule model", flush=True)
+            lsp_latency(rep, 5 if quick else 15)
         if "scaling" not in skip:
             print("scaling (each size in a fresh process)", flush=True)
             scaling(rep, [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000])

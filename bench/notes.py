@@ -37,6 +37,12 @@ NOTES = """\
   conditions, `per`/`once`/`first ... repeat`, windows, caps, half-lives, lifespans,
   throttles, regexes, lists) over 20 scores; timed are parse + check + IR, the DuckDB SQL
   and the Python evaluator's source, compiled.
+- **Language server** (the `lsp` rows, `bench/lsp.py`; alone: `python -m bench.lsp`):
+  `leadscore lsp` started as an editor starts it and driven over stdio by the tests' client
+  (tests/lsp_client.py), on the 2 000-rule model plus a let and a segment. After the first
+  check and lint, each request (hover on a let, a score and a rule, definition, references,
+  completion, formatting) is sent `repeat` times and the median answer time reported
+  (target 200 ms, issue 16; formatting is the whole file, reported without a target).
 - **Stream**: every event of a 20 000-lead data set through `Model.stream().update(event)`
   in time order, each call timed with `perf_counter_ns` (conversion of the event's values
   included; times passed as integer microseconds).

@@ -32,6 +32,7 @@ HOSTILE = str(ROOT / "tests" / "hostile" / "dbt" / "jinja.score")
 DATA = ROOT / "examples" / "data"
 AS_OF = "2026-03-01T00:00:00Z"
 EARLIER = "2026-02-01T00:00:00Z"
+LATER = "2026-03-08T00:00:00Z"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 TABLES = """
@@ -225,9 +226,19 @@ class Project:
             return [d.name for d in cur.description], cur.fetchall()
 
 
+def sticky_model(folder: Path) -> Path:
+    """The reference model with its `mql` tiers sticky."""
+    text = Path(REF).read_text().replace("mql at 100 require", "mql at 100 sticky require")
+    path = folder / "sticky.score"
+    path.write_text(text.replace("mql at 140 require", "mql at 140 sticky require"))
+    return path
+
+
 def generate(path: Path, dialect: str) -> None:
     """The project's models, for the warehouse dbt runs them on."""
-    for args in ([REF, "--out-dir", path / "models" / "leadscore"],
+    for args in ([sticky_model(path), "--out-dir", path / "models" / "sticky", "--materialized",
+                  "incremental", "--name", "sticky_snap"],
+                 [REF, "--out-dir", path / "models" / "leadscore"],
                  [REF, "--out-dir", path / "models" / "snapshots", "--materialized", "incremental",
                   "--name", "reference_snap"],
                  [REF, "--out-dir", path / "models" / "views", "--materialized", "view",
@@ -310,6 +321,21 @@ def test_dbt_project_on_duckdb_and_postgres(tmp_path):
         assert history.history_sql("postgres", PG_URL, table) == history.lead_history(h)
         changes = history.changes_sql("postgres", PG_URL, table)
         assert changes == history.tier_changes(h) and changes[1]
+
+        # sticky tiers: a later run reads the model's own earlier snapshot, as replay does
+        project("run", "--target", "postgres", "--vars", json.dumps({"as_of": LATER}),
+                "--select", "sticky_snap_scores")
+        got = history.read_history("postgres", PG_URL, f"{schema}.sticky_snap_scores")
+        res = invoke("replay", sticky_model(tmp_path), "--leads", DATA / "leads.csv", "--events",
+                     DATA / "events.csv", "--from", AS_OF, "--to", LATER, "--db",
+                     tmp_path / "s.duckdb", "--history", "s")
+        assert res.exit_code == 0, res.output
+        want = history.read_history("duckdb", str(tmp_path / "s.duckdb"), "s")
+        assert got.rows == want.rows and got.columns == want.columns
+        plain = cli_rows(tmp_path, REF, LATER)
+        tier = plain[0].index("tier")
+        later = [r for r in got.rows if r[0] == max(r[0] for r in got.rows)]
+        assert [r[tier + 1] for r in later] != [r[tier] for r in plain[1:]]  # some lead held
     finally:
         import psycopg
 

@@ -310,3 +310,29 @@ def test_replay_feeds_sticky_tiers_the_previous_snapshot(place, tmp_path):
     assert [r[1:] for r in h.rows if r[0] == nxt] == run(model, given, events, nxt, "python")
     assert [r[1:] for r in h.rows if r[0] == parse_timestamp(WEEKLY[-1])] == want[
         parse_timestamp(WEEKLY[-1])]
+
+
+def test_runs_at_once_take_turns(place, tmp_path):
+    """Three runs into one history at once: two of the same as_of (300 leads and 10), one of
+    another. All succeed; the shared snapshot is one run's rows, whole, never both mixed."""
+    import os
+    import subprocess
+    import sys
+
+    few = tmp_path / "few.csv"
+    few.write_text("\n".join(LEADS.read_text().splitlines()[:11]) + "\n")
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "leadscore", "run", str(MODEL), "--leads", str(leads), "--events",
+         str(EVENTS), "--as-of", as_of, *place.args(), "--out", str(tmp_path / f"o{i}.csv")],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+        for i, (leads, as_of) in enumerate(((LEADS, WEEKLY[0]), (few, WEEKLY[0]),
+                                            (LEADS, WEEKLY[1])))]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    counts: dict[int, int] = {}
+    for r in H.read_history(place.engine, place.db, place.table).rows:
+        counts[r[0]] = counts.get(r[0], 0) + 1
+    assert counts[parse_timestamp(WEEKLY[0])] in (300, 10)
+    assert counts[parse_timestamp(WEEKLY[1])] == 300

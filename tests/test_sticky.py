@@ -308,3 +308,13 @@ def test_ir_file_round_trips_and_refuses_a_retyped_previous_tier(tmp_path):
     path.write_text(json.dumps(edited))
     with pytest.raises(CompileError, match="previous tier"):
         leadscore.load(path)
+
+
+def test_compile_prints_the_column_only_when_told(tmp_path):
+    path = tmp_path / "m.score"
+    path.write_text(MODEL % {"table": ""})
+    plain = CliRunner().invoke(main, ["compile", str(path), "--dialect", "postgres"])
+    told = CliRunner().invoke(main, ["compile", str(path), "--dialect", "postgres",
+                                     "--previous-tier"])
+    assert plain.exit_code == told.exit_code == 0
+    assert PREVIOUS_TIER not in plain.output and f'"{PREVIOUS_TIER}"' in told.output

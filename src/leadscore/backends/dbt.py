@@ -41,6 +41,9 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEY_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")  # unquoted in dbt's incremental SQL
 # The placeholder table names handed to the query builders; replaced by ref()/source().
 _LEADS, _EVENTS = "__leadscore_dbt_leads__", "__leadscore_dbt_events__"
+# An incremental model with sticky tiers reads its own earlier snapshots ({{ this }}) through
+# the leads relation `_PREVIOUS` (`_Writer.previous`).
+_THIS, _PREVIOUS = "__leadscore_dbt_this__", "__leadscore_dbt_previous__"
 # var('as_of') may be a string ("2026-03-01T00:00:00Z"), or a date or datetime when YAML
 # parsed it; run_started_at is an aware UTC datetime. All become UTC wall-clock text.
 AS_OF_PRELUDE = (
@@ -150,7 +153,31 @@ class _Writer:
         self.relations = {_LEADS: _relation(s.lead_table, "leads", source)}
         if s.has_events:
             self.relations[_EVENTS] = _relation(s.event_table, "events", source)
-        self.allowed = [AS_OF_PRELUDE, _AS_OF_TEXT, *self.relations.values()]
+        self.sticky = materialized == "incremental" and ir.reads_previous_tier(model)
+        if self.sticky:
+            self.relations[_PREVIOUS] = self.previous()
+        # `_PREVIOUS`'s snippet holds the others: taken out of the text whole, first
+        self.allowed = [self.relations.get(_PREVIOUS, ""), AS_OF_PRELUDE, _AS_OF_TEXT,
+                        *self.relations.values()]
+
+    def previous(self) -> str:
+        """The leads relation of an incremental model with sticky tiers: on an incremental run
+        each lead's tier in its latest snapshot before this as_of (`{{ this }}`, the model's
+        own table), on the first run none."""
+        from ..runtime.history import lead_columns, previous_tiers
+
+        leads = exp.to_table(_LEADS)
+        first = exp.select(*lead_columns(self.m), exp.alias_(
+            exp.Cast(this=exp.Null(), to=exp.DataType(this=exp.DataType.Type.TEXT)),
+            ir.PREVIOUS_TIER, quoted=True)).from_(exp.alias_(leads, "l", table=True))
+        later = previous_tiers(self.d, self.m, exp.to_table(_THIS), leads.copy(), _as_of(self.d))
+        relations = {**self.relations, _THIS: "{{ this }}"}
+
+        def sql(select: exp.Select) -> str:
+            return "(" + self.d.render(_templated(select, relations), pretty=False) + ")"
+
+        return (f"{{% if is_incremental() %}}{sql(later)}{{% else %}}{sql(first)}"
+                "{% endif %}")
 
     def model_file(self, name: str, query: exp.Expression, config: str) -> DbtFile:
         sql = self.d.render(_templated(query, self.relations), pretty=True)
@@ -158,7 +185,8 @@ class _Writer:
         return DbtFile(name, _checked(text, [*self.allowed, config]))
 
     def scores(self, stem: str) -> DbtFile:
-        query = build_query(self.m, self.d, _as_of(self.d), _LEADS, _EVENTS)
+        query = build_query(self.m, self.d, _as_of(self.d), _PREVIOUS if self.sticky else _LEADS,
+                            _EVENTS, previous_tier=self.sticky)
         if self.materialized != "incremental":
             return self.model_file(f"{stem}_scores.sql", query, _config(self.materialized))
         key = self.m.schema.lead_key

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+STDIN = "-"  # the file argument that reads the model from standard input
+STDIN_NAME = "<stdin>"  # what it is called without --stdin-filename
 IN_DATABASE = ("duckdb", "sqlite", "postgres", "mysql")
 
 
@@ -64,6 +66,38 @@ def _fail(message: str, code: int = EXIT_FINDINGS) -> None:
     # messages quote paths, values and server replies: escaped line by line (a hint is a line)
     click.echo("error: " + "\n".join(shown(line) for line in message.split("\n")), err=True)
     sys.exit(code)
+
+
+def stdin_filename_option(fn):
+    """`--stdin-filename PATH`: the name of the model read from `-`."""
+    return click.option(
+        "--stdin-filename", metavar="PATH", default=None,
+        help="Name the model read from `-` (standard input): messages say PATH, its imports "
+             "resolve relative to PATH (and stay inside PATH's directory), settings are "
+             "looked up from there. The file need not exist.")(fn)
+
+
+def stdin_name(paths: tuple[str, ...], stdin_filename: str | None) -> str:
+    """The name the model on standard input is reported under; `-` at most once, and
+    --stdin-filename only with it."""
+    n = sum(1 for p in paths if p == STDIN)
+    if n > 1:
+        raise click.UsageError("`-` (standard input) can be given only once")
+    if stdin_filename is not None and n == 0:
+        raise click.UsageError("--stdin-filename names the model read from `-`: give `-` too")
+    if stdin_filename == "":
+        raise click.BadParameter("an empty name", param_hint="--stdin-filename")
+    return STDIN_NAME if stdin_filename is None else stdin_filename
+
+
+def read_stdin(name: str) -> str:
+    """The model on standard input, decoded as a rule file named `name` is."""
+    from ..compiler import decode_source
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # started with standard input closed
+        raise click.UsageError("`-` reads standard input, which is closed")
+    return decode_source(stream.read(), name)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -209,6 +243,7 @@ COMMANDS = {
     "history": "Per lead: when it first reached each tier, its current tier and since when.",
     "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
             "segments, contradictory gates, unused names and more (docs/lint.md).",
+    "lsp": "Run the language server for editors, speaking LSP over standard input and output.",
     "replay": "Score every as_of from --from to --to and add each snapshot to a history table.",
     "run": "Score leads with their events and write one row per lead.",
     "test": "Run the `test` blocks of each model on every engine and show rule coverage.",

@@ -13,10 +13,8 @@ import click
 
 from ..compiler import CompileError, read_source
 from ..fmt import format_source
-from .common import EXIT_FINDINGS, _color, _guard, main
+from .common import EXIT_FINDINGS, STDIN, _color, _guard, main, read_stdin, stdin_filename_option, stdin_name
 from .common import shown as safe
-
-STDIN = "-"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -32,12 +30,8 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _read(path: str) -> str:
-    if path == STDIN:
-        with click.open_file(STDIN, encoding="utf-8") as f:  # stdin, left open
-            text = f.read()
-        return text[1:] if text.startswith("\ufeff") else text
-    return read_source(path)
+def _read(path: str, name: str) -> str:
+    return read_stdin(name) if path == STDIN else read_source(path)
 
 
 @main.command()
@@ -46,8 +40,9 @@ def _read(path: str) -> str:
               help="Change nothing; list the files that would change and exit 1 if there are any.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Change nothing; print a unified diff of what would change.")
+@stdin_filename_option
 @_guard
-def fmt(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
+def fmt(files: tuple[str, ...], check: bool, show_diff: bool, stdin_filename: str | None) -> None:
     """Rewrite rule files in the one canonical layout (docs/language.md, "Formatting").
 
     Files are rewritten in place, atomically; `-` reads standard input and writes the result
@@ -61,16 +56,17 @@ def fmt(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
       leadscore fmt --diff model.score
       cat model.score | leadscore fmt - > formatted.score
     """
+    name = stdin_name(files, stdin_filename)
     failed = changed = 0
     for path in files:
-        shown = "<stdin>" if path == STDIN else safe(path)  # a name may hold terminal escapes
+        shown = safe(name if path == STDIN else path)  # a name may hold terminal escapes
         if path != STDIN and not Path(path).exists():
             click.echo(f"{shown}: error: no such file", err=True)
             failed += 1
             continue
         try:
-            before = _read(path)
-            after = format_source(before, shown)
+            before = _read(path, name)
+            after = format_source(before, name if path == STDIN else path)
         except CompileError as err:
             click.echo(err.render(color=_color(sys.stderr)), err=True)
             failed += 1

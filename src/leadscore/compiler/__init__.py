@@ -8,6 +8,7 @@ still reachable as an attribute (`compiler.ir`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,22 +20,25 @@ if TYPE_CHECKING:
     from .checked import Checked
 
 __all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_checked", "compile_file",
-           "compile_source", "compile_text", "is_ir_path", "load_ir", "parse"]
+           "compile_source", "compile_text", "decode_source", "is_ir_path", "load_ir", "parse",
+           "read_source"]
 
 
-def compile_source(text: str, path: str = "<string>") -> ir.Model:
+def compile_source(text: str, path: str = "<string>",
+                   overlay: Mapping[str, str] | None = None) -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
-    every diagnostic."""
-    return compile_checked(text, path)[1]
+    every diagnostic. `overlay`: texts standing for files on disk (`imports.resolve`)."""
+    return compile_checked(text, path, overlay)[1]
 
 
-def compile_checked(text: str, path: str = "<string>") -> tuple[Checked, ir.Model]:
+def compile_checked(text: str, path: str = "<string>", overlay: Mapping[str, str] | None = None,
+                    ) -> tuple[Checked, ir.Model]:
     """`compile_source`, with the checked declarations it lowered (diff compares them)."""
     from .check import check
     from .imports import resolve
     from .lower import lower
 
-    resolved = resolve(text, path)
+    resolved = resolve(text, path, overlay)
     result = check(resolved.module)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.checked is None:
@@ -63,8 +67,12 @@ def load_ir(text: str, path: str = "<string>") -> ir.Model:
 
 def read_source(path: str | Path) -> str:
     """Read a rule file as UTF-8; undecodable bytes are a located error."""
-    p = Path(path)
-    data = p.read_bytes()
+    return decode_source(Path(path).read_bytes(), str(path))
+
+
+def decode_source(data: bytes, path: str) -> str:
+    """A rule file's bytes (a file, standard input) as text: UTF-8 with an optional BOM;
+    undecodable bytes are a located error under `path`."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

@@ -34,10 +34,17 @@ class Checker(Declarations, Resolution, Typing):
         # names whose declaration failed: their uses are not reported again
         self.broken_names: set[str] = set()
         self.events_broken = False
+        # what each name use resolved to ("let", "score", "lead field", "event field", "total"),
+        # by the span of the name: the symbol index of editors (leadscore.lsp) reads it
+        self.refs: dict[Span, str] = {}
 
     # ---------------------------------------------------------------- reporting
-    def error(self, message: str, span: Span, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(message, span, hint=hint))
+    def error(self, message: str, span: Span, hint: str | None = None,
+              related: list[tuple[Span, str]] | None = None) -> None:
+        self.diagnostics.append(Diagnostic(message, span, hint=hint, related=related or []))
+
+    def refer(self, name: ast.Name, kind: str) -> None:
+        self.refs[name.span] = kind
 
     # ---------------------------------------------------------------- entry point
     def check(self) -> Checked | None:
@@ -79,6 +86,8 @@ class Scope:
     event_fields: dict[str, ast.FieldDecl]  # declared event fields (not lead, time, type)
     lets: dict[str, ast.LetDecl]
     scores: dict[str, ast.ScoreDecl]
+    refs: dict[Span, str] = field(default_factory=dict)  # Checker.refs
+    let_types: dict[str, str] = field(default_factory=dict)  # the type of each let that checks
 
 
 @dataclass
@@ -100,6 +109,8 @@ def check(module: ast.Module) -> CheckResult:
         return {name: decl for name, (_, decl) in fields.items() if decl is not None}
 
     scope = Scope(checker.schema, declared(checker.lead_fields), declared(checker.event_fields),
-                  {name: let.decl for name, let in checker.lets.items()}, checker.scores)
+                  {name: let.decl for name, let in checker.lets.items()}, checker.scores,
+                  checker.refs, {name: let.type for name, let in checker.lets.items()
+                                 if let.type is not None})
     return CheckResult(checked, diags, scope)
 

@@ -74,7 +74,8 @@ class Declarations:
             if t is None:
                 self.broken_names.add(fd.name.text)
             if fd.name.text in seen:
-                self.error(f"field `{fd.name.text}` is declared twice", fd.name.span)
+                self.error(f"field `{fd.name.text}` is declared twice", fd.name.span,
+                           related=[(seen[fd.name.text], "the first declaration")])
                 continue
             if fd.name.text == lead.key.text:
                 self.error(f"`{fd.name.text}` is the lead key; it cannot also be a field",
@@ -84,7 +85,7 @@ class Declarations:
                 self.error(f"`{ir.PREVIOUS_TIER}` is reserved: it is the previous tier that "
                            "sticky tiers read", fd.name.span, hint="rename the field")
                 continue
-            seen[fd.name.text] = fd.span
+            seen[fd.name.text] = fd.name.span
             if t:
                 lead_types[fd.name.text] = t
                 self.lead_fields[fd.name.text] = (FIELD_TYPES[t], fd)
@@ -253,7 +254,7 @@ class Declarations:
 
     def _segments(self, items) -> list[tuple[str, ir.Expr]]:
         out: list[tuple[str, ir.Expr]] = []
-        seen: set[str] = set()  # a list scan per segment was quadratic: 20 000 took 60 s
+        seen: dict[str, Span] = {}  # a list scan per segment was quadratic: 20 000 took 60 s
         for s in items:
             if not isinstance(s, ast.SegmentDecl):
                 continue
@@ -264,9 +265,10 @@ class Declarations:
                            "choose another name", s.name.span)
             elif name in seen:
                 self.error(f"segment `{name}` is declared twice", s.name.span,
-                           hint="combine the conditions with `or`")
+                           hint="combine the conditions with `or`",
+                           related=[(seen[name], "the first declaration")])
             else:
-                seen.add(name)
+                seen[name] = s.name.span
                 out.append((name, cond))
         return out
 

@@ -84,6 +84,8 @@ class Diagnostic:
     hint: str | None = None
     code: str | None = None
     notes: list[str] = field(default_factory=list)
+    # other places the problem involves (the first of two definitions), for editors (LSP)
+    related: list[tuple[Span, str]] = field(default_factory=list)
 
     def render(self, sources: dict[str, Source] | None = None, color: bool = False) -> str:
         # a path or a message may quote a file name or a value: escaped, the colours our own

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +86,12 @@ class _Frame:
     next: int = 0
 
 
-def resolve(text: str, path: str) -> Resolved:
+def resolve(text: str, path: str, overlay: Mapping[str, str] | None = None) -> Resolved:
     """Parse `text` and everything it imports; raise CompileError on failure.
+
+    `overlay` holds texts that stand for files on disk, by resolved path: an editor's unsaved
+    buffers. An import is confined as ever (the file must exist inside the tree); only its
+    text comes from the overlay.
 
     The root is the directory of `path` (the working directory for a model without a file):
     every import, from any file, must resolve inside it. Resolution walks an explicit stack,
@@ -132,7 +137,9 @@ def resolve(text: str, path: str) -> Resolved:
             if len(files) >= MAX_IMPORT_FILES:
                 raise _Refused(f"too many imported files (a model may read {MAX_IMPORT_FILES})",
                                "a file imported by several others is read once per import")
-            child_text = _read(target, MAX_SOURCE_BYTES - total_bytes)
+            budget = MAX_SOURCE_BYTES - total_bytes
+            child_text = _read(target, budget) if overlay is None or key not in overlay \
+                else _within(overlay[key], target, budget)
         except _Refused as err:
             frame.errors.append(Diagnostic(str(err), item.path_span, hint=err.hint))
             continue
@@ -236,6 +243,35 @@ def _read(target: Path, budget: int) -> str:
     text = text_of(data)
     if text is None:
         raise _Refused(f"cannot import {name}: not a model file (not UTF-8 text)")
+    return text
+
+
+def target_of(written: str, importer: str) -> Path | None:
+    """The file `import "written"` in the model file `importer` reads, confined as `resolve`
+    confines it (the importer's directory being the tree), or None when it is refused."""
+    unnamed = importer.startswith("<")
+    root = Path.cwd().resolve() if unnamed else Path(importer).absolute().parent.resolve()
+    try:
+        return _confined(written, importer, root, unnamed)
+    except _Refused:
+        return None
+
+
+def read_regular(target: Path) -> str | None:
+    """A rule file's text, read as an import is (never blocking on a FIFO or a device, within
+    MAX_SOURCE_BYTES), or None when it is no regular UTF-8 file: for tools that look through a
+    folder's files (the language server's rename)."""
+    try:
+        return _read(target, MAX_SOURCE_BYTES)
+    except _Refused:
+        return None
+
+
+def _within(text: str, target: Path, budget: int) -> str:
+    """An overlay's text for `target`, held to the budget `_read` holds a file to."""
+    if len(text.encode("utf-8", "surrogatepass")) > budget:
+        raise _Refused(f"cannot import {_shown(target)!r}: the model would be larger than "
+                       f"{MAX_SOURCE_BYTES:,} bytes of rule files")
     return text
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 from . import ast
 from .checked import MAX_SIZE, Ctx
-from .diagnostics import did_you_mean
+from .diagnostics import Span, did_you_mean
 from .parse import MAX_NESTING
 
 # "Did you mean" compares a misspelled name with each candidate (difflib: 3 to 20 us a pair).
@@ -26,6 +26,7 @@ class Let:
     decl: ast.LetDecl
     broken: bool = False
     checked: bool = False
+    type: str | None = None  # as typed where it is declared (Ctx "any"); None when broken
 
 
 class Resolution:
@@ -40,22 +41,25 @@ class Resolution:
             columns.append("matrix")  # the grade x tier label (compiler/lower/model.py)
         for column in columns:
             taken[column] = f"the output column `{column}`"
+        declared_at: dict[str, Span] = {name: decl.name.span for name, (_, decl) in self.lead_fields.items()
+                                        if decl is not None}
         for item in items:
-            if isinstance(item, ast.LetDecl):
+            if isinstance(item, (ast.LetDecl, ast.ScoreDecl)):
                 name = item.name.text
                 if name in taken:
-                    self.error(f"`{name}` is already {taken[name]}", item.name.span)
+                    first = declared_at.get(name)
+                    message = (f"`{name}` is already {taken[name]}" if isinstance(item, ast.LetDecl)
+                               else f"score `{name}` clashes with {taken[name]} of that name")
+                    self.error(message, item.name.span,
+                               related=[(first, f"`{name}` is {taken[name]} here")] if first else [])
                     continue
-                taken[name] = "a let"
-                self.lets[name] = Let(item)
-            elif isinstance(item, ast.ScoreDecl):
-                name = item.name.text
-                if name in taken:
-                    self.error(f"score `{name}` clashes with {taken[name]} of that name",
-                               item.name.span)
-                    continue
-                taken[name] = "a score"
-                self.scores[name] = item
+                declared_at[name] = item.name.span
+                if isinstance(item, ast.LetDecl):
+                    taken[name] = "a let"
+                    self.lets[name] = Let(item)
+                else:
+                    taken[name] = "a score"
+                    self.scores[name] = item
 
     def suggest(self, name: str, candidates: list[str]) -> str | None:
         """`did_you_mean`, within the model's MAX_HINT_WORK."""
@@ -164,9 +168,11 @@ class Resolution:
             return
         let.checked = True
         before = len(self.diagnostics)
-        self.resolve(let.decl.value, Ctx("any", "a let"))
+        _, t = self.resolve(let.decl.value, Ctx("any", "a let"))
         if len(self.diagnostics) > before:
             let.broken = True
+        else:
+            let.type = t
 
     # ---------------------------------------------------------------- scores and rules
 

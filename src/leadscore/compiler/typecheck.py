@@ -128,15 +128,18 @@ class Typing:
             return self._let(name, ctx)
         if ctx.kind != "event" and ctx.kind != "total" and text in self.lead_fields:
             t, _ = self.lead_fields[text]
+            self.refer(name, "lead field")
             return self.build.lead_field(text, t, name.span), t
         if ctx.kind == "any" and text in self.event_fields:
             return self._event_field(name)
         if text in self.scores:
+            self.refer(name, "score")
             if not ctx.scores:
                 return self.fail(f"score `{text}` cannot be used in {ctx.what}", name.span,
                                   hint="scores can be used in `total`, segments, disqualify and tier gates")
             return self.build.score(text, name.span), ir.NUMBER
         if text == "total" and ctx.kind in ("post", "any", "member"):
+            self.refer(name, "total")
             return self.build.total(name.span), ir.NUMBER
         if text == "total":
             return self.fail(f"`total` cannot be used in {ctx.what}", name.span)
@@ -145,6 +148,7 @@ class Typing:
         return self._name_error(name, ctx)
 
     def _event_field(self, name: ast.Name) -> tuple[ir.Expr, str]:
+        self.refer(name, "event field")
         t, _ = self.event_fields[name.text]
         if t == "ev_type":
             return self.build.event_field(name.text, None, name.span), ir.TEXT
@@ -152,6 +156,7 @@ class Typing:
 
     def _let(self, name: ast.Name, ctx: Ctx) -> tuple[ir.Expr | Filter, str]:
         text = name.text
+        self.refer(name, "let")
         let = self.lets[text]  # cycles are reported (and their lets broken) up front
         self._check_let(let)
         if let.broken:

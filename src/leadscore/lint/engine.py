@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compiler import CompileError, is_ir_path, read_source
-from ..compiler.check import check
+from ..compiler.check import CheckResult, check
 from ..compiler.diagnostics import Diagnostic, Source, Span
-from ..compiler.imports import resolve
+from ..compiler.imports import Resolved, resolve
 from . import rules as _rules  # noqa: F401 - importing registers the rules
 from . import suppress
 from .config import LintConfig
@@ -36,11 +37,11 @@ def _compile_findings(diags: list[Diagnostic], path: str) -> list[Finding]:
     return out
 
 
-def lint_source(text: str, path: str = "<string>", config: LintConfig | None = None) -> LintResult:
+def lint_source(text: str, path: str = "<string>", config: LintConfig | None = None,
+                overlay: Mapping[str, str] | None = None) -> LintResult:
     """Lint `text` as the file `path`. Imports are resolved so that names from a base model are
-    known, but only findings located in this file are reported."""
-    config = config or LintConfig()
-    enabled = config.enabled()
+    known, but only findings located in this file are reported; `overlay` is as for
+    `imports.resolve` (an editor's unsaved buffers)."""
     result = LintResult(path, sources={path: Source(path, text)})
     if is_ir_path(path):  # compiled: the rules, names and comments lint reads are gone
         diag = Diagnostic("a compiled IR file has no rule-file source to lint",
@@ -49,14 +50,24 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
         result.compiled = False
         return result
     try:
-        resolved = resolve(text, path)
+        resolved = resolve(text, path, overlay)
     except CompileError as err:
         result.sources = dict(err.sources)  # without this file's text if it is no model
         result.findings = _compile_findings(err.diagnostics, path)
         result.compiled = False
         return result
-    result.sources.update(resolved.sources)
-    checked = check(resolved.module)
+    return lint_checked(resolved, check(resolved.module), config)
+
+
+def lint_checked(resolved: Resolved, checked: CheckResult,
+                 config: LintConfig | None = None) -> LintResult:
+    """Lint a model already resolved and checked (its root file is the first of
+    `resolved.files`): what `lint_source` does after compiling, for a caller that keeps the
+    checker's result (the language server)."""
+    config = config or LintConfig()
+    enabled = config.enabled()
+    path = resolved.files[0]
+    result = LintResult(path, sources=dict(resolved.sources))
     if any(d.severity == "error" for d in checked.diagnostics) or checked.checked is None \
             or checked.scope is None:
         result.findings = _compile_findings(checked.diagnostics, path)
@@ -75,10 +86,11 @@ def lint_source(text: str, path: str = "<string>", config: LintConfig | None = N
             if not facts.own(hit.span) or key in seen:
                 continue
             seen.add(key)
-            found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint))
+            fix = hit.fix if hit.fix and all(facts.own(e.span) for e in hit.fix.edits) else None
+            found.append(Finding(code, r.name, severity, hit.message, hit.span, hit.hint, fix))
     # the resolved module keeps this file's comments: the file is parsed once
     sups, malformed = suppress.collect(resolved.module.comments, result.sources[path])
-    found = suppress.apply(found, sups, enabled) + malformed
+    found = suppress.apply(found, sups, enabled, facts.doc) + malformed
     unused = suppress.UNUSED_SUPPRESSION.code
     result.findings = sorted(
         [_with_severity(f, enabled) for f in found if f.code != unused or unused in enabled],
@@ -92,10 +104,14 @@ def _with_severity(f: Finding, enabled: dict[str, str]) -> Finding:
     return f
 
 
+def compile_failure(err: CompileError, path: str) -> LintResult:
+    """The result for a file that could not even be read as a model."""
+    return LintResult(path, _compile_findings(err.diagnostics, path), err.sources, compiled=False)
+
+
 def lint_file(path: str | Path, config: LintConfig | None = None) -> LintResult:
     try:
         text = read_source(path)
     except CompileError as err:
-        return LintResult(str(path), _compile_findings(err.diagnostics, str(path)), err.sources,
-                          compiled=False)
+        return compile_failure(err, str(path))
     return lint_source(text, str(path), config)

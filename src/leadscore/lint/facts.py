@@ -9,7 +9,7 @@ outside [lo, hi] can never happen, so a tier above `hi` is certainly unreachable
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,6 +18,7 @@ from ..compiler.check import Scope
 from ..compiler.diagnostics import Source, Span
 from ..compiler.regex import RegexError, compile_portable
 from ..compiler.text import fold
+from .edits import Edit, Fix, Text
 from .formula import FALSE, TRUE, And, Atom, Const, Formula, Not, Or, truth
 from .intervals import INF, Interval
 from .sets import BoolSet, NumSet, Pred, TextSet
@@ -96,6 +97,22 @@ class Facts:
         self._computing_bounds = False
 
     # ---------------------------------------------------------------- source text
+    @cached_property
+    def doc(self) -> Text:
+        """The linted file's text, where fixes are made."""
+        return Text(self.sources[self.path])
+
+    def fix(self, title: str, where: Span, make: Callable[[Text], Iterable[Edit | None]]
+            ) -> Fix | None:
+        """A fix made by `make` on the linted file's text; None when `where` lies in another
+        file (an import) or `make` finds no safe edit (None among them)."""
+        if not self.own(where):
+            return None
+        edits = tuple(make(self.doc))
+        if not edits or any(e is None for e in edits):
+            return None
+        return Fix(title, edits)  # type: ignore[arg-type]  # None was ruled out above
+
     def own(self, span: Span | None) -> bool:
         return span is not None and span.path == self.path
 

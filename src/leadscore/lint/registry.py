@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..compiler.diagnostics import Diagnostic, Span
+from .edits import Fix
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -27,6 +28,7 @@ class Hit:
     span: Span
     message: str
     hint: str | None = None
+    fix: Fix | None = None  # the one mechanical fix, when there is one
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Rule:
     severity: str
     summary: str  # one line, shown by `--list-rules` and in SARIF
     check: Callable[[Facts], Iterable[Hit]] | None = None  # None: produced by the engine
+    fixable: bool = False  # its findings can carry a fix (docs/lint.md says which)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Finding:
     message: str
     span: Span
     hint: str | None = None
+    fix: Fix | None = None
 
     def to_diagnostic(self) -> Diagnostic:
         return Diagnostic(f"{self.message} [{self.code} {self.name}]", self.span, self.severity,
@@ -55,7 +59,8 @@ class Finding:
         s = self.span
         return {"code": self.code, "name": self.name, "severity": self.severity,
                 "message": self.message, "hint": self.hint, "path": s.path, "line": s.line,
-                "column": s.column, "end_line": s.end_line, "end_column": s.end_column}
+                "column": s.column, "end_line": s.end_line, "end_column": s.end_column,
+                "fix": self.fix.to_json() if self.fix else None}
 
 
 RULES: dict[str, Rule] = {}
@@ -70,11 +75,12 @@ def register(rule_: Rule) -> Rule:
     return rule_
 
 
-def rule(code: str, name: str, severity: str, summary: str):
-    """Register the decorated function as the check of a lint rule."""
+def rule(code: str, name: str, severity: str, summary: str, fixable: bool = False):
+    """Register the decorated function as the check of a lint rule; a `fixable` one may
+    attach a `Fix` to its hits."""
 
     def wrap(fn: Callable[[Facts], Iterable[Hit]]) -> Callable[[Facts], Iterable[Hit]]:
-        register(Rule(code, name, severity, summary, fn))
+        register(Rule(code, name, severity, summary, fn, fixable))
         return fn
 
     return wrap
@@ -84,7 +90,8 @@ def rule(code: str, name: str, severity: str, summary: str):
 COMPILE_ERROR = register(Rule("LS000", "compile-error", "error",
                               "the model does not compile; no other rule runs on it"))
 UNUSED_SUPPRESSION = register(Rule("LS001", "unused-suppression", "warning",
-                                   "a `# leadscore: ignore[...]` comment that suppresses nothing"))
+                                   "a `# leadscore: ignore[...]` comment that suppresses nothing",
+                                   fixable=True))
 
 
 def lookup(word: str) -> list[Rule]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..compiler import ast
 from ..compiler.diagnostics import Source, Span
+from .edits import Fix, Text
 from .registry import RULES, UNUSED_SUPPRESSION, Finding, lookup
 
 _PATTERN = re.compile(r"#\s*leadscore\s*:\s*ignore\b(\s*\[([^\]]*)\])?")
@@ -21,7 +22,8 @@ _PATTERN = re.compile(r"#\s*leadscore\s*:\s*ignore\b(\s*\[([^\]]*)\])?")
 class Suppression:
     words: list[tuple[str, Span]]  # each code or name, with where it is written
     lines: set[int]
-    span: Span
+    span: Span  # the comment
+    at: Span  # the `leadscore: ignore[...]` part of it, from its `#`
     used: set[str] = field(default_factory=set)  # words that suppressed something
 
     def covers(self, f: Finding) -> str | None:
@@ -63,18 +65,30 @@ def collect(comments: list[ast.Comment], source: Source) -> tuple[list[Suppressi
                                          or lines[nxt - 1].lstrip().startswith("#")):
                 nxt += 1
             covered.add(nxt)
-        out.append(Suppression(words, covered, s))
+        at = Span(s.path, s.line, s.column + m.start(), s.line, s.column + m.end())
+        out.append(Suppression(words, covered, s, at))
     return out, bad
 
 
-def _unused(span: Span, message: str, hint: str | None = None) -> Finding:
+def _unused(span: Span, message: str, hint: str | None = None, fix: Fix | None = None) -> Finding:
     r = UNUSED_SUPPRESSION
-    return Finding(r.code, r.name, r.severity, message, span, hint)
+    return Finding(r.code, r.name, r.severity, message, span, hint, fix)
+
+
+def _removal(doc: Text, s: Suppression, i: int, everything: bool) -> Fix | None:
+    """Remove word `i` of `s`, or the whole suppression when none of its words is kept."""
+    if not everything:
+        edit = doc.remove_item([span for _, span in s.words], i)
+        return Fix(f"Remove `{s.words[i][0]}` from the suppression", (edit,)) if edit else None
+    if s.at.column == s.span.column:  # the comment is the suppression: it goes
+        return Fix("Remove the unused suppression", (doc.remove_comment(s.span),))
+    return Fix("Remove the unused suppression", (doc.remove_inline(s.at),))
 
 
 def apply(findings: list[Finding], suppressions: list[Suppression],
-          enabled: dict[str, str]) -> list[Finding]:
-    """Drop suppressed findings; add one for each suppression code that matched nothing."""
+          enabled: dict[str, str], doc: Text | None = None) -> list[Finding]:
+    """Drop suppressed findings; add one for each suppression code that matched nothing,
+    with its removal as the fix when `doc` (the file's text) is given."""
     kept: list[Finding] = []
     for f in findings:
         if f.code == "LS000":
@@ -88,16 +102,20 @@ def apply(findings: list[Finding], suppressions: list[Suppression],
         else:
             kept.append(f)
     for s in suppressions:
-        for word, span in s.words:
-            if word in s.used:
-                continue
+        # a word naming no rule, or rules that are enabled, and that suppressed nothing
+        stale = [i for i, (word, _) in enumerate(s.words) if word not in s.used
+                 and (not lookup(word) or any(r.code in enabled for r in lookup(word)))]
+        for i in stale:
+            word, span = s.words[i]
+            fix = _removal(doc, s, i, len(stale) == len(s.words)) if doc else None
             rules = lookup(word)
             if not rules:
                 kept.append(_unused(span, f"unknown lint rule `{word}` in a suppression",
-                                    "codes look like LS103; `leadscore lint --list-rules` lists them"))
-            elif any(r.code in enabled for r in rules):
+                                    "codes look like LS103; `leadscore lint --list-rules` lists "
+                                    "them", fix))
+            else:
                 what = rules[0].code if len(rules) == 1 else word
                 name = f" {RULES[what].name}" if what in RULES else ""
                 kept.append(_unused(span, f"unused suppression: no {what}{name} finding here",
-                                    "remove it from the comment"))
+                                    "remove it from the comment", fix))
     return kept

@@ -138,11 +138,11 @@ def _at(dialect: Dialect, us: int) -> exp.Expression:
     return exp.EQ(this=_col(AS_OF), expression=dialect.timestamp(us))
 
 
-def _with_previous_tiers(cur: Any, dialect: Dialect, model: ir.Model, name: str, leads: str,
-                        us: int) -> str:
-    """A temporary copy of the leads relation whose `ir.PREVIOUS_TIER` column is each lead's
-    tier in its latest snapshot before `us` (null for a lead the history has none of): what
-    sticky tiers read. Returns its name."""
+def previous_tiers(dialect: Dialect, model: ir.Model, history: exp.Expression,
+                   leads: exp.Expression, as_of: exp.Expression) -> exp.Select:
+    """The leads relation `leads` with its `ir.PREVIOUS_TIER` column replaced by each lead's
+    tier in its latest snapshot of `history` before `as_of` (null for a lead the history has
+    none of): what sticky tiers read."""
     s = model.schema
     key = s.lead_key
     ranked = exp.select(
@@ -150,14 +150,27 @@ def _with_previous_tiers(cur: Any, dialect: Dialect, model: ir.Model, name: str,
         exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[dialect.key(_col(key))],
                               order=exp.Order(expressions=[exp.Ordered(this=_col(AS_OF),
                                                                        desc=True)])), "n")
-    ).from_(dialect.table(name)).where(exp.LT(this=_col(AS_OF), expression=dialect.timestamp(us)))
+    ).from_(history).where(exp.LT(this=_col(AS_OF), expression=as_of))
     latest = exp.select(_col("k"), _col("t")).from_(ranked.subquery("x")).where(
         exp.EQ(this=_col("n"), expression=exp.Literal.number(1)))
-    fields = [_col(f, "l") for f in (key, *s.lead_fields) if f != ir.PREVIOUS_TIER]
-    select = (exp.select(*fields, exp.alias_(_col("t", "p"), ir.PREVIOUS_TIER, quoted=True))
-              .from_(dialect.table(leads).as_("l"))
-              .join(latest.subquery("p"), join_type="left",
-                    on=exp.EQ(this=dialect.key(_col(key, "l")), expression=_col("k", "p"))))
+    return (exp.select(*lead_columns(model), exp.alias_(_col("t", "p"), ir.PREVIOUS_TIER,
+                                                        quoted=True))
+            .from_(exp.alias_(leads, "l", table=True))
+            .join(latest.subquery("p"), join_type="left",
+                  on=exp.EQ(this=dialect.key(_col(key, "l")), expression=_col("k", "p"))))
+
+
+def lead_columns(model: ir.Model) -> list[exp.Column]:
+    """The columns of the leads relation (`l`) a query reads, but the previous tier."""
+    s = model.schema
+    return [_col(f, "l") for f in (s.lead_key, *s.lead_fields) if f != ir.PREVIOUS_TIER]
+
+
+def _with_previous_tiers(cur: Any, dialect: Dialect, model: ir.Model, name: str, leads: str,
+                         us: int) -> str:
+    """`previous_tiers` before `us` as a temporary table; returns its name."""
+    select = previous_tiers(dialect, model, dialect.table(name), dialect.table(leads),
+                            dialect.timestamp(us))
     tmp = f"leadscore_previous_{uuid.uuid4().hex[:8]}"
     cur.execute(f"CREATE TEMPORARY TABLE {dialect.quote(tmp)} AS {_render(dialect, select)}")
     return tmp

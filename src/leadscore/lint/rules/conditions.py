@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from ...compiler import ast
+from ...compiler.diagnostics import Span
 from ...compiler.text import fold
+from ...fmt.literals import quote_string
+from ..edits import Fix
 from ..facts import Facts
 from ..formula import And, Atom, Formula, Not, Or, implies, truth
 from ..registry import Hit, rule
@@ -185,8 +188,22 @@ def _whole_meaning(what: str, op: str, c: float) -> str:
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
+def _whole_fix(facts: Facts, lit: ast.Number, op: str) -> Fix | None:
+    """The whole number that compares the same: `> 10.5` is `> 10`, `>= 10.5` is `>= 11`."""
+    if op not in ("<", "<=", ">", ">="):
+        return None  # `== 10.5` never holds: which number was meant is not ours to guess
+    whole = math.floor(lit.value) if op in (">", "<=") else math.ceil(lit.value)
+    return facts.fix(f"Compare with {whole}", lit.span,
+                     lambda doc: [doc.replace(lit.span, str(whole))])
+
+
+def _list_items(n: ast.In) -> list[Span]:
+    return [i.span for i in n.items]
+
+
 @rule("LS204", "fractional-int-literal", "warning",
-      "a whole-number value (int field, count, days) compared with a fractional number")
+      "a whole-number value (int field, count, days) compared with a fractional number",
+      fixable=True)
 def fractional_int_literal(facts: Facts) -> Iterator[Hit]:
     for site in condition_sites(facts):
         for n in _cond_nodes(site.expr):
@@ -199,16 +216,18 @@ def fractional_int_literal(facts: Facts) -> Iterator[Hit]:
                         what = facts.norm(var)
                         yield Hit(lit.span, f"`{what}` is a whole number, so `{what} {op} "
                                   f"{facts.text(lit.span)}` {_whole_meaning(what, op, lit.value)}",
-                                  "compare with a whole number")
+                                  "compare with a whole number", _whole_fix(facts, lit, op))
             elif isinstance(n, ast.In) and facts.kind_of(n.value, site.in_event) == "num":
                 t = facts.term(n.value, site.in_event)
                 if t.key is None or not t.universe.integer:
                     continue
-                for item in n.items:
+                for k, item in enumerate(n.items):
                     if isinstance(item, ast.Number) and item.value != math.floor(item.value):
+                        fix = facts.fix(f"Remove {facts.text(item.span)}", item.span,
+                                        lambda doc, n=n, k=k: [doc.remove_item(_list_items(n), k)])
                         yield Hit(item.span, f"{facts.text(item.span)} is never matched: "
                                   f"`{facts.norm(n.value)}` is a whole number",
-                                  "remove the item, or write a whole number")
+                                  "remove the item, or write a whole number", fix)
 
 
 def _signal(facts: Facts, r: ast.RuleDecl) -> str:
@@ -305,7 +324,7 @@ def _all_strings(facts: Facts) -> Iterator[tuple[ast.Node, ast.String, str]]:
 
 
 @rule("LS207", "duplicate-list-item", "warning",
-      "an `in` list that repeats a value (text compares ignoring case)")
+      "an `in` list that repeats a value (text compares ignoring case)", fixable=True)
 def duplicate_list_item(facts: Facts) -> Iterator[Hit]:
     for item in facts.items:
         if isinstance(item, ast.TestDecl):
@@ -314,19 +333,22 @@ def duplicate_list_item(facts: Facts) -> Iterator[Hit]:
             if not isinstance(n, ast.In):
                 continue
             seen: dict[object, ast.Expr] = {}
-            for i in n.items:
+            for k, i in enumerate(n.items):
                 key = fold(i.value) if isinstance(i, ast.String) else getattr(i, "value", None)
                 if key in seen:
                     first = facts.text(seen[key].span)
                     same = " (text compares ignoring case)" if first != facts.text(i.span) else ""
+                    fix = facts.fix(f"Remove the repeated {facts.text(i.span)}", i.span,
+                                    lambda doc, n=n, k=k: [doc.remove_item(_list_items(n), k)])
                     yield Hit(i.span, f"{facts.text(i.span)} repeats {first} in this list{same}",
-                              "remove the repeat")
+                              "remove the repeat", fix)
                 else:
                     seen[key] = i
 
 
 @rule("LS208", "padded-text-literal", "warning",
-      "a text literal with leading or trailing spaces in an equality or prefix/suffix test")
+      "a text literal with leading or trailing spaces in an equality or prefix/suffix test",
+      fixable=True)
 def padded_text_literal(facts: Facts) -> Iterator[Hit]:
     for _, s, role in _all_strings(facts):
         v = s.value
@@ -335,20 +357,29 @@ def padded_text_literal(facts: Facts) -> Iterator[Hit]:
         lead = v != v.lstrip() and role in ("==", "!=", "in", "starts_with")
         trail = v != v.rstrip() and role in ("==", "!=", "in", "ends_with")
         if lead or trail:
+            bare = v.lstrip() if lead else v
+            bare = bare.rstrip() if trail else bare
+            fix = facts.fix("Remove the spaces", s.span,
+                            lambda doc, s=s, bare=bare: [doc.replace(s.span, quote_string(bare))])
             yield Hit(s.span, f"\"{v}\" has {'leading' if lead else 'trailing'} spaces: spaces are "
                       f"significant, so \"{v.strip()}\" does not match it",
-                      "remove the spaces, or use `contains` if they are meant")
+                      "remove the spaces, or use `contains` if they are meant", fix)
 
 
 @rule("LS209", "empty-text-literal", "warning",
-      "a comparison with \"\": an empty field is read as missing")
+      "a comparison with \"\": an empty field is read as missing", fixable=True)
 def empty_text_literal(facts: Facts) -> Iterator[Hit]:
-    for _, s, role in _all_strings(facts):
+    for n, s, role in _all_strings(facts):
         if s.value != "" or role not in ("==", "!=", "in"):
             continue
         instead = "is present" if role == "!=" else "is missing"
+        fix = None
+        if isinstance(n, ast.Compare):  # in a list, "" sits beside values: no one rewrite
+            other = n.right if n.left is s else n.left
+            fix = facts.fix(f"Write `{instead}`", n.span, lambda doc, n=n, other=other, w=instead: [
+                doc.replace(n.span, f"{doc.of(other.span)} {w}")])
         yield Hit(s.span, "an empty field is read as missing, so it never equals \"\"",
-                  f"write `{instead}`")
+                  f"write `{instead}`", fix)
 
 
 @rule("LS210", "shadowed-disqualify", "warning",

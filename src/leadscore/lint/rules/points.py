@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...compiler import ast
+from ..edits import Edit, Fix, Text
 from ..facts import Facts
 from ..intervals import INF, Interval, fmt
 from ..registry import Hit, rule
@@ -121,20 +122,28 @@ def uncapped_repeatable_rule(facts: Facts) -> Iterator[Hit]:
                   f"add `cap N` after the filter, or a `{bound}` on score `{s.name.text}`")
 
 
+def _flip_cap(facts: Facts, cap: ast.RuleMod, negative: bool) -> Fix | None:
+    digits = cap.value.text.lstrip("+-")
+    text = f"-{digits}" if negative else digits
+    return facts.fix(f"Write `cap {text}`", cap.span,
+                     lambda doc: [doc.replace(cap.value.span, text)])
+
+
 @rule("LS105", "cap-sign-mismatch", "warning",
       "a rule's cap has the opposite sign of its points, so it does nothing (or zeroes the "
-      "rule); a score's cap is negative (a lower bound)")
+      "rule); a score's cap is negative (a lower bound)", fixable=True)
 def cap_sign_mismatch(facts: Facts) -> Iterator[Hit]:
     for r, cap, c in facts.rule_caps():
         pts = [r.points.value] + ([r.repeat_points.value] if r.repeat_points else [])
         if all(p <= 0 for p in pts) and any(p < 0 for p in pts) and c >= 0:
             yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
                       "which takes points away: a cap on negative points is a lower bound "
-                      "and must be negative", f"write `cap -{abs(c):g}`" if c else None)
+                      "and must be negative", f"write `cap -{abs(c):g}`" if c else None,
+                      _flip_cap(facts, cap, True) if c else None)
         elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c < 0:
             yield Hit(cap.span, f"`cap {cap.value.text}` has no effect on rule \"{r.label}\", "
                       "which adds points: a negative cap only bounds negative points",
-                      f"write `cap {abs(c):g}`")
+                      f"write `cap {abs(c):g}`", _flip_cap(facts, cap, False))
         elif all(p >= 0 for p in pts) and any(p > 0 for p in pts) and c == 0:
             yield Hit(cap.span, f"`cap 0` makes rule \"{r.label}\" worth nothing",
                       "remove the rule, or give the cap the most points the rule may add")
@@ -160,36 +169,51 @@ def zero_points(facts: Facts) -> Iterator[Hit]:
                           "give it points, or delete it")
 
 
+def _remove_bound(facts: Facts, what: str, value: ast.Signed, word: str) -> Fix | None:
+    """Remove a bound that never binds (`cap 50`, `floor -10`): the values stay the same."""
+    return facts.fix(f"Remove {what}", value.span, lambda doc: [
+        None if (span := doc.with_keyword(value.span, word)) is None else doc.remove_inline(span)])
+
+
 @rule("LS107", "ineffective-cap", "info",
-      "a rule cap, score cap, floor or clamp bound that the values can never cross")
+      "a rule cap, score cap, floor or clamp bound that the values can never cross", fixable=True)
 def ineffective_cap(facts: Facts) -> Iterator[Hit]:
     for r, cap, c in facts.rule_caps():
         raw = facts.rule_bounds(r, capped=False)
+        fix = facts.fix(f"Remove the cap of rule \"{r.label}\"", cap.span,
+                        lambda doc, cap=cap: [doc.remove_inline(cap.span)])
         if c > 0 and 0 < raw.hi <= c:
             yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
-                      f"gives at most {fmt(raw.hi)}", "remove the cap, or lower it")
+                      f"gives at most {fmt(raw.hi)}", "remove the cap, or lower it", fix)
         elif c < 0 and c <= raw.lo < 0:
             yield Hit(cap.span, f"`cap {cap.value.text}` never binds: rule \"{r.label}\" "
-                      f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it")
+                      f"takes at most {fmt(-raw.lo)} away", "remove the cap, or raise it", fix)
     for s in facts.scores.values():
         raw = facts.score_sum(s)
         if s.cap is not None and 0 <= s.cap.value and raw.hi <= s.cap.value:
             yield Hit(s.cap.span, f"score `{s.name.text}`'s `cap {s.cap.text}` never binds: its "
-                      f"rules add up to at most {fmt(raw.hi)}", "remove the cap, or lower it")
+                      f"rules add up to at most {fmt(raw.hi)}", "remove the cap, or lower it",
+                      _remove_bound(facts, f"the cap of score `{s.name.text}`", s.cap, "cap"))
         if s.floor is not None:
             before = facts.finish_score(s, raw, floor=False)
             if before.lo >= s.floor.value:
                 yield Hit(s.floor.span, f"score `{s.name.text}`'s `floor {s.floor.text}` never "
-                          f"binds: it is never below {fmt(before.lo)}", "remove the floor")
+                          f"binds: it is never below {fmt(before.lo)}", "remove the floor",
+                          _remove_bound(facts, f"the floor of score `{s.name.text}`", s.floor,
+                                        "floor"))
     if facts.clamp is not None:
         c = facts.clamp
         raw = facts.total_of(facts.score_bounds, clamp=False)
-        if c.low.value <= raw.lo:
+        low, high = c.low.value <= raw.lo, c.high.value >= raw.hi
+        # the clamp has both bounds or none: it goes only when neither binds
+        fix = facts.fix("Remove the clamp", c.span,
+                        lambda doc: [doc.remove_statement(c.span)]) if low and high else None
+        if low:
             yield Hit(c.low.span, f"the clamp's lower bound {c.low.text} never binds: the total "
-                      f"is at least {fmt(raw.lo)}", f"reachable ranges: {_ranges(facts)}")
-        if c.high.value >= raw.hi:
+                      f"is at least {fmt(raw.lo)}", f"reachable ranges: {_ranges(facts)}", fix)
+        if high:
             yield Hit(c.high.span, f"the clamp's upper bound {c.high.text} never binds: the total "
-                      f"is at most {fmt(raw.hi)}", f"reachable ranges: {_ranges(facts)}")
+                      f"is at most {fmt(raw.hi)}", f"reachable ranges: {_ranges(facts)}", fix)
 
 
 def _horizon(facts: Facts, r: ast.RuleDecl) -> int | None:
@@ -251,8 +275,25 @@ def fade_outlasts_window(facts: Facts) -> Iterator[Hit]:
                       "shorten the lifespan, or drop the window")
 
 
+def _as_once(facts: Facts, r: ast.RuleDecl, throttle: ast.RuleMod) -> Fix | None:
+    """`P per F … at most once per N` (or `first P, repeat Q per F …`) as `P once F …`: the
+    same points when at most one period fits in the window (docs/language.md, semantics 5
+    and 6). With a fade the throttled event's weight would need a choice: no fix then."""
+    if r.filter is None or any(m.kind in ("half_life", "lifespan") for m in r.mods):
+        return None
+
+    def make(doc: Text) -> list[Edit | None]:
+        a, b = doc.range(r.points.span)[1], doc.range(r.filter.span)[0]  # type: ignore[union-attr]
+        if "#" in doc.text[a:b]:
+            return [None]  # a comment inside the rule's head: not ours to move
+        return [doc.replace(doc.span(a, b), " once "), doc.remove_inline(throttle.span)]
+
+    return facts.fix(f"Write rule \"{r.label}\" as `once`", r.span, make)
+
+
 @rule("LS110", "throttle-exceeds-window", "warning",
-      "`at most once per N` with N at least the rule's window: the rule counts one event at most")
+      "`at most once per N` with N at least the rule's window: the rule counts one event at most",
+      fixable=True)
 def throttle_exceeds_window(facts: Facts) -> Iterator[Hit]:
     for _, r in facts.rules():
         t = facts.mods(r).get("throttle")
@@ -262,7 +303,8 @@ def throttle_exceeds_window(facts: Facts) -> Iterator[Hit]:
         if t.value.amount >= info.window:  # type: ignore[union-attr]
             yield Hit(t.span, f"`at most once per {t.value.text}` inside a {info.window}d "  # type: ignore[union-attr]
                       f"window counts at most one event: rule \"{r.label}\" behaves like "
-                      "`once`", "write `once`, or throttle over a shorter period")
+                      "`once`", "write `once`, or throttle over a shorter period",
+                      _as_once(facts, r, t))
 
 
 @rule("LS111", "decay-without-effect", "warning",

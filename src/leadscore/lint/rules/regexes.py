@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from ...compiler import ast
 from ...compiler.diagnostics import Span
 from ...compiler.regex import ADJACENT_REPETITIONS, DFA_COUNT, PortableRegex, RegexError, compile_portable
+from ...fmt.literals import quote_string
+from ..edits import Fix
 from ..facts import Facts
 from ..registry import Hit, rule
 from ..sites import walk
@@ -17,8 +19,8 @@ _QUANTIFIERS = "*+?{"
 _PROBES = ("", "\x01", "zq9 ~\u00e9", "\n")
 
 
-def _patterns(facts: Facts) -> Iterator[tuple[ast.String, PortableRegex]]:
-    """Each `matches` pattern of the model (not of its tests) that compiles, compiled."""
+def _matches(facts: Facts) -> Iterator[tuple[ast.Matches, PortableRegex]]:
+    """Each `matches` test of the model (not of its tests) whose pattern compiles, compiled."""
     for item in facts.items:
         if isinstance(item, ast.TestDecl):
             continue
@@ -26,7 +28,16 @@ def _patterns(facts: Facts) -> Iterator[tuple[ast.String, PortableRegex]]:
             if isinstance(n, ast.Matches):
                 rx = _valid(n.pattern.value)
                 if rx is not None:
-                    yield n.pattern, rx
+                    yield n, rx
+
+
+def _patterns(facts: Facts) -> Iterator[tuple[ast.String, PortableRegex]]:
+    for n, rx in _matches(facts):
+        yield n.pattern, rx
+
+
+def _rewrite(facts: Facts, p: ast.String, pattern: str, title: str) -> Fix | None:
+    return facts.fix(title, p.span, lambda doc: [doc.replace(p.span, quote_string(pattern))])
 
 
 def _raw_column(p: ast.String, offset: int) -> int:
@@ -106,22 +117,28 @@ def _plain(pattern: str) -> tuple[bool, bool, str] | None:
 
 
 @rule("LS302", "regex-is-plain-text", "info",
-      "a pattern with no operators: `contains`, `starts_with`, `ends_with` or `==` says it plainly")
+      "a pattern with no operators: `contains`, `starts_with`, `ends_with` or `==` says it plainly",
+      fixable=True)
 def regex_is_plain_text(facts: Facts) -> Iterator[Hit]:
-    for p, _ in _patterns(facts):
+    for n, _ in _matches(facts):
+        p = n.pattern
         plain = _plain(p.value)
         if plain is None:
             continue
         start, end, text = plain
         op = {(False, False): "contains", (True, False): "starts_with",
               (False, True): "ends_with", (True, True): "=="}[(start, end)]
-        quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        quoted = quote_string(text)
+        # both are case-insensitive and false on a missing value: the same test
+        fix = facts.fix(f"Write `{op} {quoted}`", n.span, lambda doc, n=n, op=op, q=quoted: [
+            doc.replace(n.span, f"{doc.of(n.value.span)} {op} {q}")])
         yield Hit(p.span, f"pattern \"{p.value}\" is plain text", f"write `{op} {quoted}`: "
-                  "clearer, and no regular-expression rules to get wrong")
+                  "clearer, and no regular-expression rules to get wrong", fix)
 
 
 @rule("LS303", "regex-unescaped-dot", "warning",
-      "a `.` between letters, as in a domain name: it matches any character, not a dot")
+      "a `.` between letters, as in a domain name: it matches any character, not a dot",
+      fixable=True)
 def regex_unescaped_dot(facts: Facts) -> Iterator[Hit]:
     for p, _ in _patterns(facts):
         v = p.value
@@ -135,14 +152,15 @@ def regex_unescaped_dot(facts: Facts) -> Iterator[Hit]:
             if len(left) >= 2 and len(right) >= 2 and right[0].isalpha():
                 word = f"{left}.{right}"
                 escaped = word.replace(".", "\\.", 1)
+                fix = _rewrite(facts, p, v[:i] + "\\" + v[i:], f"Escape the dot: \"{escaped}\"")
                 yield Hit(_at(p, i), f"`.` in \"{word}\" matches any character, so "
                           f"\"{word.replace('.', 'x', 1)}\" matches too",
-                          f"escape it for a literal dot: \"{escaped}\"")
+                          f"escape it for a literal dot: \"{escaped}\"", fix)
                 break
 
 
 @rule("LS304", "regex-anchor-precedence", "warning",
-      "`^a|b` anchors only the first alternative: `|` binds loosest")
+      "`^a|b` anchors only the first alternative: `|` binds loosest", fixable=True)
 def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
     for p, _ in _patterns(facts):
         v = p.value
@@ -153,14 +171,22 @@ def regex_anchor_precedence(facts: Facts) -> Iterator[Hit]:
         branches = [v[a + 1:b] for a, b in zip(cuts, cuts[1:])]
         starts = [b.startswith("^") for b in branches]
         ends = [b.endswith("$") and not b.endswith("\\$") for b in branches]
-        for flags, sym in ((starts, "^"), (ends, "$")):
-            if any(flags) and not all(flags):
-                inner = "|".join(b.lstrip("^") if sym == "^" else b.rstrip("$") for b in branches)
-                fixed = f"^({inner})" if sym == "^" else f"({inner})$"
-                yield Hit(p.span, f"`{sym}` in \"{v}\" anchors only "
-                          f"{'the alternatives that carry it' if sum(flags) > 1 else 'one alternative'}"
-                          ": `|` binds loosest", f"group the alternatives: \"{fixed}\"")
-                break
+        mixed = [sym for flags, sym in ((starts, "^"), (ends, "$")) if any(flags) and not all(flags)]
+        if not mixed:
+            continue
+        sym = mixed[0]
+        flags = starts if sym == "^" else ends
+        # every anchor that only some alternatives carry moves outside one group
+        bare = []
+        for b, st, en in zip(branches, starts, ends):
+            b = b[1:] if "^" in mixed and st else b
+            bare.append(b[:-1] if "$" in mixed and en else b)
+        inner = "|".join(bare)
+        fixed = f"{'^' if '^' in mixed else ''}({inner}){'$' if '$' in mixed else ''}"
+        yield Hit(p.span, f"`{sym}` in \"{v}\" anchors only "
+                  f"{'the alternatives that carry it' if sum(flags) > 1 else 'one alternative'}"
+                  ": `|` binds loosest", f"group the alternatives: \"{fixed}\"",
+                  _rewrite(facts, p, fixed, f"Group the alternatives: \"{fixed}\""))
 
 
 @rule("LS305", "regex-backtracking", "warning",

@@ -31,12 +31,14 @@ def _names_used(facts: Facts) -> set[str]:
     return set().union(*(_names_in(i) for i in _scoring_items(facts)))
 
 
-@rule("LS401", "unused-let", "warning", "a `let` that nothing uses")
+@rule("LS401", "unused-let", "warning", "a `let` that nothing uses", fixable=True)
 def unused_let(facts: Facts) -> Iterator[Hit]:
     per_item = [(item, _names_in(item)) for item in _scoring_items(facts)]
     for name, let in facts.lets.items():
         if not any(name in names for item, names in per_item if item is not let):
-            yield Hit(let.name.span, f"let `{name}` is never used", "use it, or delete it")
+            fix = facts.fix(f"Remove the unused let `{name}`", let.span,
+                            lambda doc, let=let: [doc.remove_statement(let.span)])
+            yield Hit(let.name.span, f"let `{name}` is never used", "use it, or delete it", fix)
 
 
 def _expanded_names(facts: Facts, e: ast.Node, seen: set[str]) -> set[str]:
