@@ -175,7 +175,8 @@ def test_pg_injection_rule_file_fails_closed(pg):
     assert got == want
     assert not any("SECRET" in str(v) for row in got for v in row)
     explain = DIALECTS["postgres"].run(Job(model, leads, events, AS_OF, "explain", url))
-    assert {r[3] for r in explain} == {r.label for r in model.rules}  # labels with \' intact
+    labels = {r[4] for r in explain if r[2] == "rule"}
+    assert labels == {r.label for r in model.rules}  # labels with \' intact
     _pg_canary_intact(con)
 
 

@@ -201,15 +201,22 @@ def test_explain_says_what_stickiness_held_alike_in_sql(engine):
     leads = leads_from_dicts([{"id": k, "band": b, "ok": ok, PREVIOUS_TIER: p}
                               for k, b, ok, p in LEADS], m.schema)
     rows = run_query("explain", engine, m, leads, None, AS_OF)
-    assert len(rows) == len(LEADS) * len(m.rules)
-    for row in rows:
-        ex = explain(m, leads, None, row[0], AS_OF)
-        assert (row[7], row[8]) == (ex.sticky["held"], ex.sticky["previous_tier"])
-    held = {k: explain(m, leads, None, k, AS_OF).sticky for k in leads.keys}
+    assert len(rows) == len(LEADS) * len(m.explain)
+    from_sql = {}
+    for row in rows:  # the `sticky` and `previous_tier` steps' text
+        if row[2] in ("sticky", "previous_tier"):
+            from_sql.setdefault(row[0], {})["held" if row[2] == "sticky" else row[2]] = row[11]
+    held = {k: sticky(explain(m, leads, None, k, AS_OF)) for k in leads.keys}
+    assert from_sql == held
     assert held["a"] == {"held": "mql", "previous_tier": "mql"}
     assert held["c"] == {"held": None, "previous_tier": "mql"}  # sql is higher: not held
     assert held["d"] == {"held": "mql", "previous_tier": "sql"}
     assert held["b"] == {"held": None, "previous_tier": None}
+
+
+def sticky(ex) -> dict:
+    """What an explanation says stickiness did: the tier held and the previous tier."""
+    return {"held": ex.of("sticky")[0].text, "previous_tier": ex.of("previous_tier")[0].text}
 
 
 def test_explain_cli_shows_the_held_tier_and_the_matrix(tmp_path):
@@ -224,7 +231,8 @@ def test_explain_cli_shows_the_held_tier_and_the_matrix(tmp_path):
     assert "held at mql (sticky, previous tier sql)" in res.output
     assert "grade A, matrix A2" in res.output
     res = CliRunner().invoke(main, args + ["c", "--format", "json"])
-    assert json.loads(res.output)["sticky"] == {"held": None, "previous_tier": "mql"}
+    steps = {s["kind"]: s for s in json.loads(res.output)["steps"]}
+    assert (steps["sticky"]["text"], steps["previous_tier"]["text"]) == (None, "mql")
 
 
 @pytest.mark.parametrize("text,where,message", [

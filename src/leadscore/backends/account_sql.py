@@ -14,6 +14,23 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = N
                   previous_tier: bool = False) -> exp.Select:
     """The account roll-up as one query: the lead query, then GROUP BY the account field."""
     acc = model.account
+    ctes, prev, gen, _ = account_ctes(model, dialect, as_of_us, leads, events, previous_tier)
+    final = [exp.alias_(_col("acct_k", prev), acc.field, quoted=True)]
+    final += [exp.alias_(_col(gen.binding_cols[b], prev), c, quoted=True) for c, b in acc.outputs]
+    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k", prev),
+                                                                        copy=False)
+    for name, cte in ctes:
+        query = query.with_(_id(name), as_=cte, copy=False)
+    return dialect.finish(query)
+
+
+def account_ctes(model: ir.Model, dialect: Dialect, as_of_us: AsOf, leads: str | None,
+                 events: str | None, previous_tier: bool = False, account: str | None = None,
+                 ) -> tuple[list[tuple[str, exp.Select]], str, _SqlGen, exp.Expression]:
+    """The roll-up's CTEs (`scored`: every lead's columns; `acct`, then one per account
+    stage), the last one's name, the translation (account bindings as columns `c0..`), and
+    the condition of a member row of `scored`; with `account` (a key), only that account's."""
+    acc = model.account
     scored = build_query(model, dialect, as_of_us, leads, events, previous_tier)
     scored.set("expressions", [exp.Star()])
     scored.set("order", None)
@@ -29,7 +46,10 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = N
         cols.append(exp.alias_(gen.empty_filled(a, gen.aggregate(a)), a.id, quoted=True))
     member = exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
                       exp.Is(this=disq, expression=exp.Null()))
-    grouped = exp.select(*cols).from_(_table("scored"), copy=False).where(member, copy=False) \
+    if account is not None:  # the key as the roll-up groups it: lower-cased text
+        member = exp.and_(member, exp.EQ(this=key.copy(),
+                                         expression=exp.Literal.string(account)))
+    grouped = exp.select(*cols).from_(_table("scored"), copy=False).where(member.copy(), copy=False) \
         .group_by(key.copy(), copy=False)
     ctes = [("scored", scored), ("acct", grouped)]
     prev = "acct"
@@ -38,10 +58,4 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = N
                                                 quoted=True) for b in stage]
         ctes.append((f"acct_s{i}", exp.select(*stage_cols).from_(_table(prev), copy=False)))
         prev = f"acct_s{i}"
-    final = [exp.alias_(_col("acct_k", prev), acc.field, quoted=True)]
-    final += [exp.alias_(_col(gen.binding_cols[b], prev), c, quoted=True) for c, b in acc.outputs]
-    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k", prev),
-                                                                        copy=False)
-    for name, cte in ctes:
-        query = query.with_(_id(name), as_=cte, copy=False)
-    return dialect.finish(query)
+    return ctes, prev, gen, member

@@ -323,15 +323,24 @@ def schema_yml(model: ir.Model, stem: str, materialized: str, head: str) -> DbtF
 
     if m.rules:
         lines += [f"  - name: {_yaml(stem + '_explain')}",
-                  f"    description: {_yaml('One row per lead and rule: events counted and points given.')}",
+                  "    description: " + _yaml("One row per lead and explain step: each rule, "
+                                              "cap, decay, the total, segments, tiers and "
+                                              "gates (docs/cli.md, explain)."),
                   "    columns:"]
         lines += _column("key", "The lead's key.", ["not_null"])
-        lines += _column("rule_index", "The rule's position in the model, from 0.", ["not_null"])
-        lines += _column("score", "The score the rule adds to.", _accepted(list(m.scores)))
-        lines += _column("rule", "The rule's label.", ["not_null"])
-        lines += _column("line", "The rule's line in its file.", [])
-        lines += _column("events", "Events the rule counted (empty for a `when` rule).", [])
-        lines += _column("points", "Points the rule gave this lead.", ["not_null"])
+        lines += _column("step", "The step's position in the explanation, from 0.", ["not_null"])
+        lines += _column("kind", "What the step is: rule, score_cap, decay, floor, score, total, "
+                         "disqualify, segment, tier, gate or output.", ["not_null"])
+        lines += _column("subject", "The score, segment or column the step belongs to.", [])
+        lines += _column("label", "The rule's label, tier's name, ...", ["not_null"])
+        lines += _column("line", "The step's line in its file (0: none).", [])
+        lines += _column("events", "Events a rule counted (empty for a `when` rule).", [])
+        lines += _column("before", "The amount before a cap, decay, floor or clamp.", [])
+        lines += _column("value", "The step's amount: a rule's points, a score, the total.", [])
+        lines += _column("days", "The idle days a decay counted.", [])
+        lines += _column("holds", "1 when the step's condition holds (a threshold, a gate, a "
+                         "segment, a disqualification), else 0.", [])
+        lines += _column("text", "A text output's value (segment, tier, ...).", [])
     return DbtFile("schema.yml", _checked("\n".join(lines) + "\n", []))
 
 

@@ -163,6 +163,15 @@ class Interpreter:
     def values(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> dict[str, Any]:
         """Every aggregate and binding of one lead: `lead` is `(key, *lead fields)`, each
         event `(age_us, type, *event fields)` with age >= 0."""
+        env = self._env(lead, events, as_of_us)
+        return {**env.aggs, **env.values}
+
+    def steps(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> list[dict[str, Any]]:
+        """The values of each explain step (`ir.Step`) of one lead, in the model's order."""
+        env = self._env(lead, events, as_of_us)
+        return [{k: env.ev(e) for k, e in s.values.items()} for s in self.m.explain]
+
+    def _env(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> _Env:
         env = _Env(self, lead, as_of_us)
         states = self.folds.new()
         for event in events:
@@ -172,7 +181,7 @@ class Interpreter:
         env.aggs = self.folds.results(states)
         for b in self.m.bindings:
             env.values[b.name] = env.ev(b.expr)
-        return {**env.aggs, **env.values}
+        return env
 
     def row(self, lead: tuple, events: Iterable[tuple], as_of_us: int) -> tuple:
         """The lead's output row: key, then the model's outputs."""
@@ -185,21 +194,52 @@ class Interpreter:
         the leads with the account field present that are not disqualified."""
         acc, folds = self.m.account, self.member_folds
         groups: dict[Any, list[list]] = {}
-        for lead, values in members:
-            key = lead[self.lead_at[acc.field]]
-            if key is None or values["disqualified_by"] is not None:
-                continue
+        for key, env in self._members(members, as_of_us):
             states = groups.get(key)
             if states is None:
                 states = groups[key] = folds.new()
-            env = _Env(self, lead, as_of_us)
-            env.values = values
             folds.step(env, states)
         out = []
         for key, states in groups.items():
-            env = _Env(self, (), as_of_us)
-            env.aggs = folds.results(states)
-            for b in acc.bindings:
-                env.values[b.name] = env.ev(b.expr)
+            env = self._account_env(states, as_of_us)
             out.append((key, *[env.values[b] for _, b in acc.outputs]))
         return sorted(out, key=itemgetter(0))
+
+    def account_steps(self, members: Iterable[tuple[tuple, dict[str, Any]]], key: Any,
+                      as_of_us: int) -> tuple[list[tuple[Any, list[dict]]], list[dict]] | None:
+        """Account `key`'s explanation (`ir.Account.explain`): each member's (lead key,
+        values of the "member" steps), and the values of the account's other steps; None
+        when it has no member."""
+        steps = self.m.account.explain
+        mine = [s for s in steps if s.kind == "member"]
+        states = self.member_folds.new()
+        rows = []
+        for k, env in self._members(members, as_of_us):
+            if k == key:
+                self.member_folds.step(env, states)
+                rows.append((env.lead[0], [{n: env.ev(e) for n, e in s.values.items()}
+                                           for s in mine]))
+        if not rows:
+            return None
+        env = self._account_env(states, as_of_us)
+        return rows, [{n: env.ev(e) for n, e in s.values.items()} for s in steps
+                      if s.kind != "member"]
+
+    def _members(self, members: Iterable[tuple[tuple, dict[str, Any]]], as_of_us: int):
+        """(account key, the member's env) of each member: the account field present, not
+        disqualified."""
+        at = self.lead_at[self.m.account.field]
+        for lead, values in members:
+            key = lead[at]
+            if key is None or values["disqualified_by"] is not None:
+                continue
+            env = _Env(self, lead, as_of_us)
+            env.values = values
+            yield key, env
+
+    def _account_env(self, states: list[list], as_of_us: int) -> _Env:
+        env = _Env(self, (), as_of_us)
+        env.aggs = self.member_folds.results(states)
+        for b in self.m.account.bindings:
+            env.values[b.name] = env.ev(b.expr)
+        return env

@@ -30,7 +30,7 @@ from .common import (
 @click.option("--accounts", "query", flag_value="accounts",
               help="Print the account roll-up query (the model's `account by` block).")
 @click.option("--explain", "query", flag_value="explain",
-              help="Print the explain query: one row per lead and rule.")
+              help="Print the explain query: one row per lead and explain step.")
 @click.option("--as-of", "as_of", default=None,
               help="Bake this instant into the SQL; without it the SQL has the dialect's as_of_us "
                    "parameter ($as_of_us, :as_of_us, %(as_of_us)s, @as_of_us, {as_of_us: Int64}: "

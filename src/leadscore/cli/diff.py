@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -23,10 +24,18 @@ from .common import _as_of, _guard, cell, main, shown, shown_json
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="duckdb", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="markdown is ready to paste as a pull-request comment.")
-@click.option("--top", default=10, show_default=True, help="How many changed rules to list.")
+@click.option("--top", default=10, show_default=True,
+              help="How many model changes, changed rules and moved leads to list.")
+@click.option("--moved-out", "moved_out", type=click.Path(dir_okay=False),
+              help="Write every lead that changes tier (key, old and new tier and total) here: "
+                   ".csv, .parquet or .json.")
+@click.option("--outcome", default=None,
+              help="The leads file's outcome column (0/1, as calibrate takes it): compare both "
+                   "models' AUC, lift and conversion per tier.")
 @_guard
 def diff_cmd(old: str, new: str | None, rev: str | None, leads_path: str, events_path: str | None,
-             as_of: str | None, engine: str, fmt: str, top: int) -> None:
+             as_of: str | None, engine: str, fmt: str, top: int, moved_out: str | None,
+             outcome: str | None) -> None:
     """Score the same leads with two models and show what moves.
 
     \b
@@ -34,8 +43,14 @@ def diff_cmd(old: str, new: str | None, rev: str | None, leads_path: str, events
       leadscore diff old.score new.score --leads leads.csv --events events.csv
       leadscore diff model.score --rev main --leads leads.csv --format markdown
     """
-    from ..runtime.diff import diff_models, model_at_revision, render_markdown
+    from ..runtime.diff import diff_models, model_at_revision, render_markdown, write_moved
+    from ..runtime.output import FORMATS
 
+    if moved_out is not None and Path(moved_out).suffix.lower() not in FORMATS + (".pq",):
+        raise click.BadParameter(f"unknown output format for {moved_out!r}; use "
+                                 + ", ".join(FORMATS), param_hint="--moved-out")
+    if top < 1:
+        raise click.BadParameter("at least 1", param_hint="--top")
     if (new is None) == (rev is None):
         raise click.UsageError("give OLD and NEW files, or one file and --rev REVISION")
     if rev is not None:
@@ -46,7 +61,10 @@ def diff_cmd(old: str, new: str | None, rev: str | None, leads_path: str, events
         new_text, new_name = read_source(new), new
     as_of_us, as_of_text = _as_of(as_of)
     d = diff_models(old_text, old_name, new_text, new_name, leads_path, events_path, as_of_us,
-                    engine)
+                    engine, outcome)
+    if moved_out is not None:
+        write_moved(moved_out, d)
+        click.echo(f"wrote {d.moved} moved leads to {shown(moved_out)}", err=True)
     if fmt == "json":
         click.echo(shown_json(json.dumps({"as_of": as_of_text, **d.to_json()}, indent=2,
                                          ensure_ascii=False)))
@@ -66,6 +84,14 @@ def _render_text(d, top: int, as_of_text: str) -> None:
     # names, tiers and labels are printed as cells: escaped, never read as rich markup
     console.print(Text(f"{shown(d.old_name)} -> {shown(d.new_name)} at {shown(as_of_text)}: ")
                   + Text(f"{d.moved} of {d.leads} leads change tier", style="bold"))
+    if d.changes:
+        changes = Table(title=f"model changes ({min(top, len(d.changes))} of {len(d.changes)})")
+        for col in ("what", "where", "name", "change", "old", "new"):
+            changes.add_column(col)
+        for c in d.changes[:top]:
+            changes.add_row(*[cell(c[k]) for k in ("kind", "where", "name", "change", "old",
+                                                   "new")])
+        console.print(changes)
     present = [t for t in d.tiers if any(t in pair for pair in d.matrix)]
     matrix = Table(title="tier migration (rows: old tier, columns: new tier)")
     matrix.add_column("from \\ to")
@@ -101,3 +127,31 @@ def _render_text(d, top: int, as_of_text: str) -> None:
                           f"{e['new']:.0f}", f"{e['change']:+.0f}",
                           f"{e['old_leads']} -> {e['new_leads']}")
         console.print(rules)
+    if d.moved_leads:
+        moved = Table(title=f"leads that move (first {min(top, d.moved)} of {d.moved} by key)")
+        for col in ("lead", "old tier", "new tier", "old total", "new total"):
+            moved.add_column(col, justify="right" if "total" in col else "left")
+        for m in d.moved_leads[:top]:
+            moved.add_row(cell(m.key), cell(m.old_tier), cell(m.new_tier),
+                          "-" if m.old_total is None else f"{m.old_total:.1f}",
+                          "-" if m.new_total is None else f"{m.new_total:.1f}")
+        console.print(moved)
+    if d.outcome:
+        from ..runtime.diff import outcome_rows
+
+        out = Table(title="against the outcome")
+        for col in ("measure", "old", "new"):
+            out.add_column(col, justify="left" if col == "measure" else "right")
+        for a, b, c in outcome_rows(d):
+            out.add_row(cell(a), b, c)
+        console.print(out)
+    if d.accounts:
+        a = d.accounts
+        console.print(Text(f"{a['moved']} of {a['accounts']} accounts change tier", style="bold"))
+        if a["moved_accounts"]:
+            acc = Table(title="accounts that move")
+            for col in ("account", "old tier", "new tier"):
+                acc.add_column(col)
+            for m in a["moved_accounts"][:top]:
+                acc.add_row(cell(m["key"]), cell(m["old_tier"]), cell(m["new_tier"]))
+            console.print(acc)

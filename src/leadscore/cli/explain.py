@@ -1,4 +1,4 @@
-"""`leadscore explain`: one lead's score, rule by rule."""
+"""`leadscore explain`: one lead's (or one account's) score, step by step."""
 
 from __future__ import annotations
 
@@ -9,90 +9,91 @@ import click
 from ..compiler import compile_file
 from ..runtime.data import DataError
 from .common import _as_of, _guard, main, shown, shown_json
-
-
-def _num(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:.2f}"
-    return f"{int(v):+d}" if isinstance(v, float) else str(v)
+from .run import checked_inputs, data_options, needs_events
 
 
 @main.command(name="explain")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--lead", "key", required=True, help="The key of the lead to explain.")
-@click.option("--leads", "leads_path", required=True, type=click.Path(),
-              help="Lead rows: CSV or Parquet.")
-@click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
-@click.option("--as-of", "as_of", default=None, help="The instant to score at (default: now).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--lead", "key", default=None, help="The key of the lead to explain.")
+@click.option("--account", "account", default=None,
+              help="Explain this account instead (the model's `account by` block): its members' "
+                   "contributions, its rules and tiers.")
+@data_options(None)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
-@click.option("--all-rules", is_flag=True, help="Also list rules that gave no points.")
+@click.option("--all-rules", is_flag=True,
+              help="Also list the rules that gave nothing and the conditions that do not hold.")
 @_guard
-def explain_cmd(model: str, key: str, leads_path: str, events_path: str | None, as_of: str | None,
-                fmt: str, all_rules: bool) -> None:
+def explain_cmd(model: str, key: str | None, account: str | None, leads_path: str | None,
+                events_path: str | None, as_of: str | None, engine: str | None, db: str | None,
+                delimiter: str | None, row_key: bool, fmt: str, all_rules: bool) -> None:
     """Show why a lead has its score: rules, events, caps, decay, gates, tier.
 
     \b
-    Example:
+    Examples:
       leadscore explain examples/reference.score --lead L0257 \\
         --leads examples/data/leads.csv --events examples/data/events.csv \\
         --as-of 2026-03-01T00:00:00Z
+      leadscore explain model.score --lead L0257 --db scores.duckdb --format markdown
     """
-    from ..runtime.data import read_events, read_leads
-    from ..runtime.explain import explain
+    from ..runtime.data import empty_events, read_events, read_leads
+    from ..runtime.engines import EVALUATORS
 
+    if (key is None) == (account is None):
+        raise click.UsageError("give --lead KEY, or --account KEY")
+    engine = engine or ("duckdb" if db else "python")
+    delimiter = checked_inputs(engine, db, leads_path, row_key, delimiter)
     m = compile_file(model)
+    needs_events(m, leads_path, events_path)
+    if account is not None and m.account is None:
+        raise click.UsageError("--account needs an `account by FIELD { ... }` block in the model")
     as_of_us, as_of_text = _as_of(as_of)
-    leads = read_leads(leads_path, m.schema)
-    if key not in leads.keys:
-        raise DataError(f"no lead with key {key!r} in {leads_path}")
-    events = read_events(events_path, m.schema) if (events_path and m.schema.has_events) else None
-    ex = explain(m, leads, events, key, as_of_us)
-    if fmt == "json":
-        click.echo(shown_json(json.dumps({"as_of": as_of_text, **ex.to_json()}, indent=2,
-                                         ensure_ascii=False)))
+    leads = events = None
+    if leads_path is not None:
+        leads = read_leads(leads_path, m.schema, delimiter, row_key=row_key)
+        events = (read_events(events_path, m.schema, delimiter) if events_path and
+                  m.schema.has_events else empty_events(m.schema))
+        if key is not None and key not in leads.keys:
+            raise DataError(f"no lead with key {key!r} in {leads_path}")
+    if account is not None:
+        _explain_account(m, leads, events, account, as_of_us, as_of_text, engine, db, fmt,
+                         all_rules)
         return
-    out = ex.outputs
-    # the key, the outputs and the labels (of an IR file too) are data: escaped
-    click.echo(f"lead {shown(key)} at {shown(as_of_text)}")
-    for score, steps in ex.scores.items():
-        click.echo(f"\nscore {shown(score)} = {_num(steps['final'])}")
-        for r in ex.rules:
-            if r.score != score or (not all_rules and r.points == 0 and not r.events):
-                continue
-            n = None if r.events is None else int(r.events)
-            events_text = "" if n is None else f"  ({n} event{'s' if n != 1 else ''}"
-            events_text += (", capped)" if r.capped else ")") if n is not None else (
-                "  (capped)" if r.capped else "")
-            click.echo(f"  {_num(r.points):>8}  {shown(r.label)}{events_text}  [line {r.line}]")
-        raw = steps["rules"]
-        before = [v for k, v in steps.items() if k.startswith("before decay")]
-        if before and before[0] != raw:
-            click.echo(f"  {'':>8}  capped: {_num(raw)} -> {_num(before[0])}")
-        elif not before and raw != steps["final"]:
-            click.echo(f"  {'':>8}  cap/floor: {_num(raw)} -> {_num(steps['final'])}")
-        if before and before[0] != steps["final"]:
-            click.echo(f"  {'':>8}  decay: {_num(before[0])} -> {_num(steps['final'])}")
-    click.echo(f"\ntotal {_num(out['total'])}, segment {shown(out['segment'])}")
-    for t in ex.tiers:
-        failed = t["failed_gates"]
-        gates = " and ".join(f"`{shown(g)}`" for g in failed)
-        state = ("reached" if t["threshold_met"] and t["gates_hold"] else
-                 f"threshold met, held back: {gates} {'does' if len(failed) == 1 else 'do'} not hold"
-                 if t["threshold_met"] else "threshold not met")
-        click.echo(f"  tier {shown(t['tier'])}: {state}")
-    tier = out.get("tier")
-    line = f"tier {shown(tier)}"
-    if out.get("held_from"):
-        line += f" (held from {shown(out['held_from'])}: its gate does not hold)"
-    if out.get("disqualified_by"):
-        line += f" (disqualified: {shown(out['disqualified_by'])})"
-    click.echo(line)
-    if ex.sticky and ex.sticky["held"]:
-        click.echo(f"  held at {shown(ex.sticky['held'])} (sticky, previous tier "
-                   f"{shown(ex.sticky['previous_tier'])})")
-    if "grade" in out:
-        matrix = f", matrix {shown(out['matrix'])}" if out.get("matrix") else ""
-        click.echo(f"grade {shown(out['grade'])}{matrix}")
+    from ..runtime.explain import explain, explain_sql, render_markdown, render_text
+
+    if engine in EVALUATORS:
+        ex = explain(m, leads, events, key, as_of_us)
+    else:
+        ex = explain_sql(m, engine, key, as_of_us, leads, events, db)
+    if fmt == "json":
+        click.echo(shown_json(json.dumps({"as_of": as_of_text, "engine": engine, **ex.to_json()},
+                                         indent=2, ensure_ascii=False)))
+    elif fmt == "markdown":  # the key, the labels and the values are data: escaped
+        text = render_markdown(ex, as_of_text, all_rules)
+        click.echo("\n".join(shown(line) for line in text.split("\n")), nl=False)
+    else:
+        click.echo(render_text(ex, as_of_text, all_rules, safe=shown), nl=False)
+
+
+def _explain_account(m, leads, events, account: str, as_of_us: int, as_of_text: str,
+                     engine: str, db: str | None, fmt: str, all_rules: bool) -> None:
+    from ..runtime.engines import EVALUATORS
+    from ..runtime.explain import (
+        explain_account,
+        explain_account_sql,
+        render_account_markdown,
+        render_account_text,
+    )
+
+    if engine in EVALUATORS:
+        ex = explain_account(m, leads, events, account, as_of_us)
+    else:
+        ex = explain_account_sql(m, engine, account, as_of_us, leads, events, db)
+    if fmt == "json":
+        click.echo(shown_json(json.dumps({"as_of": as_of_text, "engine": engine, **ex.to_json()},
+                                         indent=2, ensure_ascii=False)))
+    elif fmt == "markdown":
+        text = render_account_markdown(ex, as_of_text, all_rules)
+        click.echo("\n".join(shown(line) for line in text.split("\n")), nl=False)
+    else:
+        click.echo(render_account_text(ex, as_of_text, all_rules, safe=shown), nl=False)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +14,9 @@ from ..compiler import compile_file
 from ..runtime.data import Reject
 from ..runtime.engines import ENGINES
 from .common import IN_DATABASE, _as_of, _guard, cell, main, shown
+
+if TYPE_CHECKING:
+    from ..compiler import ir
 
 
 # ---------------------------------------------------------------- run
@@ -102,19 +107,73 @@ def _check_into(into: str, engine: str, db: str | None, option: str = "--into") 
                                f"(a {engine} database file, created if missing)")
 
 
+def data_options(default_engine: str | None) -> Callable[[Callable], Callable]:
+    """The input options of every command that scores (run, explain, diff): --leads,
+    --events, --as-of, --engine, --db, --delimiter, --row-key. `default_engine` None: the
+    command picks (checked_inputs)."""
+    engine_help = ("Where to score: DuckDB embedded, the Python evaluator, or a SQL engine."
+                   if default_engine else "Where to score: the Python evaluator (the default on "
+                   "files), DuckDB (the default with --db), or another SQL engine.")
+    options = [
+        click.option("--leads", "leads_path", type=click.Path(),
+                     help="Lead rows: CSV or Parquet. Without it, --db's tables named in the "
+                          "schema."),
+        click.option("--events", "events_path", type=click.Path(),
+                     help="Event rows: CSV or Parquet."),
+        click.option("--as-of", "as_of", default=None,
+                     help="The instant to score at (ISO 8601; no offset means UTC). Default: "
+                          "now."),
+        click.option("--engine", type=click.Choice(list(ENGINES)), default=default_engine,
+                     show_default=default_engine is not None, help=engine_help),
+        click.option("--db", default=None,
+                     help="Connection URL for server engines, e.g. "
+                          "postgresql://postgres@127.0.0.1/test or "
+                          "mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite; "
+                          "spark://HOST:7077 for a Spark standalone cluster."),
+        click.option("--delimiter", default=None,
+                     help="CSV delimiter (default: detected from the header)."),
+        click.option("--row-key", is_flag=True,
+                     help="The leads file has no key column: each row's number (its line) is "
+                          "the key."),
+    ]
+
+    def apply(fn: Callable) -> Callable:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+def checked_inputs(engine: str, db: str | None, leads_path: str | None, row_key: bool,
+                   delimiter: str | None) -> str | None:
+    """Usage errors for a combination of data_options that cannot work; the delimiter as
+    the readers take it."""
+    if delimiter in ("\\t", "tab"):  # a tab is hard to type in a shell
+        delimiter = "\t"
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
+        raise click.BadParameter("the delimiter is one character other than a quote or a line "
+                                 "break (`\\t` for a tab)", param_hint="--delimiter")
+    if db is not None and engine not in IN_DATABASE and engine != "spark":
+        raise click.UsageError(f"--db is the database a database engine scores in (or, for spark, "
+                               f"a cluster's spark:// master); --engine {engine} scores the "
+                               "--leads/--events files in this process: drop --db, or use "
+                               f"--engine {' or '.join(IN_DATABASE)} to score there")
+    if row_key and leads_path is None:
+        raise click.UsageError("--row-key numbers the rows of a --leads file")
+    if leads_path is None and (db is None or engine not in IN_DATABASE):
+        raise click.UsageError("pass --leads PATH, or --db with --engine "
+                               f"{' or '.join(IN_DATABASE)} to score the schema's tables there")
+    return delimiter
+
+
+def needs_events(m: ir.Model, leads_path: str | None, events_path: str | None) -> None:
+    if leads_path is not None and m.schema.has_events and events_path is None:
+        raise click.UsageError("this model scores events; pass --events PATH")
+
+
 @main.command(name="run")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--leads", "leads_path", type=click.Path(),
-              help="Lead rows: CSV or Parquet. Without it, --db's tables named in the schema.")
-@click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
-@click.option("--as-of", "as_of", default=None,
-              help="The instant to score at (ISO 8601; no offset means UTC). Default: now.")
-@click.option("--engine", type=click.Choice(list(ENGINES)), default="duckdb", show_default=True,
-              help="Where to score: DuckDB embedded, the Python evaluator, or a SQL engine.")
-@click.option("--db", default=None,
-              help="Connection URL for server engines, e.g. postgresql://postgres@127.0.0.1/test "
-                   "or mysql://root@127.0.0.1:3306/test; a file path for duckdb and sqlite; "
-                   "spark://HOST:7077 for a Spark standalone cluster.")
+@data_options("duckdb")
 @click.option("--into", "into", default=None,
               help="Also write the results to this table of --db, atomically: TABLE or "
                    "SCHEMA.TABLE (duckdb, postgres: also CATALOG.SCHEMA.TABLE).")
@@ -131,9 +190,6 @@ def _check_into(into: str, engine: str, db: str | None, option: str = "--into") 
               help="DuckDB: cap the engine's memory (e.g. 2GB); beyond it, it spills to a "
                    "temporary directory.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad row; write no output.")
-@click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header).")
-@click.option("--row-key", is_flag=True,
-              help="The leads file has no key column: each row's number (its line) is the key.")
 @click.option("--top", default=20, show_default=True, help="Leads shown without --out.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also list the input columns not in the schema (ignored) and every rejected row.")
@@ -163,16 +219,6 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
     if out is not None and Path(out).suffix.lower() not in FORMATS + (".pq",):
         raise click.BadParameter(f"unknown output format for {out!r}; use "
                                  + ", ".join(FORMATS), param_hint="--out")
-    if delimiter in ("\\t", "tab"):  # a tab is hard to type in a shell
-        delimiter = "\t"
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
-        raise click.BadParameter("the delimiter is one character other than a quote or a line "
-                                 "break (`\\t` for a tab)", param_hint="--delimiter")
-    if db is not None and engine not in IN_DATABASE and engine != "spark":
-        raise click.UsageError(f"--db is the database a database engine scores in (or, for spark, "
-                               f"a cluster's spark:// master); --engine {engine} scores the "
-                               "--leads/--events files in this process: drop --db, or use "
-                               f"--engine {' or '.join(IN_DATABASE)} to score there")
     if into is not None:
         _check_into(into, engine, db)
     if history is not None:
@@ -182,18 +228,13 @@ def run_cmd(model: str, leads_path: str | None, events_path: str | None, as_of: 
         _check_into(history, engine, db, "--history")
     if memory_limit is not None and engine != "duckdb":
         raise click.UsageError("--memory-limit caps DuckDB's memory: use it with --engine duckdb")
-    if row_key and leads_path is None:
-        raise click.UsageError("--row-key numbers the rows of a --leads file")
-    if leads_path is None and (db is None or engine not in IN_DATABASE):
-        raise click.UsageError("pass --leads PATH, or --db with --engine "
-                               f"{' or '.join(IN_DATABASE)} to score the schema's tables there")
+    delimiter = checked_inputs(engine, db, leads_path, row_key, delimiter)
     m = compile_file(model)
     if accounts_path and m.account is None:
         raise click.UsageError("--accounts needs an `account by FIELD { ... }` block in the model")
     if accounts_path and leads_path is None:
         raise click.UsageError("--accounts works on --leads files")
-    if leads_path is not None and m.schema.has_events and events_path is None:
-        raise click.UsageError("this model scores events; pass --events PATH")
+    needs_events(m, leads_path, events_path)
     as_of_us, as_of_text = _as_of(as_of)
     if leads_path is None:
         result = score_in_database(m, as_of_us, engine, db, into, out, memory_limit, history)

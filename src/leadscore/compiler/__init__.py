@@ -17,15 +17,23 @@ from .parse import begins_like_a_model, not_a_model, parse
 
 if TYPE_CHECKING:
     from . import ir
+    from .checked import Checked
 
-__all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_file", "compile_source",
-           "compile_text", "decode_source", "is_ir_path", "load_ir", "parse", "read_source"]
+__all__ = ["CompileError", "Diagnostic", "Source", "Span", "compile_checked", "compile_file",
+           "compile_source", "compile_text", "decode_source", "is_ir_path", "load_ir", "parse",
+           "read_source"]
 
 
 def compile_source(text: str, path: str = "<string>",
                    overlay: Mapping[str, str] | None = None) -> ir.Model:
     """Parse, check and lower one rule file and its imports; raise `CompileError` with
     every diagnostic. `overlay`: texts standing for files on disk (`imports.resolve`)."""
+    return compile_checked(text, path, overlay)[1]
+
+
+def compile_checked(text: str, path: str = "<string>", overlay: Mapping[str, str] | None = None,
+                    ) -> tuple[Checked, ir.Model]:
+    """`compile_source`, with the checked declarations it lowered (diff compares them)."""
     from .check import check
     from .imports import resolve
     from .lower import lower
@@ -38,7 +46,7 @@ def compile_source(text: str, path: str = "<string>",
     result.checked.sources = {p: s.text for p, s in resolved.sources.items()}
     model = lower(result.checked)
     model.sources = resolved.files
-    return model
+    return result.checked, model
 
 
 def load_ir(text: str, path: str = "<string>") -> ir.Model:

@@ -549,6 +549,32 @@ class RuleInfo:
         return self.span.line if self.span else 0
 
 
+# The values an explanation step can show for a lead, each of one type: the explain query's
+# value columns (backends/explain_sql.py), in this order.
+STEP_VALUES = {"events": NUMBER, "before": NUMBER, "value": NUMBER, "days": NUMBER,
+               "holds": BOOL, "text": TEXT}
+
+
+@dataclass
+class Step:
+    """One line of a lead's explanation, in evaluation order (runtime/explain.py renders each
+    `kind`): what it is (`subject`: the score, segment or column it belongs to; `label`;
+    `facts`: constants of the model such as a cap or a threshold) and its values as IR over
+    the lead's fields, aggregates and bindings (`values`, named from STEP_VALUES). Lowering
+    writes the steps; the interpreter and the explain query evaluate the same expressions."""
+
+    kind: str
+    subject: str
+    label: str
+    values: dict[str, Expr] = field(default_factory=dict)
+    facts: dict[str, float | str | None] = field(default_factory=dict)
+    span: Span | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line if self.span else 0
+
+
 @dataclass
 class Schema:
     lead_key: str
@@ -594,6 +620,7 @@ class Account:
     outputs: list[tuple[str, str]]  # (column, binding) after the account key column
     tiers: list[str]
     rules: list[RuleInfo]
+    explain: list[Step] = field(default_factory=list)  # an account's explanation (over its values)
 
     @property
     def stages(self) -> list[list[Binding]]:
@@ -616,6 +643,7 @@ class Model:
     account: Account | None = None
     sources: list[str] = field(default_factory=list)  # the files the model was built from
     gates: dict[str, list[Gate]] = field(default_factory=dict)  # gate binding -> its gates
+    explain: list[Step] = field(default_factory=list)  # a lead's explanation, step by step
 
     @property
     def stages(self) -> list[list[Binding]]:

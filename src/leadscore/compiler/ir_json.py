@@ -31,6 +31,7 @@ from .ir import (
     NUMBER,
     OPS,
     PREVIOUS_TIER,
+    STEP_VALUES,
     TEXT,
     TIMESTAMP,
     Account,
@@ -58,6 +59,7 @@ from .ir import (
     Regex,
     RuleInfo,
     Schema,
+    Step,
     When,
     WholeDays,
     nullable,
@@ -66,7 +68,7 @@ from .ir import (
 )
 from .regex import PortableRegex, compile_portable
 
-IR_FORMAT = 2  # version of the JSON written by `leadscore compile --ir`; bump on any change
+IR_FORMAT = 3  # version of the JSON written by `leadscore compile --ir`; bump on any change
 # nodes nested in one expression: the compiler's models stay under 30 (the language nests 16
 # levels); the generated Python nests two parentheses a level and Python stops at 200
 MAX_IR_DEPTH = 60
@@ -193,6 +195,37 @@ def _rule_load(d: dict) -> RuleInfo:
     return RuleInfo(**{**d, "span": _span_load(d["span"])})
 
 
+def _step_json(s: Step) -> dict:
+    return {"kind": s.kind, "subject": s.subject, "label": s.label,
+            "values": {k: expr_json(v) for k, v in s.values.items()}, "facts": s.facts,
+            "span": _span_json(s.span)}
+
+
+def _step_load(d: dict) -> Step:
+    _need(isinstance(d["values"], dict) and isinstance(d["facts"], dict), "an explain step")
+    return Step(d["kind"], d["subject"], d["label"],
+                {k: expr_load(v) for k, v in d["values"].items()}, d["facts"],
+                _span_load(d["span"]))
+
+
+def _check_steps(steps: list[Step], aggs: dict, bindings: dict, fields_: dict[str, str],
+                 what: str) -> None:
+    """Explain steps as lowering writes them: names, constant facts, and values of their
+    slot's type over what the model binds."""
+    for s in steps:
+        _need(all(isinstance(x, str) for x in (s.kind, s.subject, s.label))
+              and all(isinstance(k, str) and (v is None or type(v) in (str, float, int, bool))
+                      for k, v in s.facts.items()), f"{what} explain step {s.label!r}")
+        for name, e in s.values.items():
+            _need(name in STEP_VALUES, f"{what} explain step {s.label!r} shows {name!r}")
+            _check_exprs([e], (Agg, Ref, Field), aggs, bindings, fields_,
+                         f"{what} explain step {s.label!r}")
+            try:
+                _Typing(aggs, bindings, fields_).check(e, STEP_VALUES[name])
+            except ValueError as err:
+                raise ValueError(f"{what} explain step {s.label!r}: {err}") from None
+
+
 def to_json(m: Model) -> dict:
     """The complete model as JSON, with the format version; `from_json` reads it back."""
     s = m.schema
@@ -203,7 +236,8 @@ def to_json(m: Model) -> dict:
         acc = {"field": a.field, "aggregates": [_agg_json(x) for x in a.aggregates],
                "bindings": [_binding_json(b) for b in a.bindings],
                "outputs": [list(o) for o in a.outputs], "tiers": a.tiers,
-               "rules": [_rule_json(r) for r in a.rules]}
+               "rules": [_rule_json(r) for r in a.rules],
+               "explain": [_step_json(x) for x in a.explain]}
     return {
         "format": IR_FORMAT,
         "model": {"name": m.name, "version": m.version},
@@ -217,6 +251,7 @@ def to_json(m: Model) -> dict:
         "has_grade": m.has_grade,
         "gates": {k: [{"text": g.text, "span": _span_json(g.span)} for g in v]
                   for k, v in m.gates.items()},
+        "explain": [_step_json(x) for x in m.explain],
         "account": acc,
         "tests": m.tests,
         "sources": m.sources,
@@ -237,7 +272,8 @@ def from_json(d: dict) -> Model:
             acc = Account(a["field"], [_agg_load(x) for x in a["aggregates"]],
                           [_binding_load(b) for b in a["bindings"]],
                           [tuple(o) for o in a["outputs"]], a["tiers"],
-                          [_rule_load(r) for r in a["rules"]])
+                          [_rule_load(r) for r in a["rules"]],
+                          [_step_load(x) for x in a["explain"]])
         m = Model(
             name=d["model"]["name"], version=d["model"]["version"], schema=schema,
             aggregates=[_agg_load(a) for a in d["aggregates"]],
@@ -246,7 +282,8 @@ def from_json(d: dict) -> Model:
             rules=[_rule_load(r) for r in d["rules"]], has_grade=d["has_grade"],
             tests=d["tests"], account=acc, sources=d["sources"],
             gates={k: [Gate(g["text"], _span_load(g["span"])) for g in v]
-                   for k, v in d["gates"].items()})
+                   for k, v in d["gates"].items()},
+            explain=[_step_load(x) for x in d["explain"]])
         _check_model(m)
     except (KeyError, TypeError, AttributeError, IndexError, OverflowError) as err:
         raise ValueError(f"a malformed leadscore IR file ({type(err).__name__}: {err})") from None
@@ -545,6 +582,7 @@ def _check_model(m: Model) -> None:
     _check_rules(m.rules, bindings, "the model's")
     _need(all(k in bindings and all(isinstance(g.text, str) for g in v)
               for k, v in m.gates.items()), "a gate of an unknown tier")
+    _check_steps(m.explain, aggs, bindings, s.lead_fields, "the model's")
     _need(isinstance(m.tiers, dict) and all(isinstance(v, list) for v in m.tiers.values()),
           "the tiers")
     for names in m.tiers.values():
@@ -566,3 +604,7 @@ def _check_model(m: Model) -> None:
                        + [("tier", "account:tier")] * bool(a.tiers), {"score", "total"}, acc,
                        "the account's")
         _check_rules(a.rules, acc, "the account's")
+        _check_steps([x for x in a.explain if x.kind == "member"], {}, bindings,
+                     s.lead_fields, "the account's member")
+        _check_steps([x for x in a.explain if x.kind != "member"], members, acc, {},
+                     "the account's")

@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from ..backends.account_sql import account_query
-from ..backends.explain_sql import explain_query
+from ..backends.explain_sql import account_explain_query, explain_query
 from ..backends.sql import build_query
 from ..compiler import ir
 from ..engines import DIALECTS, EXECUTED, Dialect
@@ -35,7 +35,8 @@ from ..engines.base import Connection
 from .data import Events, Leads
 
 EPOCH = dt.datetime(1970, 1, 1)
-QUERIES = {"leads": build_query, "accounts": account_query, "explain": explain_query}
+QUERIES = {"leads": build_query, "accounts": account_query, "explain": explain_query,
+           "account_explain": account_explain_query}
 
 # An `--into` name is 1 to `Dialect.into_parts` identifiers joined by dots, each non-empty, with
 # no control character and no space at either end, and at most this many bytes of UTF-8:
@@ -171,6 +172,7 @@ class Job:
     # whether the leads relation has the ir.PREVIOUS_TIER column (sticky tiers): the tables
     # loaded here always do; the database's own tables only when the caller says so
     previous_tier: bool = False
+    lead: str | None = None  # the explain query: only this lead's rows
 
     def __post_init__(self) -> None:
         if not self.fetch and self.into is None and self.history is None:
@@ -193,8 +195,10 @@ class Job:
                               f"given: --db and --into need {database_engines()}")
 
     def sql(self, dialect: Dialect, tables: Tables) -> str:
+        one = {"key": self.lead} if self.query in ("explain", "account_explain") else {}
         query = QUERIES[self.query](self.model, dialect, self.as_of_us, tables.leads, tables.events,
-                                    previous_tier=self.previous_tier or self.leads is not None)
+                                    previous_tier=self.previous_tier or self.leads is not None,
+                                    **one)
         return dialect.render(query, pretty=False)
 
     def execute(self, cur: Any, dialect: Dialect, tables: Tables) -> list | int:
@@ -313,10 +317,14 @@ class Job:
 
     def normalize(self, rows: list) -> list[tuple]:
         """Engine values -> the evaluator's: floats for numbers, str or None for text."""
-        if self.query == "explain":
-            return sorted((str(r[0]), int(r[1]), r[2], r[3], int(r[4]),
-                           None if r[5] is None else float(r[5]), float(r[6]), *r[7:])
-                          for r in rows)  # then, with sticky tiers, the held and previous tier
+        if self.query in ("explain", "account_explain"):  # STEP_COLUMNS, STEP_VALUES, lead
+            def number(v: Any) -> float | None:
+                return None if v is None or math.isnan(float(v)) else float(v)
+
+            out = [(str(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5]),
+                    *[number(v) for v in r[6:10]], None if r[10] is None else bool(r[10]), r[11],
+                    *[None if v is None else str(v) for v in r[12:]]) for r in rows]
+            return sorted(out, key=lambda r: (r[0], r[1], *r[12:]))  # then the member's key
         m = self.model
         outputs, names = ((m.account.outputs, {"score", "total"}) if self.query == "accounts"
                           else (m.outputs, {*m.scores, "total"}))
@@ -340,11 +348,14 @@ class Job:
 
 
 def run_query(kind: str, engine: str, model: ir.Model, leads: Leads | None,
-              events: Events | None, as_of_us: int, db: str | None = None) -> list[tuple]:
-    """Rows of query `kind` (a key of QUERIES) from a SQL engine, ordered by key."""
+              events: Events | None, as_of_us: int, db: str | None = None,
+              lead: str | None = None) -> list[tuple]:
+    """Rows of query `kind` (a key of QUERIES) from a SQL engine, ordered by key; with
+    `lead`, the explain query's rows of that lead only (the account explain's: that
+    account's)."""
     if engine not in EXECUTED:
         raise ValueError(f"unknown SQL engine {engine!r}; choose one of {', '.join(EXECUTED)}")
-    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, kind, db))
+    return DIALECTS[engine].run(Job(model, leads, events, as_of_us, kind, db, lead=lead))
 
 
 def run_accounts_sql(engine: str, model: ir.Model, leads: Leads | None, events: Events | None,

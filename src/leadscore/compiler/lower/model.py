@@ -48,6 +48,14 @@ class _Lowering:
         self.bind = self.b.bind
         self.rules: list[ir.RuleInfo] = []
         self.gates: dict[str, list[ir.Gate]] = {}
+        self.steps: list[ir.Step] = []
+
+    def step(self, kind: str, subject: str, label: str, span: Span | None = None,
+             facts: dict | None = None, **values: ir.Expr | None) -> None:
+        """One line of the explanation (ir.Step): the values it shows, as IR."""
+        self.steps.append(ir.Step(kind, subject, label,
+                                  {k: v for k, v in values.items() if v is not None},
+                                  facts or {}, span))
 
     def sum_chain(self, name: str, parts: list[ir.Expr]) -> ir.Expr:
         """Left-to-right sum; long sums are cut into bound partial sums to keep trees shallow."""
@@ -99,19 +107,26 @@ class _Lowering:
             else:  # first P, repeat Q
                 value = ir.Arith("add", p, ir.Arith("mul", ir.num(r.repeat), ir.Arith("sub", count_ref, ONE)))
                 points = ir.case([(some, value)], ZERO, ir.NUMBER, sp)
+        uncapped = points
         if r.cap is not None:
             points = ir.Extreme("min" if r.cap >= 0 else "max", points, ir.num(r.cap), span=sp)
         ref = self.bind(name, points)
+        self.step("rule", r.score, r.label, sp, {"kind": r.kind, "cap": r.cap}, events=count_ref,
+                  value=ref, before=uncapped if r.cap is not None else None)
         self.rules.append(ir.RuleInfo(r.score, r.label, r.kind,
                                       count_ref.name if count_ref else None, name, sp, r.cap))
         return ref
 
     # ---------------------------------------------------------------- scores
     def score(self, s: CheckedScore) -> ir.Ref:
+        # the score's value heads its explanation: steps are evaluated after every binding
+        self.step("score", s.name, s.name, value=ir.Ref(f"score:{s.name}", ir.NUMBER))
         parts = [self.rule(r, i) for i, r in enumerate(s.rules)]
         value = self.sum_chain(f"score:{s.name}", parts)
         if s.cap is not None:  # as a rule's cap: a negative cap bounds from below
+            raw = value
             value = ir.Extreme("min" if s.cap >= 0 else "max", value, ir.num(s.cap))
+            self.step("score_cap", s.name, "cap", facts={"cap": s.cap}, before=raw, value=value)
         for i, d in enumerate(s.decays):
             value = self.bind(f"score:{s.name}:pre_decay{i}", value)
             age: ir.Expr = self.build.aggregate("min", d.where, ir.AGE)
@@ -129,8 +144,15 @@ class _Lowering:
                 value = ir.case([(ir.Cmp(">=", periods, ONE), ZERO)], value, ir.NUMBER)
             else:
                 value = self.percent_decay(f"score:{s.name}:decay{i}", value, d.percent, periods)
+            self.step("decay", s.name, f"decay {i + 1}",
+                      facts={"every": d.every, "points": d.points, "percent": d.percent},
+                      before=ir.Ref(f"score:{s.name}:pre_decay{i}", ir.NUMBER),
+                      days=ir.WholeDays(age), value=value)
         if s.floor is not None:
+            unfloored = value
             value = ir.Extreme("max", value, ir.num(s.floor))
+            self.step("floor", s.name, "floor", facts={"floor": s.floor}, before=unfloored,
+                      value=value)
         return self.bind(f"score:{s.name}", value)
 
     def percent_decay(self, name: str, value: ir.Expr, percent: float, periods: ir.Expr) -> ir.Expr:
@@ -186,6 +208,7 @@ class _Lowering:
         """(tier, held_from) expressions for one segment's tiers, before stickiness."""
         tier_whens: list[tuple[ir.Expr, ir.Expr]] = []
         held_whens: list[tuple[ir.Expr, ir.Expr]] = []
+        steps: list[ir.Step] = []  # bound highest first, explained lowest first
         for i in range(len(tiers) - 1, 0, -1):
             t = tiers[i]
             label = ir.text(t.name, t.span)
@@ -197,6 +220,8 @@ class _Lowering:
                 each = [self.bind(f"{name}:{j}", g) for j, g in enumerate(t.gates)]
                 gate = self.bind(name, ir.and_(*each))
                 self.gates[name] = [ir.Gate(self.source_text(s), s) for s in t.gate_spans]
+                steps += [ir.Step("gate", seg, t.name, {"holds": g}, {"condition": text.text},
+                                  text.span) for g, text in zip(each, self.gates[name])][::-1]
                 reached = ir.and_(met, gate)
                 tier_whens.append((reached, label))
                 held_whens.append((reached, ir.NULL_TEXT))
@@ -204,9 +229,16 @@ class _Lowering:
             else:
                 tier_whens.append((met, label))
                 held_whens.append((met, ir.NULL_TEXT))
+            steps.append(ir.Step("tier", seg, t.name, {"holds": met}, {"threshold": t.threshold},
+                                 t.span))
+        steps.append(ir.Step("tier", seg, tiers[0].name, {}, {"threshold": None}, tiers[0].span))
+        self.steps += steps[::-1]
         lowest = ir.text(tiers[0].name, tiers[0].span)
         return (ir.case(tier_whens, lowest, ir.TEXT),
                 ir.case(held_whens, ir.NULL_TEXT, ir.TEXT))
+
+    def expr_text(self, e: ir.Expr) -> str:
+        return self.source_text(e.span) if e.span is not None else ""
 
     def source_text(self, span: Span) -> str:
         """The text a span covers (a gate as written), from the model's own sources."""
@@ -222,6 +254,7 @@ class _Lowering:
         c = self.c
         score_refs = {s.name: self.score(s) for s in c.scores}
         total = c.total if c.total is not None else self.sum_chain("total", list(score_refs.values()))
+        unclamped = total
         if c.clamp is not None:
             lo, hi = c.clamp
             clamped = ir.Extreme("max", ir.num(lo), ir.Extreme("min", total, ir.num(hi)))
@@ -229,6 +262,16 @@ class _Lowering:
                 clamped = ir.case([(ir.IsNull(total), ir.NULL_NUMBER)], clamped, ir.NUMBER)
             total = clamped
         total_ref = self.bind("total", total)
+        lo, hi = c.clamp or (None, None)
+        self.step("total", "total", "total", facts={"formula": c.total is not None, "low": lo,
+                                                     "high": hi},
+                  before=unclamped if c.clamp is not None else None, value=total_ref)
+        for reason, cond in c.disqualify:
+            self.step("disqualify", "disqualified_by", reason, cond.span,
+                      {"condition": self.expr_text(cond)}, holds=cond)
+        for name, cond in c.segments:
+            self.step("segment", "segment", name, cond.span, {"condition": self.expr_text(cond)},
+                      holds=cond)
 
         disq = ir.case([(cond, ir.text(reason)) for reason, cond in c.disqualify], ir.NULL_TEXT,
                        ir.TEXT)
@@ -258,8 +301,10 @@ class _Lowering:
             tier = ir.case([(disqualified, ir.text("disqualified"))], by_segment(0), ir.TEXT)
             held = ir.case([(disqualified, ir.NULL_TEXT)], by_segment(1), ir.TEXT)
             if previous is not None:  # explain says when stickiness decided the tier
-                self.bind("tier:sticky", ir.case([(disqualified, ir.NULL_TEXT)], by_segment(2),
-                                                 ir.TEXT))
+                held_tier = self.bind("tier:sticky", ir.case([(disqualified, ir.NULL_TEXT)],
+                                                             by_segment(2), ir.TEXT))
+                self.step("sticky", "tier", "held", text=held_tier)
+                self.step("previous_tier", "tier", "previous tier", text=previous)
         else:  # no tiers: only a disqualified lead has one
             held = ir.NULL_TEXT
             tier = ir.case([(disqualified, ir.text("disqualified"))], ir.NULL_TEXT, ir.TEXT)
@@ -279,6 +324,10 @@ class _Lowering:
                                                 tier_ref, seg_ref))
                 outputs.append(("matrix", "matrix"))
 
+        for column, name in outputs:
+            b = self.b.bindings[name]
+            self.step("output", column, column, **{
+                "value" if b.expr.type == ir.NUMBER else "text": ir.Ref(name, b.expr.type)})
         account = self.account()  # its roll-ups do not add lead aggregates
         return ir.Model(
             name=c.name, version=c.version, schema=schema,
@@ -287,7 +336,7 @@ class _Lowering:
             scores=[s.name for s in c.scores],
             tiers={seg: [t.name for t in tiers] for seg, tiers in c.tiers.items()},
             rules=self.rules, has_grade=c.grade is not None, tests=c.tests,
-            account=account, gates=self.gates)
+            account=account, gates=self.gates, explain=self.steps)
 
     @staticmethod
     def matrix(tiers: dict[str, list[CheckedTier]], letters: list[str], grade: ir.Expr,
@@ -311,25 +360,49 @@ class _Lowering:
             return None
         aggs = list(self.build.member_aggs.values())
         b = _Bindings({x.id: x for x in aggs})
+        # the explanation: what each member gives each roll-up ("member" steps, over the
+        # member's own values), then the account's score, rules, total and tiers
+        steps = [ir.Step("member", "account", self.expr_text(ir.Agg(x.id, span=x.span)),
+                         {k: v for k, v in (("holds", x.where), ("value", x.value))
+                          if v is not None and v != ir.TRUE}, {"fn": x.fn}, x.span)
+                 for x in aggs]
         score = b.bind("account:score", ir.Coalesce(a.score, ZERO))
+        steps.append(ir.Step("account_score", "account", "score", {"value": score},
+                             {"formula": self.expr_text(a.score)}, a.score.span))
         rule_refs, rules = [], []
         for i, (label, points, cond, span) in enumerate(a.rules):
             name = f"account:rule:{i}"
             rule_refs.append(b.bind(name, ir.case([(cond, ir.num(points, span))], ZERO, ir.NUMBER,
                                                   span)))
             rules.append(ir.RuleInfo("account", label, "when", None, name, span))
+            steps.append(ir.Step("rule", "account", label, {"value": rule_refs[-1]},
+                                 {"kind": "when", "cap": None}, span))
         total: ir.Expr = score
         for r in rule_refs:
             total = ir.Arith("add", total, r)
         total_ref = b.bind("account:total", total)
+        steps.append(ir.Step("account_total", "account", "total", {"value": total_ref}))
         outputs = [("score", "account:score"), ("total", "account:total")]
         if a.tiers:
             whens = [(ir.and_(ir.Cmp(">=", total_ref, ir.num(t.threshold)), *t.gates),
                       ir.text(t.name, t.span)) for t in reversed(a.tiers[1:])]
             b.bind("account:tier", ir.case(whens, ir.text(a.tiers[0].name), ir.TEXT))
             outputs.append(("tier", "account:tier"))
+            steps.append(ir.Step("tier", "account", a.tiers[0].name, {}, {"threshold": None},
+                                 a.tiers[0].span))
+            for t in a.tiers[1:]:
+                steps.append(ir.Step("tier", "account", t.name,
+                                     {"holds": ir.Cmp(">=", total_ref, ir.num(t.threshold))},
+                                     {"threshold": t.threshold}, t.span))
+                steps += [ir.Step("gate", "account", t.name, {"holds": g},
+                                  {"condition": self.source_text(sp)}, sp)
+                          for g, sp in zip(t.gates, t.gate_spans)]
+        for column, name in outputs:
+            type_ = b.bindings[name].expr.type
+            steps.append(ir.Step("output", column, column, {
+                "value" if type_ == ir.NUMBER else "text": ir.Ref(name, type_)}))
         return ir.Account(a.field, aggs, list(b.bindings.values()), outputs,
-                          [t.name for t in a.tiers], rules)
+                          [t.name for t in a.tiers], rules, steps)
 
 
 def lower(checked: Checked) -> ir.Model:
