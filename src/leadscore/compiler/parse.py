@@ -19,7 +19,7 @@ import lark
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
-from . import ast
+from . import ast, names
 from .diagnostics import BIDI_CONTROLS, CompileError, Diagnostic, Source, Span, did_you_mean
 from .syntax_errors import point, syntax_error, token_span
 
@@ -180,8 +180,18 @@ def _unescape(literal: str) -> str:
     return "".join(out)
 
 
-def _name_text(tok: Token) -> str:
-    return tok[1:-1] if tok.type == "QUOTED_NAME" else str(tok)
+def _name_text(tok: Token, span: Span) -> str:
+    """A back-quoted name as written; a bare word as the name it stands for (compiler/names.py)."""
+    if tok.type == "QUOTED_NAME":
+        return tok[1:-1]
+    return _bare(str(tok), span)
+
+
+def _bare(word: str, span: Span) -> str:
+    if not names.is_name(word):
+        raise EventLineError(f"`{word}` is not a name: {names.ALLOWED}", span,
+                             hint=f"write other names in backticks: `{word}`")
+    return names.normal(word)
 
 
 _DURATION_RE = re.compile(r"([0-9]+)([A-Za-z_]+)")
@@ -210,7 +220,7 @@ class _Builder(Transformer):
 
     # ---- leaves
     def name(self, c, span):
-        return ast.Name(text=_name_text(c[0]), span=span)
+        return ast.Name(text=_name_text(c[0], span), span=span)
 
     def signed(self, c, span):
         return ast.Signed(value=float(c[0]), text=str(c[0]), span=span)
@@ -570,14 +580,22 @@ def _test_value(v) -> ast.TestValue:
 
 _EVENT_TOKEN = re.compile(r'\s+|#[^\n]*|(?P<string>"(?:[^"\\\n]|\\.)*")'
                           r"|(?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+(?:Z|[+-][0-9:]+)?)?)"
-                          r"|(?P<num>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>`[^`\n]+`|[A-Za-z_][A-Za-z0-9_]*)"
+                          r"|(?P<num>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>`[^`\n]+`|" + names.LEX + ")"
                           r"|(?P<bad>.)")
 
 
 class EventLineError(Exception):
-    def __init__(self, message: str, span: Span):
+    """A located error found while building the tree (an event line, a word that is no name)."""
+
+    def __init__(self, message: str, span: Span, hint: str | None = None):
         super().__init__(message)
         self.span = span
+        self.hint = hint
+
+
+def _word(text: str, span: Span) -> str:
+    """A name of an event line: back-quoted or bare."""
+    return text[1:-1] if text.startswith("`") else _bare(text, span)
 
 
 def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
@@ -601,8 +619,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
         if len(toks) < 3 or toks[0][0] != "name" or toks[1][1] != "at" or toks[2][0] != "ts":
             raise EventLineError("an event line is `TYPE at TIME`, then `FIELD VALUE` pairs, e.g. "
                                  'page_view at 2026-02-27T10:00:00Z page "/pricing"', toks[0][2])
-        name = toks[0][1].strip("`")
-        ev_type = ast.Name(text=name, span=toks[0][2])
+        ev_type = ast.Name(text=_word(toks[0][1], toks[0][2]), span=toks[0][2])
         time = ast.TestValue(kind="timestamp", value=toks[2][1], text=toks[2][1], span=toks[2][2])
         fields = []
         rest = toks[3:]
@@ -624,7 +641,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
             else:
                 raise EventLineError(f"expected a value (a string, number, true/false or a "
                                      f"timestamp), found `{vt}`", vs)
-            fields.append(ast.TestField(name=ast.Name(text=ft.strip("`"), span=fs), value=value,
+            fields.append(ast.TestField(name=ast.Name(text=_word(ft, fs), span=fs), value=value,
                                         span=fs))
         events.append(ast.TestEvent(type=ev_type, time=time, fields=fields,
                                     span=Span(path, lineno, toks[0][2].column, lineno,
@@ -633,7 +650,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
 
 
 # Tokens that open a nesting level, for the depth guard below.
-_NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|[A-Za-z_0-9]+|\S')
+_NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|\w+|\S')
 
 
 def _nesting_guard(source: Source) -> Diagnostic | None:
@@ -786,4 +803,5 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                           err.span, hint="add up many numbers in separate rules instead")
         raise CompileError([diag], {path: source}) from None
     except EventLineError as err:
-        raise CompileError([Diagnostic(str(err), err.span)], {path: source}) from None
+        raise CompileError([Diagnostic(str(err), err.span, hint=err.hint)],
+                           {path: source}) from None

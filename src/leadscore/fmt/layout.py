@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..compiler.diagnostics import Span
+from ..compiler.names import LEX
 
 INDENT = "  "
 Pos = tuple[int, int]  # (line, column), 1-based
@@ -40,7 +41,7 @@ class CommentAt:
     own_line: bool
 
 
-SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`?|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|\s+|.', re.S)
+SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`?|#[^\n]*|' + LEX + r'|\s+|.', re.S)
 EVENTS_BODY = re.compile(r'\{(?:[^}"#]|"(?:[^"\\\n]|\\.)*"|#[^\n]*)*\}')
 EVENT_LINE_TOKEN = re.compile(r'\s+|#[^\n]*|"(?:[^"\\\n]|\\.)*"|`[^`\n]+`|[^\s#"`]+|.')
 NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from ..compiler.parse import _parser
-
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # Keywords the parser accepts next to a name in each position (the contextual lexer reserves
 # a keyword only where it can appear); a name spelled like one of them needs backticks there.

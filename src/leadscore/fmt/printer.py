@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..compiler import ast
 from ..compiler.diagnostics import CompileError, Diagnostic, Source, Span
+from ..compiler.names import is_plain
 from .layout import (
     NUMBER,
     SCAN,
@@ -22,7 +23,7 @@ from .layout import (
     start_of,
 )
 from .literals import bound, number_text, quote_string, signed
-from .names import ATOM, COUNT_FILTER, DAYS_SINCE, DECL, FILTER, GRADE, IDENT, TEST_VALUE, TIER, keywords
+from .names import ATOM, COUNT_FILTER, DAYS_SINCE, DECL, FILTER, GRADE, TEST_VALUE, TIER, keywords
 
 
 class FormatError(Exception):
@@ -70,7 +71,7 @@ class Printer:
     # ---- leaves
     def name(self, name: ast.Name | str, reserved: frozenset[str] = DECL) -> str:
         text = name.text if isinstance(name, ast.Name) else name
-        if IDENT.match(text) and text not in reserved and not (
+        if is_plain(text) and text not in reserved and not (
                 self.quote_keywords and text in keywords()):
             return text
         return f"`{text}`"
