@@ -327,10 +327,22 @@ class TestEvent(Node):
 
 
 @node
+class TestLead(Node):
+    """`lead { FIELD: VALUE, ... }` in a test; a test may hold several (an account's members)."""
+
+    fields: list[TestField]
+
+
+@node
 class TestExpect(Node):
+    """`expect [lead "KEY" | account "KEY"] COLUMN OP VALUE`: `of` is "lead", "account" or
+    None (the test's only lead)."""
+
     name: Name
     op: str
     value: TestValue
+    of: str | None = None
+    key: TestValue | None = None
 
 
 @node
@@ -338,7 +350,7 @@ class TestDecl(Node):
     name: str
     name_span: Span
     as_of: TestValue | None
-    lead: list[TestField] | None
+    leads: list[TestLead]
     events: list[TestEvent]
     expects: list[TestExpect]
     duplicates: list[tuple[str, Span]] = field(default_factory=list)

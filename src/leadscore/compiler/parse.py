@@ -540,22 +540,32 @@ class _Builder(Transformer):
         return ast.TestField(name=c[0], value=_test_value(c[1]), span=span)
 
     def test_lead(self, c, span):
-        return ("lead", [x for x in c if isinstance(x, ast.TestField)], span)
+        return ("lead", ast.TestLead(fields=[x for x in c if isinstance(x, ast.TestField)],
+                                     span=span), span)
 
     def test_events(self, c, span):
         return ("events", _event_lines(self.path, c[0]), span)
 
+    def expect_lead(self, c, span):
+        return ("lead", self._value("string", c[1], _unescape(c[1])))
+
+    def expect_account(self, c, span):
+        return ("account", self._value("string", c[0], _unescape(c[0])))
+
     def test_expect(self, c, span):
-        return ("expect", ast.TestExpect(name=c[0], op=str(c[1]), value=_test_value(c[2]),
-                                         span=span), span)
+        of, key = c[0] if c[0] is not None else (None, None)
+        return ("expect", ast.TestExpect(name=c[1], op=str(c[2]), value=_test_value(c[3]),
+                                         of=of, key=key, span=span), span)
 
     def test_decl(self, c, span):
         tok: Token = c[0]
-        node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, lead=None,
+        node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, leads=[],
                             events=[], expects=[], span=span)
         for kind, value, where in (x for x in c[1:] if isinstance(x, tuple)):
             if kind == "expect":
                 node.expects.append(value)
+            elif kind == "lead":
+                node.leads.append(value)
             elif kind == "events":
                 node.events.extend(value)
             elif getattr(node, kind) is not None:

@@ -18,6 +18,7 @@ TIER = frozenset({"at", "require", "and", "or", "in", "not", "is", "matches", "s
                   "ends_with", "contains", "within", "where"})
 GRADE = frozenset({"at"})
 TEST_VALUE = frozenset({"true", "false", "missing"})
+EXPECT = frozenset({"lead", "account"})  # right after `expect`: `expect lead "a1" fit == 10`
 DECL = frozenset()  # after `field`, `let`, `score`, `types`, `expect`, ...: only a name fits
 
 
