@@ -474,7 +474,7 @@ class Declarations:
                     whose = f
                     if f.value.kind != "string" or f.value.value not in keys:
                         self.error(f"`{f.value.text}` is not the key of a lead of this test",
-                                   f.value.span, hint="expect one of: " + ", ".join(
+                                   f.value.span, hint="the test's leads: " + ", ".join(
                                        f'"{k}"' for k in keys))
                     else:
                         row[s.event_lead] = f.value.value
@@ -509,7 +509,7 @@ class Declarations:
             if x.of == "lead":
                 if x.key.value not in keys:
                     self.error(f"\"{x.key.value}\" is not the key of a lead of this test",
-                               x.key.span, hint="expect one of: " + ", ".join(
+                               x.key.span, hint="the test's leads: " + ", ".join(
                                    f'"{k}"' for k in keys))
                     return None
                 where["lead"] = x.key.value
