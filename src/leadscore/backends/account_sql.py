@@ -15,7 +15,8 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = N
 
     An account is shown as its field is spelled by its member with the smallest lead key
     (backends/accounts.py `spell`): `members` marks that key per account, `acct` keeps that
-    member's spelling beside the roll-ups; rows are ordered by the lower-cased key."""
+    member's spelling beside the roll-ups; rows are ordered by that spelling, code point by
+    code point (`Dialect.key`), as lead rows by their key."""
     acc = model.account
     scored = build_query(model, dialect, as_of_us, leads, events, raw=acc.field)
     scored.set("expressions", [exp.Star()])
@@ -49,8 +50,8 @@ def account_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = N
         prev = f"acct_s{i}"
     final = [exp.alias_(_col("acct_name", prev), acc.field, quoted=True)]
     final += [exp.alias_(_col(gen.binding_cols[b], prev), c, quoted=True) for c, b in acc.outputs]
-    query = exp.select(*final).from_(_table(prev), copy=False).order_by(_col("acct_k", prev),
-                                                                        copy=False)
+    query = exp.select(*final).from_(_table(prev), copy=False).order_by(
+        dialect.key(_col("acct_name", prev)), copy=False)
     for name, cte in ctes:
         query = query.with_(_id(name), as_=cte, copy=False)
     return dialect.finish(query)
