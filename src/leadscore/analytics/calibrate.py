@@ -553,8 +553,8 @@ def render_text(report: dict[str, Any]) -> str:
             ["reason", "leads", "converted", "rate"],
             [[d["reason"], d["leads"], d["converted"], pct(d["rate"])]
              for d in report["disqualified"]])]
-    out += ["", "suggested thresholds (disqualified leads excluded; a threshold sends leads with "
-                "total >= it)"]
+    out += ["", f"suggested thresholds (disqualified leads excluded; a threshold sends {unit} "
+                "with total >= it)"]
     rows, notes = threshold_rows(report, ">=")
     out.append(table(["segment", "goal", "threshold", f"{unit} >=", "share", "rate >=",
                       "of conversions", f"{unit} <", "rate <"], rows, left=2))
