@@ -11,8 +11,11 @@ import unicodedata
 
 import pytest
 
+from corpus import load_cases
+from leadscore.backends.sql import to_sql
 from leadscore.compiler import CompileError, compile_source, names, parse
 from leadscore.compiler.parse import _parser
+from leadscore.engines import DIALECTS
 from leadscore.fmt import format_source
 from leadscore.lint.rules.structure import _words
 
@@ -94,3 +97,16 @@ def test_fmt_writes_unicode_names_bare_and_quotes_what_would_not_read_back():
 def test_lint_reads_the_words_of_a_unicode_name():
     assert _words("estado_conversión") == ["estado", "conversión"]
     assert _words("dealStage") == ["deal", "stage"]
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_every_dialect_quotes_unicode_names(dialect):
+    """Executed engines run them (conformance names_unicode); the generated dialects at least
+    quote every such name with their own identifier quotes."""
+    case = next(c for c in load_cases() if c.name == "names_unicode")
+    model = compile_source(*case.model_text)
+    sql = to_sql(model, DIALECTS[dialect], 0, pretty=False)
+    quoted = {"mysql": "`{}`", "spark": "`{}`", "bigquery": "`{}`", "databricks": "`{}`",
+              "tsql": "[{}]"}.get(dialect, '"{}"')
+    for name in ("interés", "Ñandú", "país", "отдел"):
+        assert quoted.format(name) in sql, name
