@@ -147,7 +147,8 @@ class Declarations:
 
     def _days(self, d: ast.Duration, what: str) -> int:
         if d.unit != "d":
-            factor = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}.get(d.unit)
+            factor = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "day": 1, "days": 1, "día": 1,
+                      "días": 1, "dias": 1, "semana": 7, "semanas": 7}.get(d.unit)
             hint = f"write `{d.amount * factor}d`" if factor else "durations count whole days, e.g. `30d`"
             self.error(f"unknown duration unit `{d.unit}` in `{d.text}`", d.span, hint=hint)
             return 1

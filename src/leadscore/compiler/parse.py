@@ -194,7 +194,7 @@ def _bare(word: str, span: Span) -> str:
     return names.normal(word)
 
 
-_DURATION_RE = re.compile(r"([0-9]+)([A-Za-z_]+)")
+_DURATION_RE = re.compile(r"([0-9]+)([^\W\d]+)")  # a unit in any alphabet: `30días`
 
 
 class _Builder(Transformer):
