@@ -21,6 +21,7 @@ from leadscore.fmt import (
     ATOM,
     COUNT_FILTER,
     DAYS_SINCE,
+    EXPECT,
     FILTER,
     GRADE,
     TEST_VALUE,
@@ -315,14 +316,17 @@ def _accepted_keywords(prefix: str) -> set[str]:
             "tiers { a require event where x == 1 ", "tiers for s { a require x == 1 ",
             "account by f { tiers { a require x "]),
     (GRADE, ["grade g { ", "grade g { a ", "grade g { a at 1 "]),
-    (TEST_VALUE, ['test "t" { expect a == ', 'test "t" { lead { a: ']),
+    (TEST_VALUE, ['test "t" { expect a == ', 'test "t" { lead { a: ',
+                  'test "t" { expect account "k" a == ']),
+    (EXPECT, ['test "t" { expect ']),
     (frozenset(), ["schema { lead { field ", "schema { lead { field a: ", "schema { lead { key ",
                    "schema { lead { created ", "schema { event { lead ", "schema { event { time ",
                    "schema { event { type ", "schema { event { types ", "schema { event { types a, ",
                    "let ", "score ", "segment ", "grade ", "tiers for ", "account by ",
                    "let x = count distinct ", "let x = sum ", "let x = event a|",
                    'test "t" { expect ', 'test "t" { lead { ', 'test "t" { lead { a: 1, ',
-                   'test "t" { previous_tier ']),
+                   'test "t" { previous_tier ',
+                   'test "t" { expect lead "k" ', 'test "t" { expect account "k" ']),
 ])
 def test_reserved_words_match_the_parser(reserved, prefixes):
     """A name needs backticks where the parser would take it for a keyword."""

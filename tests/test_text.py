@@ -42,10 +42,11 @@ def _folding_chars() -> list[str]:
 
 @pytest.mark.parametrize("engine", engine_params(EXECUTED))
 def test_every_engine_folds_every_cased_code_point_as_python(engine):
-    """Each engine's own lower-casing, read back: an account is keyed by its folded field,
-    one account per character (and a few words with context rules: a final sigma, a dotted
-    capital I), so a character an engine folds otherwise (ẞ under MariaDB's binary
-    collation, İ under ICU) shows as a different key, and two it folds together as one."""
+    """Each engine's own lower-casing, read back: accounts group by the folded field, one
+    account per folded character (and a few words with context rules: a final sigma, a
+    dotted capital I; every cased character and its lower case are both in the data), so a
+    character an engine folds otherwise (ẞ under MariaDB's binary collation, İ under ICU)
+    makes an account of its own, or joins another, and the rows and counts differ."""
     ensure(engine)
     texts = _folding_chars() + ["ΑΣ", "ΣΑΣ Σ", "İSTANBUL", "STRASSE ẞ", "ᲐᲑᲒ"]
     model = compile_source('schema { lead { key id  field t: text } }\n'

@@ -108,7 +108,7 @@ def backtest(model: ir.Model, leads_path: str | Path, outcome: str, outcome_time
                 | {r for r, _ in times.invalid}) - rejected_rows
     cols = [schema.lead_key] + [c for c, _ in model.outputs]
     at = {c: i for i, c in enumerate(cols)}
-    order = tier_order(model)
+    order = tier_order(model.tiers)
     has_tiers = bool(model.tiers)
 
     per_as_of = []
@@ -151,7 +151,7 @@ def backtest(model: ir.Model, leads_path: str | Path, outcome: str, outcome_time
                         f"to {iso(as_ofs[-1])} (each is left out when created later, already "
                         "converted, or without a usable outcome)")
     segments = pooled["segment"]
-    seg_names = segment_order(model, segments)
+    seg_names = segment_order(model.tiers, segments)
     summary = _ranking(totals, y, pooled["tier"], order, has_tiers)
     summary["thresholds"] = threshold_groups(totals, y, segments, pooled["disq"], seg_names,
                                              target_rate, sales_share, min_leads)

@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..compiler import ir
+from ..compiler.text import fold
+from ..runtime.accounts import run_accounts
 from ..runtime.data import DataError, empty_events, read_events, read_leads
 from ..runtime.engines import run
 from . import metrics
 from .leaks import check_fields
 from .logistic import fit_logistic
-from .table import Outcomes, read_outcomes, read_table
+from .table import Outcomes, blank, read_outcomes, read_table
 from .text import num, pct, ratio, table
 
 DISQUALIFIED = "disqualified"
@@ -98,18 +100,12 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
     held = [r[at["held_from"]] for r in kept]
     disq = [r[at["disqualified_by"]] for r in kept]
 
-    n = len(kept)
-    conv = int(y.sum())
-    base = conv / n if n else None
     counts = {
         "rows_read": len(tab.rows),
         "rejected": len(leads.rejects),
         "outcome_missing": len(missing),
         "outcome_invalid": len(invalid),
         "no_total": no_total,
-        "evaluated": n,
-        "converted": conv,
-        "rate": base,
         "events_read": events.read,
         "events_rejected": len(events.rejects),
     }
@@ -119,15 +115,125 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
         "outcome": outcome,
         "as_of": as_of_text,
         "engine": engine,
-        "counts": counts,
         "outcome_problems": outcomes.problems(),
         "rejects": [str(r) for r in leads.rejects[:10]],
-        "auc": metrics.roc_auc(totals, y),
-        "lift": [top_row(totals, y, s) for s in (0.1, 0.2)],
     }
-    tier_names = tier_order(model)
-    report["tiers"] = tier_rows(tier_names, tier, y, base) if model.tiers else []
-    seg_names = segment_order(model, segment)
+    _ranking(report, counts, model.tiers, totals, y, segment, tier, held, disq, target_rate,
+             sales_share, min_leads)
+    fields = {}
+    for name in schema.lead_fields:
+        if name in ir.OPTIONAL_LEAD_COLUMNS:  # the model's own past output, not a lead feature
+            continue
+        col = leads.columns[name]
+        fields[name] = [col[i] for i in kept_pos]
+    report["leaks"] = [leak.to_json() for leak in check_fields(fields, y)] if len(y) else []
+    return Calibration(report, totals, y)
+
+
+def calibrate_accounts(model: ir.Model, leads_path: str | Path, accounts_path: str | Path,
+                       outcome: str, as_of_us: int, events_path: str | Path | None = None,
+                       engine: str = "duckdb", delimiter: str | None = None,
+                       row_key: bool = False, target_rate: float = 0.5, sales_share: float = 0.2,
+                       min_leads: int = 10, as_of_text: str | None = None) -> Calibration:
+    """How well the account totals and tiers rank account outcomes: the leads are scored and
+    rolled up, and each account's outcome is read from `accounts_path`, a file with one row
+    per account keyed by the account field's column (matched ignoring case, as accounts
+    group). Every row of that file and every scored account is accounted for."""
+    acc = model.account
+    if acc is None:
+        raise DataError("the model has no `account` block: calibrate accounts needs one")
+    schema = model.schema
+    leads = read_leads(leads_path, schema, delimiter, row_key=row_key)
+    if schema.has_events and events_path is not None:
+        events = read_events(events_path, schema, delimiter)
+    else:
+        events = empty_events(schema)
+    scored = run_accounts(model, leads, events, as_of_us, engine)
+    tab = read_table(accounts_path, delimiter)
+    outcomes = read_outcomes(tab, outcome)
+    key_at = tab.index(acc.field, "account column (the model's `account by` field)")
+    row_of: dict[str, int] = {}
+    no_key = 0
+    for rowno, rec in tab.rows:
+        if blank(rec[key_at]):
+            no_key += 1
+            continue
+        key = fold(str(rec[key_at]))
+        if key in row_of:
+            raise DataError(f"{accounts_path}: row {rowno}: account {rec[key_at]!r} is given "
+                            f"again (first in row {row_of[key]}; accounts compare ignoring case)")
+        row_of[key] = rowno
+    missing, invalid = set(outcomes.missing), {r for r, _ in outcomes.invalid}
+    kept: list[tuple] = []
+    no_outcome = without = wrong = 0
+    for r in scored:
+        rowno = row_of.pop(fold(r[0]), None)
+        if rowno is None:
+            no_outcome += 1
+        elif rowno in missing:
+            without += 1
+        elif rowno in invalid:
+            wrong += 1
+        else:
+            kept.append((r, outcomes.values[rowno]))
+    if not kept:
+        raise DataError(f"{accounts_path}: no scored account has a valid outcome in column "
+                        f"{outcome!r} ({len(scored)} accounts scored, {len(tab.rows)} rows, "
+                        f"{no_outcome} scored accounts not in the file)")
+    columns = [c for c, _ in acc.outputs]
+    tier_at = columns.index("tier") + 1 if "tier" in columns else None
+    totals = np.array([float(r[columns.index("total") + 1]) for r, _ in kept])
+    y = np.array([v for _, v in kept], dtype=int)
+    counts = {
+        "rows_read": len(tab.rows),
+        "no_key": no_key,
+        "not_scored": len(row_of),  # rows naming no account with a member
+        "outcome_missing": without,  # of the scored accounts' rows
+        "outcome_invalid": wrong,
+        "accounts_scored": len(scored),
+        "no_outcome": no_outcome,
+        "leads_read": len(leads.keys) + len(leads.rejects),
+        "rejected": len(leads.rejects),
+        "no_total": 0,
+        "events_read": events.read,
+        "events_rejected": len(events.rejects),
+    }
+    report: dict[str, Any] = {
+        "unit": "accounts",
+        "model": model.name,
+        "leads": str(leads_path),
+        "accounts": str(accounts_path),
+        "outcome": outcome,
+        "as_of": as_of_text,
+        "engine": engine,
+        "outcome_problems": outcomes.problems(),
+        "rejects": [str(r) for r in leads.rejects[:10]],
+    }
+    n = len(kept)
+    _ranking(report, counts, {"default": acc.tiers} if acc.tiers else {}, totals, y,
+             ["default"] * n, [r[tier_at] if tier_at else None for r, _ in kept], [None] * n,
+             [None] * n, target_rate, sales_share, min_leads)
+    report["leaks"] = []  # the outcome file's other columns are not the model's fields
+    return Calibration(report, totals, y)
+
+
+def _ranking(report: dict[str, Any], counts: dict[str, Any], tiers: dict[str, list[str]],
+             totals: np.ndarray, y: np.ndarray, segment: list[str], tier: list[str | None],
+             held: list[str | None], disq: list[str | None], target_rate: float,
+             sales_share: float, min_leads: int) -> None:
+    """The report's ranking parts, for whatever is ranked (leads, or accounts): one total,
+    outcome, segment, tier, gate held from and disqualification per item; `tiers` are the
+    tier names per segment, lowest first."""
+    n = len(y)
+    conv = int(y.sum())
+    base = conv / n if n else None
+    counts.update({"evaluated": n, "converted": conv, "rate": base})
+    report["counts"] = counts
+    report["auc"] = metrics.roc_auc(totals, y)
+    report["lift"] = [top_row(totals, y, s) for s in (0.1, 0.2)]
+    tier_names = tier_order(tiers)
+    report["tiers"] = tier_rows(tier_names, tier, y, base) if tiers else []
+    seg_names = segment_order(tiers, segment)
     report["segments"] = []
     for s in seg_names:
         mask = np.array([g == s for g in segment])
@@ -135,17 +241,17 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
         row["auc"] = metrics.roc_auc(totals[mask], y[mask])
         report["segments"].append(row)
     report["segment_tiers"] = []
-    if len(seg_names) > 1 and model.tiers:
+    if len(seg_names) > 1 and tiers:
         for s in seg_names:
             seg_mask = [g == s for g in segment]
             sub_tiers = [t for t, m in zip(tier, seg_mask) if m]
             sub_y = y[np.array(seg_mask)]
-            for row in tier_rows(model.tiers.get(s, model.tiers.get("default", [])), sub_tiers,
+            for row in tier_rows(tiers.get(s, tiers.get("default", [])), sub_tiers,
                                   sub_y, base):
                 report["segment_tiers"].append({"segment": s, **row})
     report["bands"] = [_band_row(b, n, conv, base) for b in metrics.deciles(totals, y)]
     _cumulate(report["bands"], n, conv)
-    report["funnel"] = _funnel(model, tier_names, segment, tier, y, n, conv) if model.tiers else []
+    report["funnel"] = _funnel(tiers, tier_names, segment, tier, y, n, conv) if tiers else []
     report["held"] = _held(tier_names, held, y)
     report["disqualified"] = _disqualified(disq, y)
     report["thresholds"] = threshold_groups(totals, y, segment, disq, seg_names, target_rate,
@@ -154,14 +260,6 @@ def calibrate(model: ir.Model, leads_path: str | Path, outcome: str, as_of_us: i
     report["sales_share"] = sales_share
     report["calibration"] = _calibration(totals, y, report["bands"])
     report["roc"] = _thin(metrics.roc_curve(totals, y), 400) if n else []
-    fields = {}
-    for name in schema.lead_fields:
-        if name in ir.OPTIONAL_LEAD_COLUMNS:  # the model's own past output, not a lead feature
-            continue
-        col = leads.columns[name]
-        fields[name] = [col[i] for i in kept_pos]
-    report["leaks"] = [leak.to_json() for leak in check_fields(fields, y)] if n else []
-    return Calibration(report, totals, y)
 
 
 # ---------------------------------------------------------------- pieces
@@ -171,16 +269,16 @@ def top_row(totals: np.ndarray, y: np.ndarray, share: float) -> dict[str, Any]:
             "rate": t.rate, "lift": t.lift, "capture": t.capture}
 
 
-def tier_order(model: ir.Model) -> list[str]:
+def tier_order(tiers: dict[str, list[str]]) -> list[str]:
     order: list[str] = []
-    for names in [model.tiers.get("default", [])] + list(model.tiers.values()):
+    for names in [tiers.get("default", [])] + list(tiers.values()):
         order += [t for t in names if t not in order]
     return order
 
 
-def segment_order(model: ir.Model, segment: list[str]) -> list[str]:
+def segment_order(tiers: dict[str, list[str]], segment: list[str]) -> list[str]:
     present = set(segment)
-    order = [s for s in model.tiers if s in present and s != "default"]
+    order = [s for s in tiers if s in present and s != "default"]
     order += sorted(present - set(order) - {"default"})
     if "default" in present:
         order.append("default")
@@ -227,11 +325,11 @@ def _cumulate(bands: list[dict[str, Any]], n: int, conv: int) -> None:
         b["cum_capture"] = c / conv if conv else None
 
 
-def _funnel(model: ir.Model, order: list[str], segment: list[str], tier: list[str | None],
-            y: np.ndarray, n: int, conv: int) -> list[dict[str, Any]]:
+def _funnel(tiers: dict[str, list[str]], order: list[str], segment: list[str],
+            tier: list[str | None], y: np.ndarray, n: int, conv: int) -> list[dict[str, Any]]:
     """Leads reaching each tier or above (in their segment's own tier order)."""
     rank_of: dict[str, dict[str, int]] = {
-        s: {t: i for i, t in enumerate(names)} for s, names in model.tiers.items()}
+        s: {t: i for i, t in enumerate(names)} for s, names in tiers.items()}
     default = rank_of.get("default", {})
     out = []
     previous = None
@@ -294,7 +392,7 @@ def threshold_groups(totals: np.ndarray, y: np.ndarray, segment: list[str],
 
 
 def suggest_thresholds(name: str, totals: np.ndarray, y: np.ndarray, target: float, share: float,
-                min_leads: int) -> dict[str, Any]:
+                       min_leads: int) -> dict[str, Any]:
     reached, best = metrics.threshold_for_rate(totals, y, target, min_leads)
     return {"segment": name, "leads": int(len(y)), "converted": int(y.sum()),
             "for_rate": _cut(reached), "best_rate": _cut(best) if reached is None else None,
@@ -348,8 +446,8 @@ def _thin(points: list[tuple[float, float]], most: int) -> list[list[float]]:
 
 
 # ---------------------------------------------------------------- text
-def _rate_table(rows: list[dict[str, Any]], first: str) -> str:
-    return table([first, "leads", "share", "converted", "rate", "95% CI", "lift"], [
+def _rate_table(rows: list[dict[str, Any]], first: str, unit: str = "leads") -> str:
+    return table([first, unit, "share", "converted", "rate", "95% CI", "lift"], [
         [r["name"], r["leads"], pct(r["share"]), r["converted"], pct(r["rate"]),
          f"{pct(r['ci_low'])}-{pct(r['ci_high'])}" if r["ci_low"] is not None else "-",
          ratio(r["lift"])] for r in rows])
@@ -367,8 +465,10 @@ def threshold_rows(report: dict[str, Any], ge: str) -> tuple[list[list[Any]], li
     rows = []
     notes: list[str] = []
     target = pct(report["target_rate"], 0)
+    unit = report.get("unit", "leads")
+    chance = "an account's" if unit == "accounts" else "a lead's"
     for t in report["thresholds"]:
-        goal = f"leads {ge} it convert {ge} {target}"
+        goal = f"{unit} {ge} it convert {ge} {target}"
         if t["for_rate"] is not None:
             rows.append([t["segment"], goal, *_cut_cells(t["for_rate"])])
         elif t["best_rate"] is not None:
@@ -379,7 +479,7 @@ def threshold_rows(report: dict[str, Any], ge: str) -> tuple[list[list[Any]], li
             rows.append([t["segment"], goal, "too few leads", "", "", "", "", "", ""])
         at = t["at_rate"]
         if at is not None and at["cut"] is not None:
-            rows.append([t["segment"], f"a lead's chance {ge} {target}", *_cut_cells(at["cut"])])
+            rows.append([t["segment"], f"{chance} chance {ge} {target}", *_cut_cells(at["cut"])])
             notes.append(f"{t['segment']}: the logistic fit of conversion on total reaches "
                          f"{target} at {at['fit_total']:.1f}; the band "
                          f"{num(at['band_min'])}..{num(at['band_max'])} around it converts at "
@@ -392,10 +492,21 @@ def threshold_rows(report: dict[str, Any], ge: str) -> tuple[list[list[Any]], li
 
 def render_text(report: dict[str, Any]) -> str:
     c = report["counts"]
+    unit = report.get("unit", "leads")
     out = []
-    out.append(f"leads: {c['rows_read']} read, {c['rejected']} rejected by the model's schema, "
-               f"{c['outcome_missing']} without an outcome, {c['outcome_invalid']} with an invalid "
-               f"outcome, {c['no_total']} without a total; {c['evaluated']} evaluated")
+    if unit == "accounts":
+        out.append(f"leads: {c['leads_read']} read, {c['rejected']} rejected by the model's "
+                   f"schema; {c['accounts_scored']} accounts scored, {c['no_outcome']} of them "
+                   f"not in the outcome file")
+        out.append(f"accounts: {c['rows_read']} rows in the outcome file, {c['not_scored']} "
+                   f"naming no scored account, {c['no_key']} without a key, "
+                   f"{c['outcome_missing']} without an outcome, {c['outcome_invalid']} with an "
+                   f"invalid outcome; {c['evaluated']} evaluated")
+    else:
+        out.append(f"leads: {c['rows_read']} read, {c['rejected']} rejected by the model's "
+                   f"schema, {c['outcome_missing']} without an outcome, {c['outcome_invalid']} "
+                   f"with an invalid outcome, {c['no_total']} without a total; "
+                   f"{c['evaluated']} evaluated")
     for p in report["outcome_problems"][:5]:
         value = "" if p["value"] is None else f" value {p['value']!r}"
         out.append(f"  outcome {p['reason']}: row {p['row']}{value}")
@@ -420,7 +531,7 @@ def render_text(report: dict[str, Any]) -> str:
         out.append(f"calibration: odds of converting double every {cal['points_to_double']:.1f} "
                    f"points of total (logistic fit)")
     if report["tiers"]:
-        out += ["", "per tier", _rate_table(report["tiers"], "tier")]
+        out += ["", "per tier", _rate_table(report["tiers"], "tier", unit)]
     if len(report["segments"]) > 1:
         rows = report["segments"]
         out += ["", "per segment", table(
@@ -433,13 +544,13 @@ def render_text(report: dict[str, Any]) -> str:
             [[r["segment"], r["name"], r["leads"], r["converted"], pct(r["rate"]), ratio(r["lift"])]
              for r in report["segment_tiers"]], left=2)]
     out += ["", "score bands (deciles of total, top first; ties stay in one band)", table(
-        ["band", "total", "leads", "converted", "rate", "lift", "cum. leads", "cum. conversions"],
+        ["band", "total", unit, "converted", "rate", "lift", f"cum. {unit}", "cum. conversions"],
         [[b["band"], f"{num(b['min_total'])}..{num(b['max_total'])}", b["leads"], b["converted"],
           pct(b["rate"]), ratio(b["lift"]), pct(b["cum_share"]), pct(b["cum_capture"])]
          for b in report["bands"]])]
     if report["funnel"]:
-        out += ["", "funnel (leads reaching each tier or above)", table(
-            ["tier", "leads", "share", "converted", "rate", "of conversions", "from previous"],
+        out += ["", f"funnel ({unit} reaching each tier or above)", table(
+            ["tier", unit, "share", "converted", "rate", "of conversions", "from previous"],
             [[f["tier"], f["leads"], pct(f["share"]), f["converted"], pct(f["rate"]),
               pct(f["capture"]), pct(f["from_previous"])] for f in report["funnel"]])]
     if report["held"]:
@@ -451,11 +562,11 @@ def render_text(report: dict[str, Any]) -> str:
             ["reason", "leads", "converted", "rate"],
             [[d["reason"], d["leads"], d["converted"], pct(d["rate"])]
              for d in report["disqualified"]])]
-    out += ["", "suggested thresholds (disqualified leads excluded; a threshold sends leads with "
-                "total >= it)"]
+    out += ["", f"suggested thresholds (disqualified leads excluded; a threshold sends {unit} "
+                "with total >= it)"]
     rows, notes = threshold_rows(report, ">=")
-    out.append(table(["segment", "goal", "threshold", "leads >=", "share", "rate >=",
-                      "of conversions", "leads <", "rate <"], rows, left=2))
+    out.append(table(["segment", "goal", "threshold", f"{unit} >=", "share", "rate >=",
+                      "of conversions", f"{unit} <", "rate <"], rows, left=2))
     out += [f"  {n}" for n in notes]
     if report["leaks"]:
         out += ["", "leak warnings"]

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..compiler.names import is_plain
 from ..compiler.text import fold
 from .table import blank
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BOOL_PAIRS = ({"yes", "no"}, {"true", "false"})
 
 
@@ -47,7 +47,7 @@ def name_ok(name: str) -> bool:
 
 
 def quote_name(name: str) -> str:
-    if _NAME.fullmatch(name) and name not in KEYWORDS:
+    if is_plain(name) and name not in KEYWORDS:
         return name
     return f"`{name}`"
 

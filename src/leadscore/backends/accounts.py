@@ -3,15 +3,21 @@
 Members are leads whose account field is present and that are not disqualified. A
 member expression uses the lead's fields and its scores (`score:NAME`, `total`), so
 both backends evaluate accounts from the scored leads, never from raw events.
+
+Accounts group by the lower-cased field and are shown as the data spells it: the field of
+the member with the smallest lead key (`spell`; in SQL, account_sql.py's `members` CTE),
+ordered by that spelling.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from ..compiler import ir
 from ..compiler.fold import FOLDS
+from ..compiler.text import fold
 from .python import _Gen
 
 
@@ -73,4 +79,21 @@ def compile_accounts_python(model: ir.Model) -> Callable:
     return namespace["accounts"]
 
 
-__all__ = ["compile_accounts_python"]
+def spell(rows: list[tuple], members: Iterable[tuple[str, str | None, bool]]) -> list[tuple]:
+    """Account `rows` (the lower-cased key first) with each key spelled as in the data,
+    ordered by that spelling.
+
+    `members` are (lead key, the account field as written, whether the lead is a member).
+    Keys and spellings compare code point by code point, as the output's order and SQL's MIN
+    do, so every engine picks the same member without an input order."""
+    first: dict[str, tuple[str, str]] = {}
+    for key, written, member in members:
+        if written is None or not member:
+            continue
+        seen = first.get(folded := fold(written))
+        if seen is None or key < seen[0]:
+            first[folded] = (key, written)
+    return sorted(((first[r[0]][1], *r[1:]) for r in rows), key=itemgetter(0))
+
+
+__all__ = ["compile_accounts_python", "spell"]

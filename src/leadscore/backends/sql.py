@@ -74,6 +74,9 @@ def _table(name: str, alias: str | None = None) -> exp.Table:
                      alias=exp.TableAlias(this=_id(alias)) if alias else None)
 
 
+RAW = "raw"  # the column of a lead field carried as written (`build_query(raw=...)`)
+
+
 class SqlUnsupported(Exception):
     """A construct the target dialect cannot express, with where the model uses it
     (`path:line:col`, or None)."""
@@ -341,7 +344,7 @@ class _SqlGen:
             _col("k"), copy=False)
         return ctes + [("agg", agg)]
 
-    def query(self, leads: str, events: str) -> exp.Select:
+    def query(self, leads: str, events: str, raw: str | None = None) -> exp.Select:
         s = self.m.schema
         ctes = self.event_ctes(events) if self.m.aggregates else []
         base_cols: list[exp.Expression] = [_alias(self.d.key(_col(s.lead_key, "l")), "k")]
@@ -352,6 +355,8 @@ class _SqlGen:
             else:
                 value = self.field_value(name, s.lead_fields[name], "l")
             base_cols.append(_alias(value, col))
+        if raw is not None:
+            base_cols.append(_alias(_col(raw, "l"), RAW))
         for a in self.m.aggregates:
             base_cols.append(_alias(self.empty_filled(a, _col(a.id, "agg")), a.id))
         base = exp.select(*base_cols).from_(_table(leads, "l"), copy=False)
@@ -399,14 +404,16 @@ class _SqlGen:
 
 def build_query(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,
                 leads: str | None = None, events: str | None = None,
-                previous_tier: bool = False) -> exp.Select:
+                previous_tier: bool = False, raw: str | None = None) -> exp.Select:
     """The scoring query as a sqlglot tree. Without `as_of_us`, the dialect's `as_of_us`
     parameter placeholder (`Dialect.placeholder`). With `previous_tier`, the leads relation
     has the column `ir.PREVIOUS_TIER` that sticky tiers read; without, the query reads null
-    there (a model without sticky tiers reads neither)."""
+    there (a model without sticky tiers reads neither). With `raw`, that lead field is also
+    carried as written, in the column `RAW` of every stage (the account query spells keys
+    with it)."""
     s = model.schema
     return _SqlGen(model, dialect, as_of_us, previous_tier).query(
-        leads or s.lead_table or "leads", events or s.event_table or "events")
+        leads or s.lead_table or "leads", events or s.event_table or "events", raw)
 
 
 def to_sql(model: ir.Model, dialect: Dialect = DUCKDB, as_of_us: AsOf = None,

@@ -42,7 +42,11 @@ def need_numpy() -> None:
               help="Lead rows with their outcome: CSV or Parquet.")
 @click.option("--events", "events_path", type=click.Path(), help="Event rows: CSV or Parquet.")
 @click.option("--outcome", required=True,
-              help="The leads file's outcome column: 0/1, true/false or yes/no.")
+              help="The outcome column: 0/1, true/false or yes/no; in the leads file, or in the "
+                   "--accounts file.")
+@click.option("--accounts", "accounts_path", type=click.Path(), default=None,
+              help="Calibrate the account roll-up instead: a CSV or Parquet file with one row "
+                   "per account, keyed by the model's `account by` column, holding --outcome.")
 @click.option("--as-of", "as_of", default=None,
               help="The instant to score at (ISO 8601; no offset means UTC). Default: now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -72,27 +76,31 @@ def need_numpy() -> None:
               help="Back-test: the leads file's column with the time of a positive outcome.")
 @_guard
 def calibrate_cmd(model: str, leads_path: str, events_path: str | None, outcome: str,
-                  as_of: str | None, fmt: str, html_path: str | None, target_rate: float,
-                  sales_share: float, min_leads: int, engine: str, row_key: bool,
+                  accounts_path: str | None, as_of: str | None, fmt: str, html_path: str | None,
+                  target_rate: float, sales_share: float, min_leads: int, engine: str, row_key: bool,
                   delimiter: str | None, start: str | None, end: str | None, every: str | None,
                   horizon: str | None, outcome_time: str | None) -> None:
     """Check a model against real outcomes: conversion per tier, segment and score band,
     ROC AUC, lift, the tier funnel, suggested thresholds, and fields that leak the outcome.
 
-    With --from, --to, --every, --horizon and --outcome-time it back-tests instead: it scores
-    the leads at each past as_of and measures conversion in the horizon after it.
+    With --accounts, the same report ranks accounts: their totals and tiers against the
+    outcome of each account (won, say) from that file. With --from, --to, --every, --horizon
+    and --outcome-time it back-tests instead: it scores the leads at each past as_of and
+    measures conversion in the horizon after it.
 
     \b
-    Example:
+    Examples:
       leadscore calibrate examples/calibration/x_education.score \\
         --leads ../shared/data/x_education/Leads.csv --outcome Converted \\
         --html calibration.html
       leadscore calibrate examples/reference.score --events examples/data/events.csv \\
         --leads examples/calibration/backtest_leads.csv --outcome won \\
         --outcome-time won_at --from 2025-12-01 --to 2026-02-01 --every 30d --horizon 60d
+      leadscore calibrate examples/es/modelo.score --leads examples/es/leads.csv \\
+        --events examples/es/eventos.csv --accounts examples/es/cuentas.csv --outcome ganada
     """
     need_numpy()
-    from ..analytics.calibrate import calibrate, render_text
+    from ..analytics.calibrate import calibrate, calibrate_accounts, render_text
     from ..analytics.report import render_html
     from ..runtime.output import _atomic_write
 
@@ -111,6 +119,8 @@ def calibrate_cmd(model: str, leads_path: str, events_path: str | None, outcome:
         absent = [name for name, v in back.items() if v is None]
         if absent:
             raise click.UsageError(f"a back-test needs {', '.join(back)}; missing {', '.join(absent)}")
+        if accounts_path is not None:
+            raise click.UsageError("a back-test ranks leads; --accounts calibrates at one as_of")
         if as_of is not None:
             raise click.UsageError("--as-of scores at one instant; a back-test scores at every "
                                    "as_of from --from to --to")
@@ -119,15 +129,23 @@ def calibrate_cmd(model: str, leads_path: str, events_path: str | None, outcome:
                   min_leads)
         return
     as_of_us, as_of_text = _as_of(as_of)
-    result = calibrate(m, leads_path, outcome, as_of_us, events_path=events_path, engine=engine,
-                       delimiter=delimiter, row_key=row_key, target_rate=target_rate,
-                       sales_share=sales_share, min_leads=min_leads, as_of_text=as_of_text)
+    options = {"events_path": events_path, "engine": engine, "delimiter": delimiter,
+               "row_key": row_key, "target_rate": target_rate, "sales_share": sales_share,
+               "min_leads": min_leads, "as_of_text": as_of_text}
+    if accounts_path is not None:
+        if m.account is None:
+            raise click.UsageError("--accounts calibrates the account roll-up, and this model "
+                                   "has no `account by` block")
+        result = calibrate_accounts(m, leads_path, accounts_path, outcome, as_of_us, **options)
+    else:
+        result = calibrate(m, leads_path, outcome, as_of_us, **options)
     report = result.report
     report["model_file"] = model
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        click.echo(f"calibrate {model} on {leads_path} · outcome {outcome} · as_of {as_of_text}"
+        on = f"{leads_path}, accounts {accounts_path}" if accounts_path else leads_path
+        click.echo(f"calibrate {model} on {on} · outcome {outcome} · as_of {as_of_text}"
                    f" · engine {engine}")
         click.echo(render_text(report))
     if html_path:

@@ -328,10 +328,22 @@ class TestEvent(Node):
 
 
 @node
+class TestLead(Node):
+    """`lead { FIELD: VALUE, ... }` in a test; a test may hold several (an account's members)."""
+
+    fields: list[TestField]
+
+
+@node
 class TestExpect(Node):
+    """`expect [lead "KEY" | account "KEY"] COLUMN OP VALUE`: `of` is "lead", "account" or
+    None (the test's only lead)."""
+
     name: Name
     op: str
     value: TestValue
+    of: str | None = None
+    key: TestValue | None = None
 
 
 @node
@@ -339,7 +351,7 @@ class TestDecl(Node):
     name: str
     name_span: Span
     as_of: TestValue | None
-    lead: list[TestField] | None
+    leads: list[TestLead]
     previous_tier: Name | None
     events: list[TestEvent]
     expects: list[TestExpect]

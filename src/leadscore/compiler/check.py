@@ -66,7 +66,7 @@ class Checker(Declarations, Resolution, Typing):
         tiers = self._tiers(items, [s for s, _ in segments])
         grade = self._grade(items)
         account = self._account(items)
-        tests = self._tests(items, [s.name for s in scores], grade is not None, tiers)
+        tests = self._tests(items, [s.name for s in scores], grade is not None, tiers, account)
         if any(d.severity == "error" for d in self.diagnostics):
             return None
         return Checked(

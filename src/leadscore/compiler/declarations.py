@@ -156,7 +156,8 @@ class Declarations:
 
     def _days(self, d: ast.Duration, what: str) -> int:
         if d.unit != "d":
-            factor = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}.get(d.unit)
+            factor = {"w": 7, "wk": 7, "week": 7, "weeks": 7, "day": 1, "days": 1, "día": 1,
+                      "días": 1, "dias": 1, "semana": 7, "semanas": 7}.get(d.unit)
             hint = f"write `{d.amount * factor}d`" if factor else "durations count whole days, e.g. `30d`"
             self.error(f"unknown duration unit `{d.unit}` in `{d.text}`", d.span, hint=hint)
             return 1
@@ -406,10 +407,9 @@ class Declarations:
         return CheckedAccount(fname, score, rules, tiers)
 
     def _tests(self, items, score_names: list[str], has_grade: bool,
-               tiers: dict[str, list[CheckedTier]]) -> list[dict]:
+               tiers: dict[str, list[CheckedTier]], account: CheckedAccount | None) -> list[dict]:
         out = []
         seen: set[str] = set()
-        s = self.schema
         columns = set(score_names) | {"total", "segment", "tier", "held_from", "disqualified_by"}
         if has_grade:
             columns.add("grade")
@@ -431,8 +431,42 @@ class Declarations:
                            hint="e.g. `as_of 2026-03-01T00:00:00Z`")
             elif self._real_time(t.as_of.text, t.as_of.span):
                 case["as_of"] = t.as_of.text
+            case["leads"] = self._test_leads(t)
+            if t.previous_tier is not None:
+                self._test_previous_tier(t, case["leads"], sticky)
+            keys = [lead[self.schema.lead_key] for lead in case["leads"]]
+            case["events"] = self._test_events(t, keys)
+            expects = []
+            for x in t.expects:
+                expect = self._test_expect(x, keys, columns, set(score_names), account)
+                if expect is not None:
+                    expects.append(expect)
+            if not t.expects:
+                self.error("a test needs at least one `expect`", t.name_span)
+            case["expects"] = expects
+            out.append(case)
+        return out
+
+    def _test_previous_tier(self, t: ast.TestDecl, leads: list[dict], sticky: bool) -> None:
+        """`previous_tier NAME`: the test's lead read that tier from the history, as the
+        leads column gives it in a run."""
+        if not sticky:
+            self.error("`previous_tier` needs a sticky tier in the model", t.previous_tier.span,
+                       hint="mark a tier `sticky`, e.g. `mql at 100 sticky`")
+        elif len(leads) > 1:
+            self.error("`previous_tier` is for a test with one lead", t.previous_tier.span,
+                       hint="write the tests of sticky tiers with one lead each")
+        else:
+            leads[0][ir.PREVIOUS_TIER] = t.previous_tier.text
+
+    def _test_leads(self, t: ast.TestDecl) -> list[dict]:
+        """The test's leads as records; the key defaults to `test` when there is one lead."""
+        s = self.schema
+        leads: list[dict] = []
+        first_span: dict[str, Span] = {}
+        for entry in t.leads or [ast.TestLead(fields=[], span=t.name_span)]:
             lead: dict = {}
-            for f in t.lead or []:
+            for f in entry.fields:
                 name = f.name.text
                 if name == s.lead_key:
                     lead[name] = str(f.value.value)
@@ -442,61 +476,100 @@ class Declarations:
                                hint=self.suggest(name, [s.lead_key, *s.lead_fields]))
                     continue
                 lead[name] = self._test_data(f.value, s.lead_fields[name])
-            lead.setdefault(s.lead_key, "test")
-            if t.previous_tier is not None:
-                if sticky:  # read as the leads column, as a file gives it
-                    lead[ir.PREVIOUS_TIER] = t.previous_tier.text
-                else:
-                    self.error("`previous_tier` needs a sticky tier in the model",
-                               t.previous_tier.span,
-                               hint="mark a tier `sticky`, e.g. `mql at 100 sticky`")
-            case["lead"] = lead
-            events = []
-            for e in t.events:
-                if not s.has_events:
-                    self.error("the schema declares no events", e.span)
-                    break
-                self._real_time(e.time.text, e.time.span)
-                typ = fold(e.type.text)
-                if s.event_types and typ not in s.event_types:
-                    self.error(f"unknown event type `{e.type.text}`", e.type.span,
-                               hint=self.suggest(typ, s.event_types))
-                row = {s.event_lead: lead[s.lead_key], s.event_time: e.time.text,
-                       s.event_type: e.type.text}
-                for f in e.fields:
-                    if f.name.text not in s.event_fields:
-                        self.error(f"unknown event field `{f.name.text}`", f.name.span,
-                                   hint=self.suggest(f.name.text, list(s.event_fields)))
-                        continue
-                    row[f.name.text] = self._test_data(f.value, s.event_fields[f.name.text])
-                events.append(row)
-            case["events"] = events
-            expects = []
-            for x in t.expects:
-                col = x.name.text
-                if col not in columns:
-                    self.error(f"`{col}` is not an output column", x.name.span,
-                               hint="expect one of: " + ", ".join(sorted(columns)))
+            if s.lead_key not in lead:
+                if len(t.leads) > 1:
+                    self.error(f"a test with several leads gives each its key `{s.lead_key}`",
+                               entry.span, hint=f'e.g. `lead {{ {s.lead_key}: "a1", ... }}`')
+                lead[s.lead_key] = "test"
+            key = lead[s.lead_key]
+            if key in first_span:
+                self.error(f"two leads of this test have the key \"{key}\"", entry.span,
+                           hint=f"the first is at {first_span[key]}")
+            first_span.setdefault(key, entry.span)
+            leads.append(lead)
+        return leads
+
+    def _test_events(self, t: ast.TestDecl, keys: list[str]) -> list[dict]:
+        """The test's events as records; with several leads, each names its lead by the
+        event schema's lead column (`lead_id "a1"`)."""
+        s = self.schema
+        events = []
+        for e in t.events:
+            if not s.has_events:
+                self.error("the schema declares no events", e.span)
+                break
+            self._real_time(e.time.text, e.time.span)
+            typ = fold(e.type.text)
+            if s.event_types and typ not in s.event_types:
+                self.error(f"unknown event type `{e.type.text}`", e.type.span,
+                           hint=self.suggest(typ, s.event_types))
+            row = {s.event_lead: keys[0], s.event_time: e.time.text, s.event_type: e.type.text}
+            whose = None
+            for f in e.fields:
+                if f.name.text == s.event_lead:
+                    whose = f
+                    if f.value.kind != "string" or f.value.value not in keys:
+                        self.error(f"`{f.value.text}` is not the key of a lead of this test",
+                                   f.value.span, hint="the test's leads: " + ", ".join(
+                                       f'"{k}"' for k in keys))
+                    else:
+                        row[s.event_lead] = f.value.value
                     continue
-                numeric = col in score_names or col == "total"
-                v = x.value
-                if numeric and v.kind not in ("number", "missing"):
-                    self.error(f"`{col}` is a number; expected a number, not `{v.text}`", v.span)
+                if f.name.text not in s.event_fields:
+                    self.error(f"unknown event field `{f.name.text}`", f.name.span,
+                               hint=self.suggest(f.name.text, [s.event_lead, *s.event_fields]))
                     continue
-                if not numeric and v.kind == "number":
-                    self.error(f"`{col}` is text; write its value as a name or a string", v.span)
-                    continue
-                if not numeric and x.op not in ("==", "!="):
-                    self.error(f"`{col}` is text: compare it with == or !=", x.span)
-                    continue
-                value = v.value if v.kind != "missing" else None
-                expects.append({"column": col, "op": x.op, "value": value, "text": v.text,
-                                "where": str(x.span)})
-            if not t.expects:
-                self.error("a test needs at least one `expect`", t.name_span)
-            case["expects"] = expects
-            out.append(case)
-        return out
+                row[f.name.text] = self._test_data(f.value, s.event_fields[f.name.text])
+            if whose is None and len(keys) > 1:
+                self.error("this test has several leads: say whose event this is", e.span,
+                           hint=f'add `{s.event_lead} "{keys[0]}"` to the line')
+            events.append(row)
+        return events
+
+    def _test_expect(self, x: ast.TestExpect, keys: list[str], columns: set[str],
+                     scores: set[str], account: CheckedAccount | None) -> dict | None:
+        """One expectation: on the test's lead, a lead named by key, or an account."""
+        col = x.name.text
+        where: dict = {}
+        if x.of == "account":
+            if account is None:
+                self.error("the model has no `account` block", x.span)
+                return None
+            columns = {"score", "total"} | ({"tier"} if account.tiers else set())
+            numeric = col in ("score", "total")
+            where["account"] = x.key.value
+            what = "an account column"
+        else:
+            numeric = col in scores or col == "total"
+            what = "an output column"
+            if x.of == "lead":
+                if x.key.value not in keys:
+                    self.error(f"\"{x.key.value}\" is not the key of a lead of this test",
+                               x.key.span, hint="the test's leads: " + ", ".join(
+                                   f'"{k}"' for k in keys))
+                    return None
+                where["lead"] = x.key.value
+            elif len(keys) > 1:
+                self.error("this test has several leads: say which one is expected", x.span,
+                           hint=f'e.g. `expect lead "{keys[0]}" {col} ...`')
+                return None
+        if col not in columns:
+            self.error(f"`{col}` is not {what}", x.name.span,
+                       hint="expect one of: " + ", ".join(sorted(columns)))
+            return None
+        v = x.value
+        if numeric and v.kind not in ("number", "missing"):
+            self.error(f"`{col}` is a number; expected a number, not `{v.text}`", v.span)
+            return None
+        if not numeric and v.kind == "number":
+            self.error(f"`{col}` is text; write its value as a name or a string", v.span)
+            return None
+        if not numeric and x.op not in ("==", "!="):
+            self.error(f"`{col}` is text: compare it with == or !=", x.span)
+            return None
+        value = v.value if v.kind != "missing" else None
+        return {"column": col, "op": x.op, "value": value, "text": v.text,
+                "where": str(x.span), **where}
 
     def _real_time(self, text: str, span: Span) -> bool:
         """Whether a test's timestamp names a real instant (the grammar only fixes its shape:

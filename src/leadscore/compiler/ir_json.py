@@ -537,21 +537,26 @@ def _check_rules(rules: list[RuleInfo], bindings: dict[str, Binding], what: str)
 
 
 def _check_tests(m: Model) -> None:
-    """Test blocks as compiler/declarations.py writes them: the lead and events as plain
-    values (the loader reads them as it reads files), expectations on output columns."""
+    """Test blocks as compiler/declarations.py writes them: the leads and events as plain
+    values (the loader reads them as it reads files), expectations on output columns of a
+    lead (the test's one lead, or one named by key) or of an account named by key."""
     numeric = {c: c in m.scores or c == "total" for c, _ in m.outputs}
+    account = ({c: c != "tier" for c, _ in m.account.outputs} if m.account is not None else {})
     _need(isinstance(m.tests, list), "the tests")
     for t in m.tests:
         _need(all(isinstance(t[k], str) for k in ("name", "where", "as_of")) and type(t["line"]) is int
-              and _record(t["lead"]) and isinstance(t["events"], list)
+              and isinstance(t["leads"], list) and t["leads"] and all(_record(x) for x in t["leads"])
+              and isinstance(t["events"], list)
               and all(_record(e) for e in t["events"]) and isinstance(t["expects"], list),
               "a test block")
         for x in t["expects"]:
             col, v = x["column"], x["value"]
-            _need(col in numeric and x["op"] in _CHOICES["cmp", "op"]
+            columns = account if "account" in x else numeric
+            _need(col in columns and x["op"] in _CHOICES["cmp", "op"]
                   and isinstance(x["text"], str) and isinstance(x["where"], str)
-                  and (v is None or type(v) in ((float,) if numeric[col] else (str, bool)))
-                  and (numeric[col] or x["op"] in ("==", "!=")), f"test {t['name']!r}: an expect")
+                  and all(isinstance(x.get(k, ""), str) for k in ("lead", "account"))
+                  and (v is None or type(v) in ((float,) if columns[col] else (str, bool)))
+                  and (columns[col] or x["op"] in ("==", "!=")), f"test {t['name']!r}: an expect")
 
 
 def _record(v: Any) -> bool:

@@ -19,7 +19,7 @@ import lark
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
-from . import ast
+from . import ast, names
 from .diagnostics import BIDI_CONTROLS, CompileError, Diagnostic, Source, Span, did_you_mean
 from .syntax_errors import point, syntax_error, token_span
 
@@ -180,11 +180,21 @@ def _unescape(literal: str) -> str:
     return "".join(out)
 
 
-def _name_text(tok: Token) -> str:
-    return tok[1:-1] if tok.type == "QUOTED_NAME" else str(tok)
+def _name_text(tok: Token, span: Span) -> str:
+    """A back-quoted name as written; a bare word as the name it stands for (compiler/names.py)."""
+    if tok.type == "QUOTED_NAME":
+        return tok[1:-1]
+    return _bare(str(tok), span)
 
 
-_DURATION_RE = re.compile(r"([0-9]+)([A-Za-z_]+)")
+def _bare(word: str, span: Span) -> str:
+    if not names.is_name(word):
+        raise EventLineError(f"`{word}` is not a name: {names.ALLOWED}", span,
+                             hint=f"write other names in backticks: `{word}`")
+    return names.normal(word)
+
+
+_DURATION_RE = re.compile(r"([0-9]+)([^\W\d]+)")  # a unit in any alphabet: `30días`
 
 
 class _Builder(Transformer):
@@ -210,7 +220,7 @@ class _Builder(Transformer):
 
     # ---- leaves
     def name(self, c, span):
-        return ast.Name(text=_name_text(c[0]), span=span)
+        return ast.Name(text=_name_text(c[0], span), span=span)
 
     def signed(self, c, span):
         return ast.Signed(value=float(c[0]), text=str(c[0]), span=span)
@@ -535,22 +545,32 @@ class _Builder(Transformer):
         return ("previous_tier", c[0], span)
 
     def test_lead(self, c, span):
-        return ("lead", [x for x in c if isinstance(x, ast.TestField)], span)
+        return ("lead", ast.TestLead(fields=[x for x in c if isinstance(x, ast.TestField)],
+                                     span=span), span)
 
     def test_events(self, c, span):
         return ("events", _event_lines(self.path, c[0]), span)
 
+    def expect_lead(self, c, span):
+        return ("lead", self._value("string", c[1], _unescape(c[1])))
+
+    def expect_account(self, c, span):
+        return ("account", self._value("string", c[0], _unescape(c[0])))
+
     def test_expect(self, c, span):
-        return ("expect", ast.TestExpect(name=c[0], op=str(c[1]), value=_test_value(c[2]),
-                                         span=span), span)
+        of, key = c[0] if c[0] is not None else (None, None)
+        return ("expect", ast.TestExpect(name=c[1], op=str(c[2]), value=_test_value(c[3]),
+                                         of=of, key=key, span=span), span)
 
     def test_decl(self, c, span):
         tok: Token = c[0]
-        node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, lead=None,
+        node = ast.TestDecl(name=_unescape(tok), name_span=self._tok(tok), as_of=None, leads=[],
                             previous_tier=None, events=[], expects=[], span=span)
         for kind, value, where in (x for x in c[1:] if isinstance(x, tuple)):
             if kind == "expect":
                 node.expects.append(value)
+            elif kind == "lead":
+                node.leads.append(value)
             elif kind == "events":
                 node.events.extend(value)
             elif getattr(node, kind) is not None:
@@ -575,14 +595,22 @@ def _test_value(v) -> ast.TestValue:
 
 _EVENT_TOKEN = re.compile(r'\s+|#[^\n]*|(?P<string>"(?:[^"\\\n]|\\.)*")'
                           r"|(?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+(?:Z|[+-][0-9:]+)?)?)"
-                          r"|(?P<num>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>`[^`\n]+`|[A-Za-z_][A-Za-z0-9_]*)"
+                          r"|(?P<num>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>`[^`\n]+`|" + names.LEX + ")"
                           r"|(?P<bad>.)")
 
 
 class EventLineError(Exception):
-    def __init__(self, message: str, span: Span):
+    """A located error found while building the tree (an event line, a word that is no name)."""
+
+    def __init__(self, message: str, span: Span, hint: str | None = None):
         super().__init__(message)
         self.span = span
+        self.hint = hint
+
+
+def _word(text: str, span: Span) -> str:
+    """A name of an event line: back-quoted or bare."""
+    return text[1:-1] if text.startswith("`") else _bare(text, span)
 
 
 def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
@@ -606,8 +634,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
         if len(toks) < 3 or toks[0][0] != "name" or toks[1][1] != "at" or toks[2][0] != "ts":
             raise EventLineError("an event line is `TYPE at TIME`, then `FIELD VALUE` pairs, e.g. "
                                  'page_view at 2026-02-27T10:00:00Z page "/pricing"', toks[0][2])
-        name = toks[0][1].strip("`")
-        ev_type = ast.Name(text=name, span=toks[0][2])
+        ev_type = ast.Name(text=_word(toks[0][1], toks[0][2]), span=toks[0][2])
         time = ast.TestValue(kind="timestamp", value=toks[2][1], text=toks[2][1], span=toks[2][2])
         fields = []
         rest = toks[3:]
@@ -629,7 +656,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
             else:
                 raise EventLineError(f"expected a value (a string, number, true/false or a "
                                      f"timestamp), found `{vt}`", vs)
-            fields.append(ast.TestField(name=ast.Name(text=ft.strip("`"), span=fs), value=value,
+            fields.append(ast.TestField(name=ast.Name(text=_word(ft, fs), span=fs), value=value,
                                         span=fs))
         events.append(ast.TestEvent(type=ev_type, time=time, fields=fields,
                                     span=Span(path, lineno, toks[0][2].column, lineno,
@@ -638,7 +665,7 @@ def _event_lines(path: str, body: Token) -> list[ast.TestEvent]:
 
 
 # Tokens that open a nesting level, for the depth guard below.
-_NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|[A-Za-z_0-9]+|\S')
+_NEST_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|`[^`\n]*`|[(\[]|[)\]]|\bnot\b|-|\w+|\S')
 
 
 def _nesting_guard(source: Source) -> Diagnostic | None:
@@ -791,4 +818,5 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                           err.span, hint="add up many numbers in separate rules instead")
         raise CompileError([diag], {path: source}) from None
     except EventLineError as err:
-        raise CompileError([Diagnostic(str(err), err.span)], {path: source}) from None
+        raise CompileError([Diagnostic(str(err), err.span, hint=err.hint)],
+                           {path: source}) from None

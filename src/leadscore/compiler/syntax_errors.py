@@ -11,6 +11,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, Source, Span, did_you_mean
+from .names import ALLOWED
 
 # How terminals are named in "expected ..." messages.
 _FRIENDLY = {
@@ -95,6 +96,9 @@ def syntax_error(source: Source, err: UnexpectedInput, grammar: Lark) -> Diagnos
         spaced = re.match(r"[+-][ \t]+([0-9.]+)", text[pos:pos + 24])
         if spaced:
             hint = f"write `{ch}{spaced.group(1)}` with no space after the sign"
+        elif hint is None and pos > 0 and text[pos - 1].isalnum() and not ch.isascii():
+            word = re.search(r"[\w\S]*$", text[:pos]).group() + re.match(r"\S*", text[pos:]).group()
+            hint = f"{ALLOWED}; write other names in backticks: `{word}`"
         return Diagnostic(msg + (f"; expected {expected}" if expected else ""), span, hint=hint)
     if isinstance(err, UnexpectedEOF) or (
         isinstance(err, UnexpectedToken) and err.token.type == "$END"

@@ -16,11 +16,22 @@ from ..compiler import ast
 from ..compiler.diagnostics import CompileError, Span
 from ..compiler.parse import parse
 from .literals import quote_string
-from .names import ATOM, COUNT_FILTER, DAYS_SINCE, DECL, FILTER, GRADE, TEST_VALUE, TIER, keywords
+from .names import (
+    ATOM,
+    COUNT_FILTER,
+    DAYS_SINCE,
+    DECL,
+    EXPECT,
+    FILTER,
+    GRADE,
+    TEST_VALUE,
+    TIER,
+    keywords,
+)
 from .printer import FormatError, Printer
 
 # the keyword sets and quoting are public for tests/test_fmt.py, which checks them against the parser
-__all__ = ["ATOM", "COUNT_FILTER", "DAYS_SINCE", "DECL", "FILTER", "GRADE", "TEST_VALUE", "TIER",
+__all__ = ["ATOM", "COUNT_FILTER", "DAYS_SINCE", "DECL", "FILTER", "GRADE", "EXPECT", "TEST_VALUE", "TIER",
            "FormatError", "format_source", "keywords", "quote_string"]
 
 

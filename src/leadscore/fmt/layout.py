@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..compiler.diagnostics import Span
+from ..compiler.names import LEX
 
 INDENT = "  "
 Pos = tuple[int, int]  # (line, column), 1-based
@@ -40,7 +41,7 @@ class CommentAt:
     own_line: bool
 
 
-SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`?|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|\s+|.', re.S)
+SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`?|#[^\n]*|' + LEX + r'|\s+|.', re.S)
 EVENTS_BODY = re.compile(r'\{(?:[^}"#]|"(?:[^"\\\n]|\\.)*"|#[^\n]*)*\}')
 EVENT_LINE_TOKEN = re.compile(r'\s+|#[^\n]*|"(?:[^"\\\n]|\\.)*"|`[^`\n]+`|[^\s#"`]+|.')
 NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
@@ -78,9 +79,8 @@ class SourceText:
 
 @dataclass
 class TestLayout:
-    """Where the entries of a `test` block that the AST keeps only by kind were written."""
+    """Where a `test` block's events (kept by the AST as lines, not as a block) were written."""
 
-    lead: tuple[Pos, Pos] | None = None
     events: tuple[Pos, Pos] | None = None
     comments: list[tuple[Pos, str]] = field(default_factory=list)  # inside `events { }`
 
@@ -94,7 +94,7 @@ def scan_test(src: SourceText, span: Span) -> TestLayout:
         assert m is not None
         word = m.group()
         pos = m.end()
-        if word not in ("lead", "events"):
+        if word != "events":
             continue
         brace = pos
         while brace < end:  # skip blanks and comments up to the `{`
@@ -106,25 +106,15 @@ def scan_test(src: SourceText, span: Span) -> TestLayout:
         if not text.startswith("{", brace):
             continue
         start = src.pos(m.start())
-        if word == "events":
-            body = EVENTS_BODY.match(text, brace)
-            if body is None:
-                continue
-            last = src.pos(body.end() - 1)
-            out.events = (out.events[0] if out.events else start, last)
-            for tok in EVENT_LINE_TOKEN.finditer(text, body.start() + 1, body.end() - 1):
-                if tok.group().startswith("#"):
-                    out.comments.append((src.pos(tok.start()), tok.group().rstrip()))
-            pos = body.end()
-        elif out.lead is None:
-            close = brace
-            while close < end:
-                n = SCAN.match(text, close)
-                assert n is not None
-                if n.group() == "}":
-                    break
-                close = n.end()
-            out.lead = (start, src.pos(close))
+        body = EVENTS_BODY.match(text, brace)
+        if body is None:
+            continue
+        last = src.pos(body.end() - 1)
+        out.events = (out.events[0] if out.events else start, last)
+        for tok in EVENT_LINE_TOKEN.finditer(text, body.start() + 1, body.end() - 1):
+            if tok.group().startswith("#"):
+                out.comments.append((src.pos(tok.start()), tok.group().rstrip()))
+        pos = body.end()
     return out
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from ..compiler.parse import _parser
-
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # Keywords the parser accepts next to a name in each position (the contextual lexer reserves
 # a keyword only where it can appear); a name spelled like one of them needs backticks there.
@@ -21,6 +18,7 @@ TIER = frozenset({"at", "sticky", "require", "and", "or", "in", "not", "is", "ma
                   "ends_with", "contains", "within", "where"})
 GRADE = frozenset({"at"})
 TEST_VALUE = frozenset({"true", "false", "missing"})
+EXPECT = frozenset({"lead", "account"})  # right after `expect`: `expect lead "a1" fit == 10`
 DECL = frozenset()  # after `field`, `let`, `score`, `types`, `expect`, ...: only a name fits
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..compiler import ast
 from ..compiler.diagnostics import CompileError, Diagnostic, Source, Span
+from ..compiler.names import is_plain
 from .layout import (
     NUMBER,
     SCAN,
@@ -22,7 +23,18 @@ from .layout import (
     start_of,
 )
 from .literals import bound, number_text, quote_string, signed
-from .names import ATOM, COUNT_FILTER, DAYS_SINCE, DECL, FILTER, GRADE, IDENT, TEST_VALUE, TIER, keywords
+from .names import (
+    ATOM,
+    COUNT_FILTER,
+    DAYS_SINCE,
+    DECL,
+    EXPECT,
+    FILTER,
+    GRADE,
+    TEST_VALUE,
+    TIER,
+    keywords,
+)
 
 
 class FormatError(Exception):
@@ -70,7 +82,7 @@ class Printer:
     # ---- leaves
     def name(self, name: ast.Name | str, reserved: frozenset[str] = DECL) -> str:
         text = name.text if isinstance(name, ast.Name) else name
-        if IDENT.match(text) and text not in reserved and not (
+        if is_plain(text) and text not in reserved and not (
                 self.quote_keywords and text in keywords()):
             return text
         return f"`{text}`"
@@ -371,16 +383,10 @@ class Printer:
         entries: list[Stmt] = []
         if node.as_of is not None:
             entries.append(self.line(node.as_of.span, f"as_of {node.as_of.text}"))
-        if node.lead is not None:
+        for lead in node.leads:
             fields_ = ", ".join(f"{self.name(f.name)}: {self.test_value(f.value)}"
-                                for f in node.lead)
-            if layout.lead is not None:
-                start, end = layout.lead
-            elif node.lead:
-                start, end = start_of(node.lead[0].span), end_of(node.lead[-1].span)
-            else:
-                start = end = start_of(node.span)
-            entries.append(Stmt(start, end, f"lead {{ {fields_} }}" if fields_ else "lead {}"))
+                                for f in lead.fields)
+            entries.append(self.line(lead.span, f"lead {{ {fields_} }}" if fields_ else "lead {}"))
         if node.previous_tier is not None:
             entries.append(self.line(node.previous_tier.span,
                                      f"previous_tier {self.name(node.previous_tier)}"))
@@ -397,7 +403,9 @@ class Printer:
                 start, end = lines[0].start, lines[-1].end
             entries.append(Stmt(start, end, "events", sorted(lines, key=lambda s: s.start)))
         for x in node.expects:
-            entries.append(self.line(x.span, f"expect {self.name(x.name)} {x.op} "
+            of = f"{x.of} {quote_string(str(x.key.value))} " if x.key is not None else ""
+            name = self.name(x.name, DECL if of else EXPECT)
+            entries.append(self.line(x.span, f"expect {of}{name} {x.op} "
                                              f"{self.test_value(x.value)}"))
         return self.block(node.span, f"test {quote_string(node.name)}", entries)
 

@@ -237,13 +237,16 @@ def _declared(item: ast.Node) -> Iterator[Occurrence]:
 
 
 def _test_uses(t: ast.TestDecl, scope: Scope | None, tiers: set[str]) -> Iterator[Occurrence]:
-    for f in t.lead or []:
-        yield Occurrence(f.name.span, (LEAD_FIELD, f.name.text), False)
+    for lead in t.leads:
+        for f in lead.fields:
+            yield Occurrence(f.name.span, (LEAD_FIELD, f.name.text), False)
     for e in t.events:
         yield Occurrence(e.type.span, (EVENT_TYPE, fold(e.type.text)), False)
         for f in e.fields:
             yield Occurrence(f.name.span, (EVENT_FIELD, f.name.text), False)
     for x in t.expects:
+        if x.of == "account":  # the account's own columns, not the lead's names
+            continue
         if scope is not None and x.name.text in scope.scores:
             yield Occurrence(x.name.span, (SCORE, x.name.text), False)
         elif x.value.kind == "name" and x.name.text in (TIER, "held_from", SEGMENT):

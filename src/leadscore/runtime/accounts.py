@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backends.accounts import compile_accounts_python
+from ..backends.accounts import compile_accounts_python, spell
 from ..backends.python import InputShape
 from ..compiler import ir
 from . import inputs
@@ -31,4 +31,7 @@ def run_accounts(model: ir.Model, leads: Leads | None, events: Events | None, as
     shape = InputShape.of(model).members(model.schema)
     members = inputs.lead_rows(model.schema, leads, shape.lead_fields, shape.lowers_lead)
     by_key = {r[0]: r for r in rows}
-    return compile_accounts_python(model)([(m, by_key[m[0]]) for m in members])
+    out = compile_accounts_python(model)([(m, by_key[m[0]]) for m in members])
+    disq = 1 + [b for _, b in model.outputs].index("disqualified_by")
+    written = inputs.lead_rows(model.schema, leads, [model.account.field], lambda _name: False)
+    return spell(out, ((k, v, by_key[k][disq] is None) for k, v in written))

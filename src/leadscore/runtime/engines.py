@@ -14,11 +14,12 @@ from itertools import islice
 from operator import itemgetter
 from typing import Protocol
 
+from ..backends.accounts import spell
 from ..backends.interpreter import Interpreter
 from ..backends.python import InputShape, PythonEvaluator, compile_python
 from ..compiler import ir
 from .data import Events, Leads
-from .inputs import by_lead, prepare
+from .inputs import by_lead, lead_rows, prepare
 
 # The in-process evaluator and the registry's executed engines (leadscore/engines/ `EXECUTED`,
 # held equal by tests/test_engines.py), named without importing the registry and its sqlglot
@@ -86,9 +87,11 @@ class Interpreted:
     def accounts(self, leads: Leads, events: Events | None, as_of_us: int) -> list[tuple]:
         """The account rows, every value interpreted (the members read any lead field)."""
         it = Interpreter(self.model, InputShape.of(self.model).members(self.model.schema))
-        members = ((lead, it.values(lead, evs, as_of_us))
-                   for lead, evs in by_lead(self.model, it.shape, leads, events, as_of_us))
-        return it.accounts(members, as_of_us)
+        members = [(lead, it.values(lead, evs, as_of_us))
+                   for lead, evs in by_lead(self.model, it.shape, leads, events, as_of_us)]
+        member = {lead[0]: values["disqualified_by"] is None for lead, values in members}
+        written = lead_rows(self.model.schema, leads, [self.model.account.field], lambda _n: False)
+        return spell(it.accounts(members, as_of_us), ((k, v, member[k]) for k, v in written))
 
 
 def evaluator(name: str, model: ir.Model) -> Evaluator:

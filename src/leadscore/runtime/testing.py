@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..compiler import ir
-from .data import empty_events, events_from_dicts, leads_from_dicts, parse_timestamp
+from ..compiler.text import fold
+from .accounts import run_accounts
+from .data import Events, Leads, empty_events, events_from_dicts, leads_from_dicts, parse_timestamp
 from .engines import run
 from .explain import lead_values
 
@@ -71,7 +74,8 @@ def _in_database(engine: str) -> bool:
 
 def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> TestReport:
     """Every test block of `model` on each of `engines`; `db` is where the database engines
-    among them run (the in-process ones ignore it)."""
+    among them run (the in-process ones ignore it). A test's leads are scored together, and
+    its account expectations read the account roll-up of the same engine."""
     report = TestReport(engines=list(engines))
     s = model.schema
     numeric = set(model.scores) | {"total"}
@@ -79,22 +83,50 @@ def run_tests(model: ir.Model, engines: list[str], db: str | None = None) -> Tes
     for case in model.tests:
         report.tests += 1
         as_of = parse_timestamp(case["as_of"])
-        leads = leads_from_dicts([case["lead"]], s, strict=True)
+        leads = leads_from_dicts(case["leads"], s, strict=True)
         events = (events_from_dicts(case["events"], s, strict=True) if s.has_events
                   else empty_events(s))
+        wants_accounts = any("account" in x for x in case["expects"])
         for engine in engines:
-            row = run(model, leads, events, as_of, engine, db if _in_database(engine) else None)[0]
-            values = dict(zip(columns, row[1:]))
+            where = db if _in_database(engine) else None
+            rows = {r[0]: dict(zip(columns, r[1:]))
+                    for r in run(model, leads, events, as_of, engine, where)}
+            accounts = _accounts(model, leads, events, as_of, engine, where) if wants_accounts \
+                else {}
             for x in case["expects"]:
                 report.checks += 1
-                actual = values[x["column"]]
-                if not _holds(x["op"], actual, x["value"], x["column"] in numeric):
+                if "account" in x:
+                    values = accounts.get(fold(x["account"]), {})
+                    is_number = x["column"] in ("score", "total")
+                else:
+                    values = rows[x.get("lead", leads.keys[0])]
+                    is_number = x["column"] in numeric
+                actual = values.get(x["column"])
+                if not _holds(x["op"], actual, x["value"], is_number):
                     report.failures.append(Failure(
-                        case["name"], engine, x["where"], x["column"],
+                        case["name"], engine, x["where"], _column(x),
                         f"{x['op']} {x['text']}", _shown(actual)))
-        values = lead_values(model, leads, events, leads.keys[0], as_of)
-        for rule in model.rules:
-            fired = values[rule.points] != 0 or (rule.count and values[rule.count] > 0)
-            if fired:
-                report.covered.add(rule.points)
+        for key in leads.keys:
+            values = lead_values(model, leads, events, key, as_of)
+            for rule in model.rules:
+                fired = values[rule.points] != 0 or (rule.count and values[rule.count] > 0)
+                if fired:
+                    report.covered.add(rule.points)
     return report
+
+
+def _accounts(model: ir.Model, leads: Leads, events: Events, as_of_us: int, engine: str,
+              db: str | None) -> dict[str, dict[str, Any]]:
+    """The account rows of `engine` by lower-cased key: an account is named in any case."""
+    columns = [c for c, _ in model.account.outputs]
+    return {fold(r[0]): dict(zip(columns, r[1:]))
+            for r in run_accounts(model, leads, events, as_of_us, engine, db)}
+
+
+def _column(x: dict) -> str:
+    """The expectation's column as the report names it."""
+    if "account" in x:
+        return f"account \"{x['account']}\" {x['column']}"
+    if "lead" in x:
+        return f"lead \"{x['lead']}\" {x['column']}"
+    return x["column"]

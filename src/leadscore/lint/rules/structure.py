@@ -151,7 +151,7 @@ cancelled canceled subscribed subscriber renewal renewed tags quality
 
 def _words(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+    return [w for w in re.split(r"[\W_]+", spaced.lower()) if w]  # a word may be `país`
 
 
 @rule("LS407", "outcome-leak-field", "info",
