@@ -73,6 +73,8 @@ def semantic(text: str, path: str) -> dict | None:
     ir = clean(model.to_json())
     ir["schema"]["origins"] = sorted(model.schema.origins)
     ir.pop("gates", None)  # each gate's source text, as written: counted below
+    for step in ir.get("explain", []):  # conditions quoted as written, for explain's lines
+        step.get("facts", {}).pop("condition", None)
     return {"ir": ir, "gates": {k: len(v) for k, v in model.gates.items()}}
 
 
@@ -324,7 +326,7 @@ def _accepted_keywords(prefix: str) -> set[str]:
                    "schema { event { type ", "schema { event { types ", "schema { event { types a, ",
                    "let ", "score ", "segment ", "grade ", "tiers for ", "account by ",
                    "let x = count distinct ", "let x = sum ", "let x = event a|",
-                   'test "t" { expect ', 'test "t" { lead { ', 'test "t" { lead { a: 1, ',
+                   'test "t" { lead { ', 'test "t" { lead { a: 1, ',
                    'test "t" { previous_tier ',
                    'test "t" { expect lead "k" ', 'test "t" { expect account "k" ']),
 ])
