@@ -205,6 +205,7 @@ COMMANDS = {
     "lint": "Find mistakes in scoring models: unreachable tiers, score inflation, shadowed "
             "segments, contradictory gates, unused names and more (docs/lint.md).",
     "run": "Score leads with their events and write one row per lead.",
+    "serve": "Serve the model over HTTP: leads and events in, rows and tier changes out.",
     "test": "Run the `test` blocks of each model on every engine and show rule coverage.",
 }
 
