@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .core import MAX_CHANGES_PAGE, InputError, Service, instant
+from .core import MAX_CHANGES_PAGE, MAX_CURSOR, InputError, Service, instant
 from .metrics import Metrics
 from .openapi import document
 
@@ -129,8 +129,8 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
             raise InputError("since and limit are whole numbers",
                              [{"index": None, "field": "since", "reason": "a whole number"}]
                              ) from None
-        if since < 0 or not 0 < limit <= MAX_CHANGES_PAGE:
-            raise InputError(f"since >= 0 and 1 <= limit <= {MAX_CHANGES_PAGE}")
+        if not 0 <= since <= MAX_CURSOR or not 0 < limit <= MAX_CHANGES_PAGE:
+            raise InputError(f"0 <= since <= {MAX_CURSOR} and 1 <= limit <= {MAX_CHANGES_PAGE}")
         return JSONResponse(await asyncio.to_thread(service.changes, since, limit))
 
     async def healthz(request: Request) -> Response:

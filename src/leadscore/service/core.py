@@ -30,6 +30,7 @@ from .store import Change, Store, StoreError, decode_state, encode_state
 MAX_FUTURE_S = 300  # the clock skew allowed between a sender and the server
 MAX_RECORDS = 10_000  # records per request
 MAX_CHANGES_PAGE = 1_000  # tier changes per GET /changes
+MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
 # The lead column that tells a model with sticky tiers each lead's previous tier
 # (compiler.ir.PREVIOUS_TIER once sticky tiers are merged; a model without them ignores it).
 PREVIOUS_TIER = "leadscore_previous_tier"

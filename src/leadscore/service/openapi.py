@@ -4,6 +4,7 @@ event records are the model's schema, typed as the loaders accept values."""
 from __future__ import annotations
 
 from ..compiler import ir
+from .core import MAX_CHANGES_PAGE, MAX_CURSOR
 
 # what runtime/data.py `convert` accepts per schema type (numbers also as their text)
 _VALUE = {
@@ -93,9 +94,9 @@ def document(model: ir.Model) -> dict:
             "/leads/{key}/explain": read("Why the lead has its score", {"type": "object"}),
             "/changes": {"get": {"summary": "Tier changes after a cursor, in order", "parameters": [
                 {"name": "since", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 0}},
+                 "schema": {"type": "integer", "minimum": 0, "maximum": MAX_CURSOR}},
                 {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGES_PAGE}}],
                 "responses": {"200": answer({"type": "object", "required": ["changes", "next"],
                                              "properties": {"changes": {"type": "array",
                                                                         "items": ref("Change")},
