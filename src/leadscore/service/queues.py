@@ -21,6 +21,7 @@ from .core import InputError
 QUEUE_BATCH = 100  # messages fetched at a time
 QUEUE_WAIT_S = 1.0  # the longest a fetch waits for messages
 RETRY_S = 2.0  # after the server is unreachable
+NATS_ACK_WAIT_S = 10.0  # an unacknowledged message (the server died) is redelivered after this
 CONSUMER = "leadscore-serve"  # the durable consumer (NATS) / consumer group (Redis)
 
 log = logging.getLogger("leadscore.serve")
@@ -55,12 +56,14 @@ def nats_consumer(url: str, subject: str) -> Consumer:
     async def consume(service: Any, metrics: Any, changed: Callable[[int], None]) -> None:
         import nats
         from nats.errors import TimeoutError as NatsTimeout
+        from nats.js.api import ConsumerConfig
 
         while True:
             try:
                 nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=-1)
                 js = nc.jetstream()
-                sub = await js.pull_subscribe(subject, durable=CONSUMER)
+                sub = await js.pull_subscribe(subject, durable=CONSUMER,
+                                              config=ConsumerConfig(ack_wait=NATS_ACK_WAIT_S))
             except Exception as err:  # noqa: BLE001 (a server down or no stream: retried)
                 log.error("NATS %s, subject %s: %s; retrying", url, subject, err)
                 await asyncio.sleep(RETRY_S)
