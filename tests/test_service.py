@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from service_harness import (REFERENCE, STARTER, Serve, cli, example, run_rows, same_row,
-                             state_url, write_csv)
+from service_harness import REFERENCE, STARTER, Serve, cli, example, run_rows, same_row, state_url, write_csv
 
 # before the examples' newest events (the batch over stored events), after all of them
 # (the stream's state), and long after (decay, windows emptied)

@@ -41,6 +41,7 @@ from typing import Any
 from ..backends.python import InputShape, _Gen, slots
 from ..compiler import ir
 from ..compiler.fold import FOLDS, skip_null
+from ..compiler.text import fold
 from .data import Events, Leads
 from .inputs import RecordReader, prepare, record_key, record_time
 
@@ -214,6 +215,18 @@ class Stream:
         key, t, typ, values = self._event(event)
         self._apply(self._state.get(key) or self._state_of(key), t, typ, *values)
         return key
+
+    def apply_events(self, events: Events) -> None:
+        """Apply events the loaders already read (`runtime.data`'s typed columns), in
+        their order, without scoring: no value is converted twice."""
+        types = self._reader.types
+        columns = [(events.columns[n], lower) for n, _, lower in self._reader.event_fields]
+        for i, (key, t, typ) in enumerate(zip(events.leads, events.times, events.types)):
+            values = []
+            for col, lower in columns:
+                v = col[i]
+                values.append(fold(v) if lower and v is not None else v)
+            self._apply(self._state.get(key) or self._state_of(key), t, types[typ], *values)
 
     def state(self, key: str) -> list | None:
         """The lead's state (its events folded), to be saved and given back to `restore`."""

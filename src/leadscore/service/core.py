@@ -36,6 +36,9 @@ MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
 PREVIOUS_TIER = "leadscore_previous_tier"
 
 
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 
@@ -217,10 +220,8 @@ class Service:
                 raise _rejected("event", checked.rejects + bad)
             keys = list(dict.fromkeys(checked.leads))
             try:
-                for rec in records:
-                    self.stream.apply(rec)
-                events = [(k, t, json.dumps(r, separators=(",", ":")))
-                          for k, t, r in zip(checked.leads, checked.times, records)]
+                self.stream.apply_events(checked)
+                events = [(k, t, _json(r)) for k, t, r in zip(checked.leads, checked.times, records)]
                 return self._commit(keys, events, now, idem, None)
             except BaseException:
                 self._reload(keys)
@@ -251,9 +252,9 @@ class Service:
                 tiers[key] = tier
             state = self.stream.state(key)
             record = posted.get(key)
-            leads.append((key, None if record is None else json.dumps(record, separators=(",", ":")),
+            leads.append((key, None if record is None else _json(record),
                           None if state is None else encode_state(state), tier,
-                          None if row is None else json.dumps(row, separators=(",", ":"))))
+                          None if row is None else _json(row)))
             results.append({"key": key, "row": row, "tier_changed": changed})
         body = {"as_of": _iso(now), "leads": results}
         with self.store.transaction() as cur:
@@ -262,7 +263,7 @@ class Service:
             self.store.put_leads(cur, leads)
             made = self.store.put_changes(cur, changes, self.webhook) if changes else []
             if idem is not None:
-                self.store.put_response(cur, idem, json.dumps(body, separators=(",", ":")))
+                self.store.put_response(cur, idem, _json(body))
         self.tiers.update(tiers)
         for key in tiers:  # a sticky model's previous tier is the one just recorded
             self._lead(key)

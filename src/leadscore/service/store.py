@@ -55,7 +55,7 @@ class StoreError(Exception):
 def encode_state(state: list) -> str:
     """A stream state as JSON: tuples become lists (the stream reads buffer entries by
     position only), sets `{"$set": [...]}`; floats round-trip exactly (repr)."""
-    return json.dumps(state, default=_set_default, separators=(",", ":"))
+    return _STATE_JSON(state)
 
 
 def _set_default(value: Any) -> Any:
@@ -63,6 +63,8 @@ def _set_default(value: Any) -> Any:
         return {"$set": list(value)}
     raise TypeError(f"a stream state holds a {type(value).__name__}")
 
+
+_STATE_JSON = json.JSONEncoder(separators=(",", ":"), default=_set_default).encode
 
 def decode_state(text: str) -> list:
     return json.loads(text, object_hook=lambda d: set(d["$set"]) if "$set" in d else d)
