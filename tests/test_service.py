@@ -96,6 +96,10 @@ def test_bad_input_changes_nothing_and_names_the_record(tmp_path):
         assert s.post("/events", [1]).json()["records"][0]["index"] == 0
         r = s.client.post("/events", content=b"{not json")
         assert r.status_code == 400 and "not JSON" in r.json()["error"]
+        r = s.client.post("/leads", content=b'[{"id": "x\\ud800"}]')  # a lone surrogate: no text
+        assert r.status_code == 400 and "not JSON text" in r.json()["error"]
+        r = s.client.post("/leads", content=b'[{"id": "\\ud83d\\ude00"}]')  # a pair: an emoji
+        assert r.status_code == 200 and r.json()["leads"][0]["key"] == "\U0001f600"
         r = s.get("/leads/a", as_of="soon")
         assert r.status_code == 422 and r.json()["records"][0]["field"] == "as_of"
         assert s.get("/changes", since="x").status_code == 422

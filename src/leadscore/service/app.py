@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .core import MAX_CHANGES_PAGE, MAX_CURSOR, InputError, Service, instant
+from .core import MAX_CHANGES_PAGE, MAX_CURSOR, InputError, Service, instant, parse_json
 from .metrics import Metrics
 from .openapi import document
 
@@ -42,10 +41,7 @@ async def _body(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise InputError(f"the request body is larger than {MAX_BODY_BYTES} bytes", status=413)
         chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"the body is not JSON: {err}", status=400) from None
+    return parse_json(b"".join(chunks), "the body")
 
 
 def _idempotency(request: Request) -> str | None:
@@ -172,4 +168,8 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
         Route("/metrics", metrics_text, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error (logged by the server)")
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: internal})

@@ -75,6 +75,17 @@ def _records(body: Any, what: str) -> list[dict]:
     return body
 
 
+def parse_json(raw: bytes, what: str) -> Any:
+    """A request body or queue message as JSON, refused (400) unless it is JSON text."""
+    try:
+        body = json.loads(raw)
+        if b"\\ud" in raw.lower():  # an escaped surrogate: paired it is a character, alone no text
+            _json(body).encode("utf-8")
+    except (ValueError, UnicodeError) as err:
+        raise InputError(f"{what} is not JSON text: {err}", status=400) from None
+    return body
+
+
 def instant(value: str | None, name: str = "as_of") -> int | None:
     """An instant from a query parameter (ISO 8601), or None."""
     if value is None:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .core import InputError
+from .core import InputError, parse_json
 
 QUEUE_BATCH = 100  # messages fetched at a time
 QUEUE_WAIT_S = 1.0  # the longest a fetch waits for messages
@@ -30,10 +30,7 @@ Consumer = Callable[[Any, Any, Callable[[int], None]], Awaitable[None]]
 
 
 def _events(data: bytes) -> list:
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"the message is not JSON: {err}") from None
+    body = parse_json(data, "the message")
     return body if isinstance(body, list) else [body]
 
 
@@ -59,16 +56,12 @@ def nats_consumer(url: str, subject: str) -> Consumer:
         from nats.js.api import ConsumerConfig
 
         while True:
+            nc = None
             try:
                 nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=-1)
                 js = nc.jetstream()
                 sub = await js.pull_subscribe(subject, durable=CONSUMER,
                                               config=ConsumerConfig(ack_wait=NATS_ACK_WAIT_S))
-            except Exception as err:  # noqa: BLE001 (a server down or no stream: retried)
-                log.error("NATS %s, subject %s: %s; retrying", url, subject, err)
-                await asyncio.sleep(RETRY_S)
-                continue
-            try:
                 while True:
                     try:
                         msgs = await sub.fetch(QUEUE_BATCH, timeout=QUEUE_WAIT_S)
@@ -79,8 +72,12 @@ def nats_consumer(url: str, subject: str) -> Consumer:
                         await _apply(service, metrics, changed, msg.data,
                                      f"nats:{meta.stream}:{meta.sequence.stream}", "nats")
                         await msg.ack_sync()  # after the commit: a crash before redelivers
+            except Exception as err:  # noqa: BLE001 (a server or store down: unacked, retried)
+                log.error("NATS %s, subject %s: %s; retrying", url, subject, err)
+                await asyncio.sleep(RETRY_S)
             finally:
-                await nc.close()
+                if nc is not None:
+                    await nc.close()
 
     return consume
 
@@ -88,7 +85,7 @@ def nats_consumer(url: str, subject: str) -> Consumer:
 def redis_consumer(url: str, stream: str) -> Consumer:
     async def consume(service: Any, metrics: Any, changed: Callable[[int], None]) -> None:
         import redis.asyncio as aioredis
-        from redis.exceptions import RedisError, ResponseError
+        from redis.exceptions import ResponseError
 
         while True:
             r = aioredis.from_url(url)
@@ -111,7 +108,7 @@ def redis_consumer(url: str, stream: str) -> Consumer:
                         await _apply(service, metrics, changed, fields.get(b"data", b""),
                                      f"redis:{stream}:{eid}", "redis")
                         await r.xack(stream, CONSUMER, eid)
-            except (RedisError, OSError) as err:
+            except Exception as err:  # noqa: BLE001 (a server or store down: unacked, retried)
                 log.error("Redis %s, stream %s: %s; retrying", url, stream, err)
                 await asyncio.sleep(RETRY_S)
             finally:
