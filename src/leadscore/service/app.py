@@ -51,6 +51,17 @@ def _idempotency(request: Request) -> str | None:
     return key
 
 
+def _key(request: Request) -> str:
+    """The path's lead key as the loaders key leads (trimmed, at most MAX_KEY_CHARS)."""
+    from ..runtime.inputs import record_key
+
+    try:
+        return record_key(request.path_params["key"])
+    except ValueError as err:
+        raise InputError(f"key: {err}", [{"index": None, "field": "key", "reason": str(err)}]
+                         ) from None
+
+
 def build(service: Service, webhook: str | None = None, secret: str | None = None,
           consumers: list[Callable[[Service, Callable[[], None]], Awaitable[None]]] = ()
           ) -> Starlette:
@@ -101,7 +112,7 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
         return await post(request, "events")
 
     async def get_lead(request: Request) -> Response:
-        key = request.path_params["key"]
+        key = _key(request)
         as_of = instant(request.query_params.get("as_of"))
         row = await asyncio.to_thread(service.row, key, as_of)
         if row is None:
@@ -109,7 +120,7 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
         return JSONResponse(row)
 
     async def explain(request: Request) -> Response:
-        key = request.path_params["key"]
+        key = _key(request)
         as_of = instant(request.query_params.get("as_of"))
         got = await asyncio.to_thread(service.explain, key, as_of)
         if got is None:

@@ -82,6 +82,7 @@ def document(model: ir.Model) -> dict:
     def read(summary: str, schema: dict) -> dict:
         return {"get": {"summary": summary, "parameters": [key, as_of], "responses": {
             "200": answer(schema, summary), "404": answer(ref("Error"), "no lead with this key"),
+            "400": errors["400"],
             "422": errors["422"]}}}
 
     return {
