@@ -105,6 +105,8 @@ def test_bad_input_changes_nothing_and_names_the_record(tmp_path):
         assert s.get("/changes", since="x").status_code == 422
         assert s.post("/events", [ok] * 10_001).status_code == 413
         assert s.get("/leads/nobody").status_code == 404
+        assert s.get("/leads/%20a%20").json() == s.get("/leads/a").json()  # keyed as loaded
+        assert s.get("/leads/" + "k" * 300).status_code == 422
 
 
 def test_a_resent_request_applies_once(tmp_path):
@@ -126,9 +128,18 @@ def test_a_new_model_needs_rebuild(tmp_path):
     assert proc.returncode == 1 and "--rebuild" in proc.stderr and "Traceback" not in proc.stderr
     with Serve(REFERENCE, state, "--rebuild") as s:
         _compare(s, tmp_path, AS_OFS[1:2])
-        # a tier that the new model moved is a change
-        changes = s.get("/changes").json()["changes"]
-        assert changes and max(c["seq"] for c in changes) > 0
+        # each tier the new model moved is a change: every lead's last change is its tier now
+        changes, since = [], 0
+        while page := s.get("/changes", since=str(since)).json()["changes"]:
+            changes += page
+            since = page[-1]["seq"]
+        last = {c["lead"]: c["to_tier"] for c in changes}
+        assert len(last) == 300
+        moved = 0
+        for key, tier in last.items():
+            assert s.get(f"/leads/{key}").json()["tier"] == tier
+            moved += any(c["lead"] == key and c["from_tier"] is not None for c in changes)
+        assert moved > 0
 
 
 def test_a_second_server_on_one_store_is_refused(tmp_path):
