@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from ..compiler import compile_file
@@ -60,6 +62,10 @@ def serve_cmd(model: str, state: str, host: str, port: int, rebuild: bool, webho
         service = Service(m, store, rebuild=rebuild, webhook=bool(webhook))
     except StoreError as err:
         _fail(str(err))
+    # a long-running process needs the cyclic collector the CLI pauses for one-shot commands;
+    # the loaded states are frozen out of its passes (fewer, shorter pauses)
+    gc.freeze()
+    gc.enable()
     app = build(service, webhook, webhook_secret, consumers)
     click.echo(f"leadscore serve: {shown(m.name)} on http://{shown(host)}:{port} "
                f"({len(service.records)} leads, state {store.kind})", err=True)
