@@ -210,12 +210,6 @@ class Stream:
         return dict(zip(self.columns, self._row(key, st, st[0] if as_of is None else
                                                 record_time(as_of))))
 
-    def apply(self, event: dict[str, Any]) -> str:
-        """Apply one event without scoring; return its lead's key."""
-        key, t, typ, values = self._event(event)
-        self._apply(self._state.get(key) or self._state_of(key), t, typ, *values)
-        return key
-
     def apply_events(self, events: Events) -> None:
         """Apply events the loaders already read (`runtime.data`'s typed columns), in
         their order, without scoring: no value is converted twice."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +22,7 @@ from starlette.routing import Route
 from .core import MAX_CHANGES_PAGE, MAX_CURSOR, InputError, Service, instant, parse_json
 from .metrics import Metrics
 from .openapi import document
+from .queues import Consumer
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a request body larger than this is refused (413)
 MAX_IDEMPOTENCY_KEY = 200  # characters
@@ -63,8 +64,7 @@ def _key(request: Request) -> str:
 
 
 def build(service: Service, webhook: str | None = None, secret: str | None = None,
-          consumers: list[Callable[[Service, Callable[[], None]], Awaitable[None]]] = ()
-          ) -> Starlette:
+          consumers: Sequence[Consumer] = ()) -> Starlette:
     """The ASGI app; `consumers` are queue readers run beside it (service.queues)."""
     metrics = Metrics()
     sender = None

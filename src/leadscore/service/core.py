@@ -30,6 +30,7 @@ from .store import Change, Store, StoreError, decode_state, encode_state
 MAX_FUTURE_S = 300  # the clock skew allowed between a sender and the server
 MAX_RECORDS = 10_000  # records per request
 MAX_CHANGES_PAGE = 1_000  # tier changes per GET /changes
+REBUILD_BATCH = 10_000  # stored events read and checked at a time by --rebuild
 MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
 # The lead column that tells a model with sticky tiers each lead's previous tier
 # (compiler.ir.PREVIOUS_TIER once sticky tiers are merged; a model without them ignores it).
@@ -183,18 +184,27 @@ class Service:
                                      f"{checked.rejects[0].column}: {checked.rejects[0].reason}")
                 self.tiers[key] = tier
                 self._lead(key)
-        for seq, record in self.store.all_events():
-            rec = json.loads(record)
-            checked = events_from_dicts([rec], self.model.schema)
-            if checked.rejects:
-                raise StoreError(f"stored event {seq} cannot be read by this model: "
-                                 f"{checked.rejects[0].column}: {checked.rejects[0].reason}")
-            self.stream.apply(rec)
+        batch: list[tuple[int, str]] = []
+        for got in self.store.all_events():
+            batch.append(got)
+            if len(batch) == REBUILD_BATCH:
+                self._replay(batch)
+                batch = []
+        self._replay(batch)
         now = self.clock()
         keys = list(dict.fromkeys([*old, *self.records]))
         self._commit(keys, [], now, None, None)
         with self.store.transaction() as cur:
             self.store.set_meta(cur, "model_digest", self.digest)
+
+    def _replay(self, batch: list[tuple[int, str]]) -> None:
+        """Stored (seq, event JSON) folded into the states, read by this model's rules."""
+        checked = events_from_dicts([json.loads(r) for _, r in batch], self.model.schema)
+        if checked.rejects:
+            bad = checked.rejects[0]
+            raise StoreError(f"stored event {batch[bad.row - 1][0]} cannot be read by this model: "
+                             f"{bad.column}: {bad.reason}")
+        self.stream.apply_events(checked)
 
     # ------------------------------------------------------------ requests
     def post_leads(self, body: Any, idem: str | None = None) -> Result:

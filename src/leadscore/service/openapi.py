@@ -44,11 +44,13 @@ def document(model: ir.Model) -> dict:
                                  "row": {"oneOf": [{"$ref": "#/components/schemas/Row"},
                                                    {"type": "null"}]},
                                  "tier_changed": {"type": "boolean"}}}}}}
-    change = {"type": "object", "required": ["seq", "lead", "from_tier", "to_tier", "at_us", "row"],
+    change = {"type": "object",
+              "required": ["seq", "lead", "from_tier", "to_tier", "at", "at_us", "row"],
               "properties": {"seq": {"type": "integer"}, "lead": {"type": "string"},
                              "from_tier": {"type": ["string", "null"]},
                              "to_tier": {"type": ["string", "null"]},
-                             "at_us": {"type": "integer"},
+                             "at": {"type": "string", "description": "ISO 8601, UTC"},
+                             "at_us": {"type": "integer", "description": "µs since the epoch"},
                              "row": {"$ref": "#/components/schemas/Row"}}}
 
     def ref(name: str) -> dict:
@@ -82,7 +84,6 @@ def document(model: ir.Model) -> dict:
     def read(summary: str, schema: dict) -> dict:
         return {"get": {"summary": summary, "parameters": [key, as_of], "responses": {
             "200": answer(schema, summary), "404": answer(ref("Error"), "no lead with this key"),
-            "400": errors["400"],
             "422": errors["422"]}}}
 
     return {

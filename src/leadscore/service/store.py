@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -80,8 +79,11 @@ class Change:
     row: dict
 
     def to_json(self) -> dict:
+        from ..runtime.data import Instant
+
         return {"seq": self.seq, "lead": self.lead, "from_tier": self.from_tier,
-                "to_tier": self.to_tier, "at_us": self.at_us, "row": self.row}
+                "to_tier": self.to_tier, "at": str(Instant(self.at_us)), "at_us": self.at_us,
+                "row": self.row}
 
 
 class Store:
@@ -269,9 +271,3 @@ class Store:
             cur.execute(self._q("UPDATE outbox SET attempts = ?, next_us = ? WHERE seq = ?"),
                         (attempts, next_us, seq))
 
-
-def sqlite_path(url: str) -> str | None:
-    """The file of a SQLite store URL (None for a server's URL)."""
-    if url.startswith(("postgresql://", "postgres://")):
-        return None
-    return os.fspath(url.removeprefix("sqlite:///"))

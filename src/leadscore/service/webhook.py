@@ -40,11 +40,8 @@ def backoff(attempts: int) -> float:
 
 
 def payload(store_id: str, change: Change) -> dict:
-    from ..runtime.data import Instant
-
-    return {"id": f"{store_id}-{change.seq}", "seq": change.seq, "lead": change.lead,
-            "from_tier": change.from_tier, "to_tier": change.to_tier,
-            "at": str(Instant(change.at_us)), "row": change.row}
+    """The change as GET /changes shows it, with its idempotency key as `id`."""
+    return {"id": f"{store_id}-{change.seq}", **change.to_json()}
 
 
 class Sender:
