@@ -22,7 +22,7 @@ from starlette.routing import Route
 from .core import MAX_CHANGES_PAGE, MAX_CURSOR, InputError, Service, instant, parse_json
 from .metrics import Metrics
 from .openapi import document
-from .queues import Consumer
+from .queues import Consumer, safe
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a request body larger than this is refused (413)
 MAX_IDEMPOTENCY_KEY = 200  # characters
@@ -180,7 +180,8 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     async def internal(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.exception("internal error on %s %s", request.method, safe(request.url.path),
+                      exc_info=exc)
         return _error(500, "internal error (logged by the server)")
 
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: internal})

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from .core import InputError, parse_json
 
@@ -29,6 +30,19 @@ log = logging.getLogger("leadscore.serve")
 Consumer = Callable[[Any, Any, Callable[[int], None]], Awaitable[None]]
 
 
+def safe(value: object) -> str:
+    """Text for the log (a terminal): control characters escaped."""
+    from ..compiler.diagnostics import terminal_safe
+
+    return terminal_safe(str(value))
+
+
+def _host(url: str) -> str:
+    """host:port of a server's URL: its credentials stay out of the log."""
+    u = urlparse(url)
+    return safe(f"{u.hostname}:{u.port}" if u.port else str(u.hostname))
+
+
 def _events(data: bytes) -> list:
     body = parse_json(data, "the message")
     return body if isinstance(body, list) else [body]
@@ -41,7 +55,7 @@ async def _apply(service: Any, metrics: Any, changed: Callable[[int], None], dat
         result = await asyncio.to_thread(service.post_events, body, idem)
     except InputError as err:
         metrics.count("leadscore_queue_rejected_total", queue=source)
-        log.warning("%s message %s refused: %s %s", source, idem, err,
+        log.warning("%s message %s refused: %s %s", source, safe(idem), safe(err),
                     json.dumps(err.records[:5], ensure_ascii=True))
         return
     if not result.replayed:
@@ -73,7 +87,7 @@ def nats_consumer(url: str, subject: str) -> Consumer:
                                      f"nats:{meta.stream}:{meta.sequence.stream}", "nats")
                         await msg.ack_sync()  # after the commit: a crash before redelivers
             except Exception as err:  # noqa: BLE001 (a server or store down: unacked, retried)
-                log.error("NATS %s, subject %s: %s; retrying", url, subject, err)
+                log.error("NATS on %s, subject %s: %s; retrying", _host(url), safe(subject), safe(err))
                 await asyncio.sleep(RETRY_S)
             finally:
                 if nc is not None:
@@ -109,7 +123,7 @@ def redis_consumer(url: str, stream: str) -> Consumer:
                                      f"redis:{stream}:{eid}", "redis")
                         await r.xack(stream, CONSUMER, eid)
             except Exception as err:  # noqa: BLE001 (a server or store down: unacked, retried)
-                log.error("Redis %s, stream %s: %s; retrying", url, stream, err)
+                log.error("Redis on %s, stream %s: %s; retrying", _host(url), safe(stream), safe(err))
                 await asyncio.sleep(RETRY_S)
             finally:
                 await r.aclose()
