@@ -17,10 +17,14 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any
 
+from .queues import safe
 from .store import Change
+
+log = logging.getLogger("leadscore.serve")
 
 WEBHOOK_TIMEOUT_S = 10.0  # per attempt
 BACKOFF_FIRST_S = 0.5
@@ -66,21 +70,29 @@ class Sender:
 
         async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as client:
             while True:
-                due = await asyncio.to_thread(self.service.outbox, OUTBOX_BATCH)
-                if not due:
+                try:
+                    await self._round(client)
+                except Exception as err:  # noqa: BLE001 (the store down: the outbox keeps it)
+                    log.error("webhook sender: %s; retrying", safe(err))
                     await self._idle(IDLE_POLL_S)
-                    continue
-                for change, attempts, next_us in due:
-                    wait = next_us / 1e6 - time.time()
-                    if wait > 0:  # backing off: nothing after this change goes first
-                        await self._idle(min(wait, IDLE_POLL_S))
-                        break
-                    if not await self._send(client, change):
-                        attempts += 1
-                        later = int((time.time() + backoff(attempts)) * 1e6)
-                        await asyncio.to_thread(self.service.retry, change.seq, attempts, later)
-                        break
-                    await asyncio.to_thread(self.service.delivered, change.seq)
+
+    async def _round(self, client: Any) -> None:
+        """Send what is due from the head of the outbox, in order, until one fails."""
+        due = await asyncio.to_thread(self.service.outbox, OUTBOX_BATCH)
+        if not due:
+            await self._idle(IDLE_POLL_S)
+            return
+        for change, attempts, next_us in due:
+            wait = next_us / 1e6 - time.time()
+            if wait > 0:  # backing off: nothing after this change goes first
+                await self._idle(min(wait, IDLE_POLL_S))
+                return
+            if not await self._send(client, change):
+                attempts += 1
+                later = int((time.time() + backoff(attempts)) * 1e6)
+                await asyncio.to_thread(self.service.retry, change.seq, attempts, later)
+                return
+            await asyncio.to_thread(self.service.delivered, change.seq)
 
     async def _send(self, client: Any, change: Change) -> bool:
         import httpx
