@@ -76,8 +76,9 @@ def test_webhooks_retry_until_delivered(tmp_path):
         assert 'leadscore_webhook_attempts_total{result="failed"} 3' in metrics
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_sigkill_loses_nothing_and_repeats_nothing(kind, tmp_path):
+@pytest.mark.parametrize("kind,sync", [("sqlite", "full"), ("postgres", "full"),
+                                       ("sqlite", "normal")])  # normal: kill -9 safe too
+def test_sigkill_loses_nothing_and_repeats_nothing(kind, sync, tmp_path):
     rng = random.Random(18)
     leads, events = example("leads.csv"), example("events.csv")
     requests = [("/leads", leads[i:i + 100], f"leads-{i}") for i in range(0, len(leads), 100)]
@@ -85,7 +86,7 @@ def test_sigkill_loses_nothing_and_repeats_nothing(kind, tmp_path):
                  for i in range(0, len(events), BATCH)]
     log = tmp_path / "serve.log"
     with state_url(kind, tmp_path) as url, Receiver(SECRET) as receiver:
-        args = ("--webhook", receiver.url, "--webhook-secret", SECRET)
+        args = ("--webhook", receiver.url, "--webhook-secret", SECRET, "--sync", sync)
         done = 0  # requests answered
         kills = 0
         while done < len(requests):

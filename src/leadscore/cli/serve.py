@@ -17,6 +17,9 @@ from .common import EXIT_USAGE, _fail, _guard, main, shown
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="The port to listen on.")
+@click.option("--sync", type=click.Choice(["full", "normal"]), default="full", show_default=True,
+              help="full: answer once the commit is on disk (survives a power loss); normal: once "
+                   "the OS or database server has it (survives kill -9, not a power loss).")
 @click.option("--rebuild", is_flag=True,
               help="Rescore every lead from its stored events first (after a model change).")
 @click.option("--webhook", default=None, help="POST each tier change to this URL.")
@@ -27,9 +30,9 @@ from .common import EXIT_USAGE, _fail, _guard, main, shown
 @click.option("--redis", "redis_url", default=None, help="Also consume events from a Redis stream.")
 @click.option("--stream", "redis_stream", default=None, help="The Redis stream key (with --redis).")
 @_guard
-def serve_cmd(model: str, state: str, host: str, port: int, rebuild: bool, webhook: str | None,
-              webhook_secret: str | None, nats: str | None, subject: str | None,
-              redis_url: str | None, redis_stream: str | None) -> None:
+def serve_cmd(model: str, state: str, host: str, port: int, sync: str, rebuild: bool,
+              webhook: str | None, webhook_secret: str | None, nats: str | None,
+              subject: str | None, redis_url: str | None, redis_stream: str | None) -> None:
     """Serve the model over HTTP: leads and events in, rows and tier changes out.
 
     \b
@@ -58,7 +61,7 @@ def serve_cmd(model: str, state: str, host: str, port: int, rebuild: bool, webho
     if redis_url:
         consumers.append(queues.redis_consumer(redis_url, redis_stream))
     try:
-        store = Store(state)
+        store = Store(state, sync)
         service = Service(m, store, rebuild=rebuild, webhook=bool(webhook))
     except StoreError as err:
         _fail(str(err))

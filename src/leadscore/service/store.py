@@ -12,9 +12,13 @@ Tables (created if missing):
 - `requests`: the response of each request that carried an `Idempotency-Key`, so a client
   resending it after a lost answer gets the same answer and applies nothing twice.
 
-Each request is one transaction (`Store.transaction`): what a request acknowledges is durable
-(SQLite in WAL mode with synchronous=FULL: the WAL is synced at each commit, so even a
-power loss keeps it; PostgreSQL's commit is durable by default). One process writes a store;
+Each request is one transaction (`Store.transaction`): what a request acknowledges is durable.
+`sync="full"` (the default) answers once the commit is on disk: SQLite in WAL mode with
+synchronous=FULL (the WAL synced at each commit), PostgreSQL with synchronous_commit on; a
+power loss keeps it. `sync="normal"` answers once the commit is in the operating system
+(SQLite synchronous=NORMAL) or the database server (synchronous_commit off): a crash or
+`kill -9` of the service still loses nothing, a power loss (or a PostgreSQL crash) may lose
+the last moments; it saves the fsync per request. One process writes a store;
 a second `serve` on the same store is refused (SQLite: a lock on `<file>.lock`; PostgreSQL:
 an advisory lock).
 """
@@ -31,6 +35,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 PG_LOCK_ID = 0x1EAD5C0E  # the advisory lock a PostgreSQL store's one writer holds
+SYNC = {"full": ("FULL", "on"), "normal": ("NORMAL", "off")}  # SQLite, PostgreSQL settings
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -89,8 +94,9 @@ class Change:
 class Store:
     """One connection to the state store, used by one thread at a time (the service's lock)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, sync: str = "full"):
         self.url = url
+        self.sync = SYNC[sync]
         self._lock_file: Any = None
         if url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgres"
@@ -125,7 +131,7 @@ class Store:
         try:
             con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")  # the WAL synced at each commit
+            con.execute(f"PRAGMA synchronous={self.sync[0]}")  # FULL: the WAL synced per commit
         except sqlite3.Error as err:
             raise StoreError(f"{path}: {err}") from None
         return con
@@ -142,6 +148,7 @@ class Store:
         except psycopg.Error as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise StoreError(f"cannot connect to the PostgreSQL store on {host}: {first}") from None
+        con.execute("SELECT set_config('synchronous_commit', %s, false)", (self.sync[1],))
         if not con.execute("SELECT pg_try_advisory_lock(%s)", (PG_LOCK_ID,)).fetchone()[0]:
             con.close()
             raise StoreError(f"another `leadscore serve` has the PostgreSQL store on {host} open")
