@@ -180,3 +180,11 @@ def test_openapi_document_holds_for_the_running_server(tmp_path):
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
         assert s.get("/healthz").status_code == 200
         json.loads(s.get("/changes").text)
+
+
+def test_a_model_without_events_is_refused(tmp_path):
+    model = tmp_path / "leads_only.score"
+    model.write_text('schema {\n  lead {\n    key id\n    field x: int\n  }\n}\n'
+                     'score s {\n  rule "big" +1 when x > 1\n}\n')
+    proc = cli("serve", str(model), "--state", str(tmp_path / "s.db"), "--port", "1", check=False)
+    assert proc.returncode == 1 and "declares no events" in proc.stderr, proc.stderr
