@@ -22,6 +22,7 @@ from webhook_receiver import Receiver
 SECRET = "s3cret"
 KILLS = 6  # trials: each kills the server once at a random moment
 BATCH = 10
+KILL_WITHIN_S = 0.03  # a kill lands this long at most after its request left
 DRAIN_S = 120.0  # the longest the outbox may take to empty at the end
 
 
@@ -87,36 +88,36 @@ def test_sigkill_loses_nothing_and_repeats_nothing(kind, sync, tmp_path):
     log = tmp_path / "serve.log"
     with state_url(kind, tmp_path) as url, Receiver(SECRET) as receiver:
         args = ("--webhook", receiver.url, "--webhook-secret", SECRET, "--sync", sync)
-        done = 0  # requests answered
-        kills = 0
-        while done < len(requests):
+        # the kills: at random requests, a random moment after the request left (before,
+        # during or after its commit); the request counts as answered only if it was
+        points = sorted(rng.sample(range(1, len(requests)), KILLS))
+        done = 0
+        for point in [*points, len(requests)]:
             s = Serve(REFERENCE, url, *args, log=log)
-            stop = threading.Event()
-
-            def send(s=s, stop=stop) -> None:
-                nonlocal done
-                while done < len(requests) and not stop.is_set():
-                    path, body, key = requests[done]
-                    try:
-                        r = s.post(path, body, **{"Idempotency-Key": key})
-                    except httpx.HTTPError:
-                        return  # killed in flight: resent after the restart
-                    assert r.status_code == 200, r.text
-                    done += 1
-
-            sender = threading.Thread(target=send)
-            sender.start()
-            if kills < KILLS:
-                time.sleep(rng.uniform(0.05, 0.6))
-                s.kill()
-                kills += 1
-                stop.set()
-                sender.join()
-            else:
-                sender.join()
+            while done < point:
+                path, body, key = requests[done]
+                r = s.post(path, body, **{"Idempotency-Key": key})
+                assert r.status_code == 200, r.text
+                done += 1
+            if done == len(requests):
                 _drain(s)
                 s.stop()
-        assert kills == KILLS
+                break
+            answered: list[int] = []
+
+            def in_flight(s=s, request=requests[done], answered=answered) -> None:
+                path, body, key = request
+                try:
+                    answered.append(s.post(path, body, **{"Idempotency-Key": key}).status_code)
+                except httpx.HTTPError:
+                    pass  # killed before it answered: resent after the restart
+
+            sender = threading.Thread(target=in_flight)
+            sender.start()
+            time.sleep(rng.uniform(0, KILL_WITHIN_S))
+            s.kill()
+            sender.join()
+            done += answered == [200]
         with Serve(REFERENCE, url, *args, log=log) as s:
             lead_csv = write_csv(tmp_path / "leads.csv", leads)
             event_csv = write_csv(tmp_path / "events.csv", events)
