@@ -142,11 +142,15 @@ def test_a_new_model_needs_rebuild(tmp_path):
         assert moved > 0
 
 
-def test_a_second_server_on_one_store_is_refused(tmp_path):
+def test_a_second_server_on_one_store_or_port_is_refused(tmp_path):
     state = str(tmp_path / "s.db")
-    with Serve(REFERENCE, state):
+    with Serve(REFERENCE, state) as s:
         proc = cli("serve", str(REFERENCE), "--state", state, "--port", "1", check=False)
         assert proc.returncode == 1 and "another `leadscore serve`" in proc.stderr
+        proc = cli("serve", str(REFERENCE), "--state", str(tmp_path / "other.db"), "--port",
+                   str(s.port), check=False)
+        assert proc.returncode == 2 and "cannot listen on" in proc.stderr, proc.stderr
+        assert s.get("/healthz").status_code == 200
 
 
 def test_bad_state_urls_are_clear_errors(tmp_path):

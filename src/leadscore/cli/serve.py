@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import socket
 
 import click
 
@@ -70,10 +71,17 @@ def serve_cmd(model: str, state: str, host: str, port: int, sync: str, rebuild: 
     gc.freeze()
     gc.enable()
     app = build(service, webhook, webhook_secret, consumers)
+    try:  # bound here, so that a port in use is this command's error, not uvicorn's exit 3
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host
+                                    else socket.AF_INET)
+    except OSError as err:
+        store.close()
+        _fail(f"cannot listen on {host}:{port}: {err.strerror or err}", EXIT_USAGE)
+    port = sock.getsockname()[1]
     click.echo(f"leadscore serve: {shown(m.name)} on http://{shown(host)}:{port} "
                f"({len(service.records)} leads, state {store.kind})", err=True)
     try:
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                      access_log=False, lifespan="on")).run()
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                      lifespan="on")).run(sockets=[sock])
     finally:
         store.close()
