@@ -5,6 +5,7 @@ give, lead for lead, what `leadscore run --as-of` gives over the same files."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -112,7 +113,8 @@ def test_bad_input_changes_nothing_and_names_the_record(tmp_path):
 def test_a_resent_request_applies_once(tmp_path):
     with Serve(REFERENCE, str(tmp_path / "s.db")) as s:
         s.post("/leads", [{"id": "a"}])
-        ev = [{"lead_id": "a", "occurred_at": "2026-12-01T00:00:00Z", "kind": "webinar"}]
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        ev = [{"lead_id": "a", "occurred_at": yesterday, "kind": "webinar"}]
         first = s.post("/events", ev, **{"Idempotency-Key": "k1"}).json()
         again = s.post("/events", ev, **{"Idempotency-Key": "k1"}).json()
         assert first == again
