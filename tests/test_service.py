@@ -5,6 +5,7 @@ give, lead for lead, what `leadscore run --as-of` gives over the same files."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,7 +112,7 @@ def test_bad_input_changes_nothing_and_names_the_record(tmp_path):
 
 
 def test_a_resent_request_applies_once(tmp_path):
-    with Serve(REFERENCE, str(tmp_path / "s.db")) as s:
+    with Serve(REFERENCE, str(tmp_path / "s.db"), "--rescan", "1") as s:
         s.post("/leads", [{"id": "a"}])
         yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         ev = [{"lead_id": "a", "occurred_at": yesterday, "kind": "webinar"}]
@@ -120,6 +121,8 @@ def test_a_resent_request_applies_once(tmp_path):
         assert first == again
         other = s.post("/events", ev, **{"Idempotency-Key": "k2"}).json()
         assert other["leads"][0]["row"]["engagement"] > first["leads"][0]["row"]["engagement"]
+        time.sleep(1.5)  # a rescan ran beside the requests: nothing moved, nothing broke
+        assert s.get("/changes").json()["next"] == 1 and s.get("/healthz").status_code == 200
 
 
 def test_a_new_model_needs_rebuild(tmp_path):
@@ -194,3 +197,53 @@ def test_a_model_without_events_is_refused(tmp_path):
                      'score s {\n  rule "big" +1 when x > 1\n}\n')
     proc = cli("serve", str(model), "--state", str(tmp_path / "s.db"), "--port", "1", check=False)
     assert proc.returncode == 1 and "declares no events" in proc.stderr, proc.stderr
+
+
+DECAYING = """model "decaying"
+schema {
+  lead {
+    key id
+  }
+  event {
+    lead lead_id
+    time ts
+    type kind
+    types visit
+  }
+}
+score s {
+  rule "visits" +10 per event visit half_life 10d
+}
+tiers {
+  cold
+  hot at 25
+}
+"""
+
+
+def test_rescan_records_the_tiers_time_alone_moved(tmp_path):
+    """`--rescan`: a lead that only decays (no new data) changes tier at the next rescan."""
+    import leadscore
+    from leadscore.service.core import Service
+    from leadscore.service.store import Store
+
+    model = leadscore.loads(DECAYING).ir
+    clock = [1_800_000_000_000_000]
+    store = Store(str(tmp_path / "s.db"))
+    service = Service(model, store, clock=lambda: clock[0])
+    service.post_leads([{"id": "a"}, {"id": "b"}])
+    at = str(datetime.fromtimestamp(clock[0] / 1e6, UTC).isoformat())
+    service.post_events([{"lead_id": "a", "ts": at, "kind": "visit"}] * 3)
+    assert service.tiers == {"a": "hot", "b": "cold"}
+    assert service.rescan() == []  # nothing moved yet
+    clock[0] += 20 * 86_400_000_000  # two half-lives: 30 points are 7.5
+    [change] = service.rescan()
+    assert (change.lead, change.from_tier, change.to_tier) == ("a", "hot", "cold")
+    assert service.rescan() == []
+    store.close()
+    store = Store(str(tmp_path / "s.db"))
+    again = Service(model, store, clock=lambda: clock[0])
+    assert again.tiers == {"a": "cold", "b": "cold"}
+    assert [(c.lead, c.from_tier, c.to_tier) for c in store.changes(0, 10)] == [
+        ("a", None, "cold"), ("b", None, "cold"), ("a", "cold", "hot"), ("a", "hot", "cold")]
+    store.close()

@@ -23,6 +23,9 @@ from .common import EXIT_USAGE, _fail, _guard, main, shown
                    "the OS or database server has it (survives kill -9, not a power loss).")
 @click.option("--rebuild", is_flag=True,
               help="Rescore every lead from its stored events first (after a model change).")
+@click.option("--rescan", "rescan_s", type=click.FloatRange(min=1), default=None,
+              help="Every this many seconds, rescore every lead: tiers that time alone moved "
+                   "(decay, windows) become changes.")
 @click.option("--webhook", default=None, help="POST each tier change to this URL.")
 @click.option("--webhook-secret", envvar="LEADSCORE_WEBHOOK_SECRET", default=None,
               help="Sign webhooks with HMAC-SHA256 (or set LEADSCORE_WEBHOOK_SECRET).")
@@ -32,7 +35,7 @@ from .common import EXIT_USAGE, _fail, _guard, main, shown
 @click.option("--stream", "redis_stream", default=None, help="The Redis stream key (with --redis).")
 @_guard
 def serve_cmd(model: str, state: str, host: str, port: int, sync: str, rebuild: bool,
-              webhook: str | None, webhook_secret: str | None, nats: str | None,
+              rescan_s: float | None, webhook: str | None, webhook_secret: str | None, nats: str | None,
               subject: str | None, redis_url: str | None, redis_stream: str | None) -> None:
     """Serve the model over HTTP: leads and events in, rows and tier changes out.
 
@@ -70,7 +73,7 @@ def serve_cmd(model: str, state: str, host: str, port: int, sync: str, rebuild: 
     # the loaded states are frozen out of its passes (fewer, shorter pauses)
     gc.freeze()
     gc.enable()
-    app = build(service, webhook, webhook_secret, consumers)
+    app = build(service, webhook, webhook_secret, consumers, rescan_s)
     try:  # bound here, so that a port in use is this command's error, not uvicorn's exit 3
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host
                                     else socket.AF_INET)

@@ -64,8 +64,9 @@ def _key(request: Request) -> str:
 
 
 def build(service: Service, webhook: str | None = None, secret: str | None = None,
-          consumers: Sequence[Consumer] = ()) -> Starlette:
-    """The ASGI app; `consumers` are queue readers run beside it (service.queues)."""
+          consumers: Sequence[Consumer] = (), rescan_s: float | None = None) -> Starlette:
+    """The ASGI app; `consumers` are queue readers run beside it (service.queues), and every
+    `rescan_s` seconds every lead is rescored for the tiers time alone moved."""
     metrics = Metrics()
     sender = None
     if webhook:
@@ -155,9 +156,17 @@ def build(service: Service, webhook: str | None = None, secret: str | None = Non
     async def openapi(request: Request) -> Response:
         return JSONResponse(spec)
 
+    async def rescans(every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                changed(len(await asyncio.to_thread(service.rescan)))
+            except Exception as err:  # noqa: BLE001 (the store down: the next rescan retries)
+                log.error("rescan: %s", safe(err))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = []
+        tasks = [] if rescan_s is None else [asyncio.create_task(rescans(rescan_s))]
         if sender is not None:
             tasks.append(asyncio.create_task(sender.run()))
         for consume in consumers:

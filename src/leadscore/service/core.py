@@ -30,6 +30,7 @@ from .store import Change, Store, StoreError, decode_state, encode_state
 MAX_FUTURE_S = 300  # the clock skew allowed between a sender and the server
 MAX_RECORDS = 10_000  # records per request
 MAX_CHANGES_PAGE = 1_000  # tier changes per GET /changes
+RESCAN_BATCH = 1_000  # leads rescored per hold of the lock by --rescan
 REBUILD_BATCH = 10_000  # stored events read and checked at a time by --rebuild
 MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
 # The lead column that tells a model with sticky tiers each lead's previous tier
@@ -294,6 +295,20 @@ class Service:
         newest = self.stream.newest(key)
         as_of = now if newest is None or newest < now else newest
         return dict(zip(self.columns, self.stream.row(key, as_of)))
+
+    def rescan(self) -> list[Change]:
+        """Rescore every lead at now and record the tiers that time alone moved (decay,
+        windows emptying): RESCAN_BATCH leads per hold of the lock, so requests go between."""
+        keys = list(self.records)
+        made: list[Change] = []
+        for i in range(0, len(keys), RESCAN_BATCH):
+            with self.lock:
+                now = self.clock()
+                moved = [k for k in keys[i:i + RESCAN_BATCH] if k in self.records
+                         and self._row_now(k, now).get("tier") != self.tiers.get(k)]
+                if moved:
+                    made += self._commit(moved, [], now, None, None).changes
+        return made
 
     # ------------------------------------------------------------ reads
     def row(self, key: str, as_of: int | None) -> dict | None:
