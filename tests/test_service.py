@@ -185,7 +185,7 @@ def test_openapi_document_holds_for_the_running_server(tmp_path):
              "not_a_server_error,status_code_conformance,content_type_conformance,"
              "response_schema_conformance", "--phases", "examples,coverage,fuzzing",
              "--seed", "1", "--workers", "1"],
-            capture_output=True, text=True, timeout=600)
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache goes there
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
         assert s.get("/healthz").status_code == 200
         json.loads(s.get("/changes").text)
