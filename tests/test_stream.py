@@ -209,3 +209,17 @@ def test_every_rule_kind_streams_as_the_batch_scores():
         # to the bit: fading weights are grid integers summed exactly (and `sum n` adds whole
         # numbers), so arrival order does not matter
         assert got == row
+
+
+def test_apply_events_folds_loaded_events_as_update_does():
+    """`apply_events` (events runtime/data.py already read) leaves the states `update` does."""
+    from leadscore.runtime.data import csv_text_records, events_from_dicts
+
+    model = leadscore.load(ROOT / "examples" / "reference.score")
+    header, recs = csv_text_records((ROOT / "examples" / "data" / "events.csv").read_text())
+    events = [dict(zip(header, r)) for _, r in recs]
+    one, loaded = model.stream(), model.stream()
+    for e in events:
+        one.update(e)
+    loaded.apply_events(events_from_dicts(events, model.ir.schema))
+    assert loaded._state == one._state and len(loaded._state) > 100

@@ -246,6 +246,7 @@ COMMANDS = {
     "lsp": "Run the language server for editors, speaking LSP over standard input and output.",
     "replay": "Score every as_of from --from to --to and add each snapshot to a history table.",
     "run": "Score leads with their events and write one row per lead.",
+    "serve": "Serve the model over HTTP: leads and events in, rows and tier changes out.",
     "test": "Run the `test` blocks of each model on every engine and show rule coverage.",
 }
 

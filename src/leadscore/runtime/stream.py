@@ -41,6 +41,7 @@ from typing import Any
 from ..backends.python import InputShape, _Gen, slots
 from ..compiler import ir
 from ..compiler.fold import FOLDS, skip_null
+from ..compiler.text import fold
 from .data import Events, Leads
 from .inputs import RecordReader, prepare, record_key, record_time
 
@@ -209,6 +210,39 @@ class Stream:
         return dict(zip(self.columns, self._row(key, st, st[0] if as_of is None else
                                                 record_time(as_of))))
 
+    def apply_events(self, events: Events) -> None:
+        """Apply events the loaders already read (`runtime.data`'s typed columns), in
+        their order, without scoring: no value is converted twice."""
+        types = self._reader.types
+        columns = [(events.columns[n], lower) for n, _, lower in self._reader.event_fields]
+        for i, (key, t, typ) in enumerate(zip(events.leads, events.times, events.types)):
+            values = []
+            for col, lower in columns:
+                v = col[i]
+                values.append(fold(v) if lower and v is not None else v)
+            self._apply(self._state.get(key) or self._state_of(key), t, types[typ], *values)
+
+    def state(self, key: str) -> list | None:
+        """The lead's state (its events folded), to be saved and given back to `restore`."""
+        return self._state.get(key)
+
+    def restore(self, key: str, state: list | None) -> None:
+        """Set the lead's state as `state` returned it (None: as if it had no events)."""
+        if state is None:
+            self._state.pop(key, None)
+        else:
+            self._state[key] = state
+
+    def forget(self, key: str) -> None:
+        """Drop the lead and its state."""
+        self._leads.pop(key, None)
+        self._state.pop(key, None)
+
+    def newest(self, key: str) -> int | None:
+        """The time (µs) of the lead's newest event, None before any."""
+        st = self._state.get(key)
+        return None if st is None else st[0]
+
     def _state_of(self, key: str) -> list:
         st = self._state.get(key)
         if st is None:
@@ -224,6 +258,11 @@ class Stream:
         t = record_time(datetime.now(UTC) if as_of is None else as_of)
         return dict(zip(self.columns, self._row(key, self._state_of(key), t)))
 
+    def row(self, key: str, as_of_us: int) -> tuple:
+        """The lead's output tuple (key first, `columns`) at `as_of_us`, not before its
+        newest event."""
+        return self._row(key, self._state_of(key), as_of_us)
+
     def _row(self, key: str, st: list, as_of_us: int) -> tuple:
         if st[0] is not None and as_of_us < st[0]:
             raise ValueError("a stream scores forward in time: as_of precedes this lead's "
@@ -232,6 +271,9 @@ class Stream:
 
     def __len__(self) -> int:
         return len(self._leads)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._leads
 
 
 class Streamed:
