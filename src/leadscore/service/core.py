@@ -33,9 +33,9 @@ MAX_CHANGES_PAGE = 1_000  # tier changes per GET /changes
 RESCAN_BATCH = 1_000  # leads rescored per hold of the lock by --rescan
 REBUILD_BATCH = 10_000  # stored events read and checked at a time by --rebuild
 MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
-# The lead column that tells a model with sticky tiers each lead's previous tier
-# (compiler.ir.PREVIOUS_TIER once sticky tiers are merged; a model without them ignores it).
-PREVIOUS_TIER = "leadscore_previous_tier"
+# The lead column that tells a model with sticky tiers each lead's previous tier: here the
+# tier the store holds for it (a model without sticky tiers ignores it).
+PREVIOUS_TIER = ir.PREVIOUS_TIER
 
 
 _json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder
