@@ -408,17 +408,127 @@ WITH "ev" AS (
       END
     END AS "b46"
   FROM "s5"
+), "s7" AS (
+  SELECT
+    *,
+    CASE
+      WHEN "b30" = 'enterprise'
+      THEN CASE
+        WHEN "b45" = 'cold'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A4'
+          WHEN "b47" = 'B'
+          THEN 'B4'
+          WHEN "b47" = 'C'
+          THEN 'C4'
+          WHEN "b47" = 'D'
+          THEN 'D4'
+          ELSE NULL
+        END
+        WHEN "b45" = 'nurture'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A3'
+          WHEN "b47" = 'B'
+          THEN 'B3'
+          WHEN "b47" = 'C'
+          THEN 'C3'
+          WHEN "b47" = 'D'
+          THEN 'D3'
+          ELSE NULL
+        END
+        WHEN "b45" = 'mql'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A2'
+          WHEN "b47" = 'B'
+          THEN 'B2'
+          WHEN "b47" = 'C'
+          THEN 'C2'
+          WHEN "b47" = 'D'
+          THEN 'D2'
+          ELSE NULL
+        END
+        WHEN "b45" = 'sql'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A1'
+          WHEN "b47" = 'B'
+          THEN 'B1'
+          WHEN "b47" = 'C'
+          THEN 'C1'
+          WHEN "b47" = 'D'
+          THEN 'D1'
+          ELSE NULL
+        END
+        ELSE NULL
+      END
+      ELSE CASE
+        WHEN "b45" = 'cold'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A4'
+          WHEN "b47" = 'B'
+          THEN 'B4'
+          WHEN "b47" = 'C'
+          THEN 'C4'
+          WHEN "b47" = 'D'
+          THEN 'D4'
+          ELSE NULL
+        END
+        WHEN "b45" = 'nurture'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A3'
+          WHEN "b47" = 'B'
+          THEN 'B3'
+          WHEN "b47" = 'C'
+          THEN 'C3'
+          WHEN "b47" = 'D'
+          THEN 'D3'
+          ELSE NULL
+        END
+        WHEN "b45" = 'mql'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A2'
+          WHEN "b47" = 'B'
+          THEN 'B2'
+          WHEN "b47" = 'C'
+          THEN 'C2'
+          WHEN "b47" = 'D'
+          THEN 'D2'
+          ELSE NULL
+        END
+        WHEN "b45" = 'sql'
+        THEN CASE
+          WHEN "b47" = 'A'
+          THEN 'A1'
+          WHEN "b47" = 'B'
+          THEN 'B1'
+          WHEN "b47" = 'C'
+          THEN 'C1'
+          WHEN "b47" = 'D'
+          THEN 'D1'
+          ELSE NULL
+        END
+        ELSE NULL
+      END
+    END AS "b48"
+  FROM "s6"
 )
 SELECT
-  "s6"."k" AS "id",
-  "s6"."b6" AS "fit",
-  "s6"."b27" AS "engagement",
-  "s6"."b28" AS "total",
-  "s6"."b30" AS "segment",
-  "s6"."b45" AS "tier",
-  "s6"."b46" AS "held_from",
-  "s6"."b29" AS "disqualified_by",
-  "s6"."b47" AS "grade"
-FROM "s6"
+  "s7"."k" AS "id",
+  "s7"."b6" AS "fit",
+  "s7"."b27" AS "engagement",
+  "s7"."b28" AS "total",
+  "s7"."b30" AS "segment",
+  "s7"."b45" AS "tier",
+  "s7"."b46" AS "held_from",
+  "s7"."b29" AS "disqualified_by",
+  "s7"."b47" AS "grade",
+  "s7"."b48" AS "matrix"
+FROM "s7"
 ORDER BY
-  "s6"."k";
+  "s7"."k";
