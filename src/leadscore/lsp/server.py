@@ -30,8 +30,9 @@ from .. import __version__
 from ..compiler import CompileError, compile_source
 from ..compiler.diagnostics import Span
 from ..compiler.imports import MODEL_SUFFIX, read_regular
+from ..compiler.names import ALLOWED, is_plain
 from ..fmt import FormatError, format_source
-from ..fmt.names import IDENT, keywords
+from ..fmt.names import keywords
 from ..lint import ConfigError, LintConfig, find_pyproject, load
 from . import analysis as an
 
@@ -360,9 +361,9 @@ async def rename(ls: ScoreServer, params: t.RenameParams) -> t.WorkspaceEdit | N
     if o is None or o.key[0] not in an.RENAMEABLE:
         raise JsonRpcInvalidRequest("only lets and scores can be renamed")
     new = params.new_name
-    if not IDENT.match(new) or new in keywords():
-        raise JsonRpcInvalidParams(f"`{new}` is not a name a let or score can have (letters, "
-                                   "digits and `_`, not a keyword)")
+    if not is_plain(new) or new in keywords():
+        raise JsonRpcInvalidParams(f"`{new}` is not a name a let or score can have ({ALLOWED}; "
+                                   "not a keyword)")
     taken = {k[1] for k in {x.key for x in a.occurrences if x.declaration}}
     if new in taken:
         raise JsonRpcInvalidParams(f"`{new}` is already a name in this model")
