@@ -16,7 +16,7 @@ from leadscore.runtime import history as H
 from leadscore.runtime.data import parse_timestamp
 from leadscore.service.core import Service
 from leadscore.service.store import Store
-from service_harness import cli, run_rows, same_row, state_url, write_csv
+from service_harness import Serve, cli, run_rows, same_row, state_url, write_csv
 
 MODEL = """
 schema {
@@ -112,3 +112,34 @@ def test_service_equals_replay_and_run(kind, tmp_path):
             assert service.row("a", parse_timestamp("2026-01-06T12:00:00Z"))["tier"] == "nurture"
         finally:
             service.store.close()
+
+
+def test_the_server_holds_the_tier_and_reads_the_held_tier_of_each_instant(tmp_path):
+    """Over HTTP, at the server's own clock: visits days ago reach mql; at an instant after
+    the window has emptied the row is held at mql, as `run --as-of` given mql; at an instant
+    before the visits it is the row given no previous tier; an unsubscribe releases it; the
+    changes feed has no change while held."""
+    path = tmp_path / "sticky.score"
+    path.write_text(MODEL)
+    now = datetime.now(UTC).replace(microsecond=0)
+    visits = [{"lead_id": "a", "ts": (now - timedelta(days=d)).isoformat(), "kind": "visit"}
+              for d in (3, 2, 1)]
+    later, before = now + timedelta(days=60), now - timedelta(days=4)
+    with Serve(path, str(tmp_path / "state.db")) as s:
+        assert s.post("/leads", LEADS[:1]).status_code == 200
+        got = s.post("/events", visits).json()["leads"][0]
+        assert got["row"]["tier"] == "mql" and got["tier_changed"]
+        held = s.get("/leads/a", as_of=later.isoformat()).json()
+        early = s.get("/leads/a", as_of=before.isoformat()).json()
+        events_csv = write_csv(tmp_path / "events.csv", visits)
+        for t, previous, row in ((later, "mql", held), (before, "", early)):
+            given = write_csv(tmp_path / "given.csv", [{**LEADS[0], PREVIOUS_TIER: previous}])
+            want = run_rows(path, given, events_csv, t.isoformat(), tmp_path)["a"]
+            assert same_row(want, row), (t, want, row)
+        assert held["tier"] == "mql" and held["s"] == 0 and early["tier"] == "cold"
+        out = s.post("/events", [{"lead_id": "a", "ts": now.isoformat(),
+                                  "kind": "unsubscribe"}]).json()["leads"][0]
+        assert out["row"]["tier"] == "disqualified"
+        feed = s.get("/changes", since="0").json()["changes"]
+        assert [(c["from_tier"], c["to_tier"]) for c in feed] == [
+            (None, "cold"), ("cold", "mql"), ("mql", "disqualified")]

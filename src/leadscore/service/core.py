@@ -336,11 +336,12 @@ class Service:
         with self.lock:
             if key not in self.records:
                 return None
+            previous = self._previous(key, as_of)
             if as_of is None:
                 newest = self.stream.newest(key)
                 now = self.clock()
                 as_of = now if newest is None or newest < now else newest
-            leads, events = self._one_lead(key, self._previous(key, as_of))
+            leads, events = self._one_lead(key, previous)
         return {"as_of": _iso(as_of), **explain(self.model, leads, events, key, as_of).to_json()}
 
     def _previous(self, key: str, as_of: int | None) -> str | None:
