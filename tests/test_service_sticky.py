@@ -137,6 +137,8 @@ def test_the_server_holds_the_tier_and_reads_the_held_tier_of_each_instant(tmp_p
             want = run_rows(path, given, events_csv, t.isoformat(), tmp_path)["a"]
             assert same_row(want, row), (t, want, row)
         assert held["tier"] == "mql" and held["s"] == 0 and early["tier"] == "cold"
+        for t, tier in ((later, "mql"), (before, "cold")):  # explain reads the same tier
+            assert s.get("/leads/a/explain", as_of=t.isoformat()).json()["outputs"]["tier"] == tier
         out = s.post("/events", [{"lead_id": "a", "ts": now.isoformat(),
                                   "kind": "unsubscribe"}]).json()["leads"][0]
         assert out["row"]["tier"] == "disqualified"
