@@ -126,6 +126,7 @@ class Service:
         self.lock = threading.Lock()
         self.columns = [model.schema.lead_key] + [c for c, _ in model.outputs]
         self.has_tier = "tier" in self.columns
+        self.sticky = ir.reads_previous_tier(model)
         self.digest = digest(model)
         self.stream = Stream(model)
         self.records: dict[str, dict] = {}  # key -> the lead record as posted
@@ -319,9 +320,11 @@ class Service:
                 return None
             now = self.clock() if as_of is None else as_of
             newest = self.stream.newest(key)
-            if as_of is None or newest is None or as_of >= newest:
+            previous = self._previous(key, as_of)
+            if (as_of is None or newest is None or as_of >= newest) \
+                    and previous == self.tiers.get(key):
                 return self._row_now(key, now)
-            leads, events = self._one_lead(key)
+            leads, events = self._one_lead(key, previous)
         from ..runtime.engines import run_python
 
         (row,) = run_python(self.model, leads, events, as_of)
@@ -333,16 +336,26 @@ class Service:
         with self.lock:
             if key not in self.records:
                 return None
+            previous = self._previous(key, as_of)
             if as_of is None:
                 newest = self.stream.newest(key)
                 now = self.clock()
                 as_of = now if newest is None or newest < now else newest
-            leads, events = self._one_lead(key)
+            leads, events = self._one_lead(key, previous)
         return {"as_of": _iso(as_of), **explain(self.model, leads, events, key, as_of).to_json()}
 
-    def _one_lead(self, key: str) -> tuple[Any, Any]:
-        """The lead's record (with its previous tier) and stored events, as the loaders read them."""
-        leads = leads_from_dicts([{**self.records[key], PREVIOUS_TIER: self.tiers.get(key)}],
+    def _previous(self, key: str, as_of: int | None) -> str | None:
+        """The previous tier of a row at `as_of` (None: now), as a history reads it: the tier
+        of the lead's latest snapshot before `as_of`. A snapshot is each scoring that moved
+        its tier (a tier change, at the server's clock); between them the tier held still."""
+        if as_of is None or not self.sticky:
+            return self.tiers.get(key)
+        return self.store.tier_before(key, as_of)
+
+    def _one_lead(self, key: str, previous: str | None) -> tuple[Any, Any]:
+        """The lead's record with `previous` as its previous tier, and its stored events, as
+        the loaders read them."""
+        leads = leads_from_dicts([{**self.records[key], PREVIOUS_TIER: previous}],
                                  self.model.schema)
         return leads, events_from_dicts(self.store.lead_events(key), self.model.schema)
 

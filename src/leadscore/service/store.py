@@ -46,6 +46,7 @@ _TABLES = [
     "CREATE INDEX IF NOT EXISTS events_lead ON events (lead, seq)",
     "CREATE TABLE IF NOT EXISTS changes (seq BIGINT PRIMARY KEY, lead TEXT NOT NULL,"
     " from_tier TEXT, to_tier TEXT, at_us BIGINT NOT NULL, row_json TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS changes_lead ON changes (lead, at_us)",
     "CREATE TABLE IF NOT EXISTS outbox (seq BIGINT PRIMARY KEY, attempts INTEGER NOT NULL,"
     " next_us BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS requests (idem TEXT PRIMARY KEY, response TEXT NOT NULL)",
@@ -209,6 +210,12 @@ class Store:
             if len(rows) < batch:
                 return
             last = rows[-1][0]
+
+    def tier_before(self, key: str, us: int) -> str | None:
+        """The lead's tier as its latest change before `us` set it (None before any)."""
+        got = self._all("SELECT to_tier FROM changes WHERE lead = ? AND at_us < ? "
+                        "ORDER BY at_us DESC, seq DESC LIMIT 1", (key, us))
+        return got[0][0] if got else None
 
     def changes(self, since: int, limit: int) -> list[Change]:
         rows = self._all("SELECT seq, lead, from_tier, to_tier, at_us, row_json FROM changes "
