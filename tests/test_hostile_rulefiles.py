@@ -332,7 +332,7 @@ def test_explain_and_diff_escape_keys_labels_and_names(tmp_path):
         if fmt == "json":  # still JSON, holding the key itself
             assert json.loads(proc.stdout)["key"] == "\x1b[2J\x1b[31mowned"
     proc = leadscore("explain", model, "--lead", "nobody\x1b[31m", "--leads", leads,
-                     "--as-of", AS_OF, cwd=tmp_path)
+                     "--events", events, "--as-of", AS_OF, cwd=tmp_path)
     assert "nobody\\x1b[31m" in assert_clean(proc) and proc.returncode != 0
     new = tmp_path / "new.score"
     new.write_text((HOSTILE / "escape_data.score").read_text().replace("warm at 10", "warm at 5"))

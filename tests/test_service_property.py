@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import leadscore
 from generators import DIFFERENTIAL, Dataset, ModelCase, example_count, examples
-from leadscore.runtime.data import DataError, convert
+from leadscore.compiler.ir import PREVIOUS_TIER
+from leadscore.runtime.data import DataError, convert, lead_key
 from leadscore.service.core import InputError, Service
 from leadscore.service.store import Store
 from test_differential import row_problems
@@ -42,7 +43,11 @@ def _check(case: ModelCase, model: leadscore.Model, data: Dataset, service: Serv
            fed: list[dict], as_of_us: int) -> None:
     as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)
     key = model.ir.schema.lead_key
-    for row in model.score(data.leads, fed, as_of, engine="python"):
+    # A sticky tier reads the lead's previous tier: the one the service held before as_of
+    # (its snapshots are its scorings), given to the batch as the leads column a history fills.
+    leads = [{**lead, PREVIOUS_TIER: service._previous(lead_key(lead[key]), as_of_us)}
+             for lead in data.leads] if service.sticky else data.leads
+    for row in model.score(leads, fed, as_of, engine="python"):
         got = service.row(row[key], as_of_us)
         problems = row_problems(case, row, got)
         assert not problems, (f"service != batch for {row[key]!r} at {as_of.isoformat()}: "
