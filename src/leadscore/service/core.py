@@ -33,9 +33,6 @@ MAX_CHANGES_PAGE = 1_000  # tier changes per GET /changes
 RESCAN_BATCH = 1_000  # leads rescored per hold of the lock by --rescan
 REBUILD_BATCH = 10_000  # stored events read and checked at a time by --rebuild
 MAX_CURSOR = 2**63 - 1  # sequence numbers are BIGINT in both stores
-# The lead column that tells a model with sticky tiers each lead's previous tier: here the
-# tier the store holds for it (a model without sticky tiers ignores it).
-PREVIOUS_TIER = ir.PREVIOUS_TIER
 
 
 _json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder
@@ -160,7 +157,7 @@ class Service:
     def _lead(self, key: str) -> None:
         """Give the stream the lead's record with its previous tier: the one place a model
         with sticky tiers learns it."""
-        self.stream.lead({**self.records[key], PREVIOUS_TIER: self.tiers.get(key)})
+        self.stream.lead({**self.records[key], ir.PREVIOUS_TIER: self.tiers.get(key)})
 
     def _reload(self, keys: list[str]) -> None:
         """After a failed commit: the leads as the store last saved them."""
@@ -355,7 +352,7 @@ class Service:
     def _one_lead(self, key: str, previous: str | None) -> tuple[Any, Any]:
         """The lead's record with `previous` as its previous tier, and its stored events, as
         the loaders read them."""
-        leads = leads_from_dicts([{**self.records[key], PREVIOUS_TIER: previous}],
+        leads = leads_from_dicts([{**self.records[key], ir.PREVIOUS_TIER: previous}],
                                  self.model.schema)
         return leads, events_from_dicts(self.store.lead_events(key), self.model.schema)
 
